@@ -1,0 +1,17 @@
+// Module entry: registers the classes and the counter list. The binding converts; it holds no logic.
+#include <napi.h>
+
+#include "convert.h"
+#include "translator.h"
+
+namespace {
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Translator", npt66::binding::Translator::Define(env));
+  exports.Set("counterDescriptions", npt66::binding::counter_descriptions(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(npt66, Init)
