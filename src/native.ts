@@ -42,8 +42,8 @@ export interface NativeAddon {
   counterDescriptions: CounterDescription[];
 }
 
-// dist/src/native.js -> <package root>/build/Release/npt66.node
-export const addonPath = path.resolve(__dirname, '..', '..', 'build', 'Release', 'npt66.node');
+// dist/src/native.js -> <package root>/build/Release/npt66.node; NPT66_ADDON points elsewhere (e.g. a node-gyp build).
+export const addonPath = process.env.NPT66_ADDON ?? path.resolve(__dirname, '..', '..', 'build', 'Release', 'npt66.node');
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const native: NativeAddon = require(addonPath);
