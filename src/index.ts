@@ -1,0 +1,11 @@
+// npt66's public API.
+import { native, type CounterDescription } from './native';
+
+export { Translator, type MapAddressResult, type TranslateResult } from './translator';
+export { validateNptv6, type Nptv6Mapping } from './config';
+export { parsePrefix, parseAddress, formatAddress, type ParsedPrefix } from './prefix';
+export { Npt66Error, fromNativeError, type Npt66ErrorCode } from './errors';
+export type { Action, Direction, CounterDescription } from './native';
+
+// Every counter npt66 keeps, with its kind (event or drop) and a one-line description (native/core/counters.def).
+export const counterDescriptions: readonly CounterDescription[] = native.counterDescriptions;
