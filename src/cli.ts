@@ -75,6 +75,10 @@ export async function main(argv: string[]): Promise<number> {
         ? EXIT_USAGE
         : EXIT_INTERNAL;
     }
+    if ((e as { code?: unknown })?.code === 'MODULE_NOT_FOUND' && /npt66\.node/.test((e as Error).message)) {
+      process.stderr.write(`npt66 ${name}: the native addon is not built (${(e as Error).message.split('\n')[0]}); run 'npm run build' or set NPT66_ADDON\n`);
+      return EXIT_INTERNAL;
+    }
     process.stderr.write(`npt66 ${name}: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return EXIT_INTERNAL;
   }
