@@ -152,10 +152,13 @@ Counter map_address(const Mapping& m, Direction d, Address& a) noexcept {
   if (w == 0xFFFF) w = 0;  // s3.2: 0xFFFF is written as 0x0000
   r.set_word(word, w);
 
-  uint64_t iid = 0;
-  for (int i = 8; i < 16; ++i) iid = iid << 8 | r.b[i];
+  uint64_t iid = 0, iid_before = 0;
+  for (int i = 8; i < 16; ++i) iid = iid << 8 | r.b[i], iid_before = iid_before << 8 | a.b[i];
   if (iid == ~uint64_t{0}) return Counter::drop_iid_all_ones;
-  if (iid == 0) return Counter::drop_result_anycast;  // subnet-router anycast (RFC 4291 s2.6.1)
+  // Subnet-router anycast (RFC 4291 s2.6.1), as a result *or as the input*: with L > 48 the anycast address
+  // maps to an ordinary address whose reverse mapping is the anycast one again, so accepting it on one side
+  // only would translate a packet whose replies are then refused. Refusing both keeps the mapping a bijection.
+  if (iid == 0 || iid_before == 0) return Counter::drop_result_anycast;
   a = r;
   return Counter::count_;
 }

@@ -155,8 +155,10 @@ TEST(PrefixMap, RefusesAllZerosInterfaceIdentifierResult) {
   auto t64 = table({{"fd00:1:2:3::/64", "2001:db8:a:b::/64"}});
   expect_refused(*t64, kOut, "fd00:1:2:3:30c7::", Counter::drop_result_anycast);
   expect_refused(*t64, kIn, "2001:db8:a:b:cf38::", Counter::drop_result_anycast);
-  // The outside subnet-router anycast itself maps to a non-zero IID: 0 - 0xCF38 = 0x30C7.
-  EXPECT_EQ(map_ok(*t64, kIn, "2001:db8:a:b::"), "fd00:1:2:3:30c7::");
+  // The anycast address as input is refused too: outside anycast 2001:db8:a:b:: would become fd00:1:2:3:30c7::
+  // (0 - 0xCF38), whose replies map back to the anycast address and would be refused; likewise inside anycast.
+  expect_refused(*t64, kIn, "2001:db8:a:b::", Counter::drop_result_anycast);
+  expect_refused(*t64, kOut, "fd00:1:2:3::", Counter::drop_result_anycast);
 }
 
 // --- non-octet and mixed lengths ---
