@@ -3,7 +3,7 @@
 namespace npt66 {
 namespace {
 
-constexpr int kMaxExtHeaders = 8;
+constexpr int kMaxExtHeaders = 8;  // a longer chain is refused (counters.def: drop_bad_ext_header)
 
 // Walks the extension-header chain from offset 40. `complete` means the payload is whole, so a chain that
 // runs past the end is malformed; for an embedded (truncated) packet it just ends what we can see.
@@ -61,7 +61,7 @@ bool walk(PacketView& v, bool complete, Counter& why) noexcept {
         }
         return true;
     }
-    if (n + 1 >= kMaxExtHeaders) {
+    if (n + 1 > kMaxExtHeaders) {  // header n is the (n+1)-th: the 9th one is too many
       why = Counter::drop_bad_ext_header;
       return false;
     }
