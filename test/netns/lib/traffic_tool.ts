@@ -6,6 +6,7 @@
 //   udp-echo PORT                    echo every datagram back to its sender; logs each sender
 //   udp-ping ADDR PORT COUNT SPORT   COUNT request/answer exchanges from source port SPORT, one at a time
 //   udp-stream ADDR PORT COUNT GAPMS COUNT datagrams numbered 0..COUNT-1, one every GAPMS ms
+//   udp-send ADDR PORT SPORT COUNT   COUNT fixed datagrams from source port SPORT, no answer expected
 //   udp-count PORT                   count numbered datagrams until SIGTERM, then print what arrived
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
@@ -116,6 +117,21 @@ function udpStream(addr: string, port: number, count: number, gapMs: number): vo
   send();
 }
 
+function udpSend(addr: string, port: number, srcPort: number, count: number): void {
+  const sock = createSocket({ type: 'udp6', ipv6Only: true });
+  let i = 0;
+  const send = (): void => {
+    if (i === count) {
+      print({ event: 'done', sent: count });
+      sock.close();
+      return;
+    }
+    sock.send(Buffer.from(`npt66-nt udp datagram ${String(i++).padStart(4, '0')}`), port, addr, (err) => (err ? fail(`udp-send: ${err.message}`) : send()));
+  };
+  sock.on('error', () => undefined); // an ICMPv6 error answer is expected by callers; it is not ours to report
+  sock.bind(srcPort, '::', send);
+}
+
 function udpCount(port: number): void {
   const sock = createSocket({ type: 'udp6', ipv6Only: true, recvBufferSize: 4 << 20 });
   const seen = new Set<number>();
@@ -156,10 +172,12 @@ function main(argv: string[]): void {
       return udpPing(a[0], n(1), n(2), n(3));
     case 'udp-stream':
       return udpStream(a[0], n(1), n(2), n(3));
+    case 'udp-send':
+      return udpSend(a[0], n(1), n(2), n(3));
     case 'udp-count':
       return udpCount(n(0));
     default:
-      fail(`usage: traffic_tool.js tcp-sink|tcp-send|udp-echo|udp-ping|udp-stream|udp-count ... (got ${cmd})`);
+      fail(`usage: traffic_tool.js tcp-sink|tcp-send|udp-echo|udp-ping|udp-stream|udp-send|udp-count ... (got ${cmd})`);
   }
 }
 
