@@ -1,0 +1,56 @@
+// The shape of bench/results/latest.json.
+import type { Machine } from './machine';
+import type { MicroResult } from './micro';
+import type { TrialResult } from './trial';
+
+export interface LossFree {
+  pps: number; // highest offered rate that met the loss tolerance (0: none did)
+  atGeneratorMax: boolean; // the generator's maximum itself was loss-free: the true figure may be higher
+  probes: { offeredPps: number; ratio: number }[];
+  best: TrialResult | null; // the trial that set `pps` (the maximum-rate trial when atGeneratorMax)
+}
+
+export interface RowResult {
+  id: string;
+  label: string;
+  kind: 'forwarding' | 'kernel' | 'userspace';
+  translation: 'none' | 'nptv6' | 'masquerade';
+  size: number;
+  max: TrialResult;
+  lossFree: LossFree;
+  latency: TrialResult | null; // a light-load trial for p50/p99
+  // CPU per delivered packet during the loss-free trial (a load the translator sustains; overload adds waste that
+  // says more about the overload than the translator). Userspace rows: utime+stime of the translator process.
+  translatorCpuNsPerPacket: number | null;
+  softirqNsPerPacket: number; // all CPUs' softirq time per delivered packet, same trial
+  translatorCpuNsPerPacketAtMax: number | null; // the same during the maximum-rate trial
+  sameTranslationAsKernel: boolean | null; // NPTv6 rows: the sink saw the same source addresses as with SNPT
+  translatorCounters: Record<string, unknown> | null;
+}
+
+export interface SkippedRow {
+  id: string;
+  label: string;
+  reason: string;
+}
+
+export interface BenchResults {
+  version: 1;
+  mode: 'quick' | 'full';
+  startedAt: string;
+  finishedAt: string;
+  machine: Machine;
+  settings: {
+    sizes: number[];
+    flows: number;
+    maxTrialSeconds: number;
+    searchTrialSeconds: number;
+    searchSteps: number;
+    lossTolerance: number;
+    latencyRatePps: number;
+    cpuLayout: string;
+  };
+  rows: RowResult[];
+  skipped: SkippedRow[];
+  micro: MicroResult[] | string;
+}

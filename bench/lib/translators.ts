@@ -1,0 +1,142 @@
+// The configurations the benchmark compares. Each sets itself up on the gateway namespace and names the process
+// whose CPU time is the translator's (null for kernel-only rows, whose work shows up as softirq time).
+// To add a row: append an entry to `translators` — setup installs rules/starts a process, teardown stops it;
+// the runner resets the gateway's rules after every row.
+import * as path from 'node:path';
+
+import { start, stop, waitReady, sh, type Running } from './processes';
+import { plan } from './topology';
+import type { Tools } from './trial';
+
+export interface TranslatorContext {
+  tools: Tools;
+  repoRoot: string;
+}
+
+export interface ActiveTranslator {
+  pid: number | null; // process to charge CPU time to; null: kernel only
+  teardown(): Promise<Record<string, unknown> | null>; // the process's own final counters, if it has any
+}
+
+export interface Translator {
+  id: string;
+  label: string;
+  kind: 'forwarding' | 'kernel' | 'userspace';
+  translation: 'none' | 'nptv6' | 'masquerade';
+  // A reason this row cannot run here (something not built yet), or null.
+  unavailable(ctx: TranslatorContext): string | null;
+  setup(ctx: TranslatorContext): Promise<ActiveTranslator>;
+}
+
+const ip6tables = (...args: string[]): string => sh(['ip6tables', ...args], plan.gateway);
+
+// Where npt66 puts its rules (REFERENCE.md s3): outbound in mangle POSTROUTING after routing, inbound in raw
+// PREROUTING before conntrack. Userspace rows queue there; fail-closed (no --queue-bypass).
+function queueRules(outbound: string[], inbound: string[]): void {
+  ip6tables('-t', 'mangle', '-A', 'POSTROUTING', '-o', plan.gatewayOutsideIf, '-s', plan.insidePrefix, '-j', 'NFQUEUE', ...outbound);
+  ip6tables('-t', 'raw', '-A', 'PREROUTING', '-i', plan.gatewayOutsideIf, '-d', plan.outsidePrefix, '-j', 'NFQUEUE', ...inbound);
+}
+
+function kernelOnly(): ActiveTranslator {
+  return { pid: null, teardown: async () => null };
+}
+
+// A translator process in the gateway namespace that prints "ready" once bound and JSON counters at SIGTERM.
+async function daemon(name: string, argv: string[], env?: NodeJS.ProcessEnv): Promise<ActiveTranslator> {
+  const p: Running = start(name, plan.gateway, argv, env);
+  await waitReady(p, 'ready', 20000);
+  return { pid: p.pid, teardown: () => stop<Record<string, unknown>>(p) };
+}
+
+const nptv6Map = `${plan.insidePrefix}=${plan.outsidePrefix}`;
+
+export const translators: Translator[] = [
+  {
+    id: 'forwarding',
+    label: 'plain forwarding',
+    kind: 'forwarding',
+    translation: 'none',
+    unavailable: () => null,
+    setup: async () => kernelOnly(),
+  },
+  {
+    id: 'kernel-npt',
+    label: 'kernel SNPT/DNPT',
+    kind: 'kernel',
+    translation: 'nptv6',
+    unavailable: () => null,
+    setup: async () => {
+      ip6tables('-t', 'mangle', '-A', 'POSTROUTING', '-o', plan.gatewayOutsideIf, '-s', plan.insidePrefix,
+        '-j', 'SNPT', '--src-pfx', plan.insidePrefix, '--dst-pfx', plan.outsidePrefix);
+      ip6tables('-t', 'mangle', '-A', 'PREROUTING', '-i', plan.gatewayOutsideIf, '-d', plan.outsidePrefix,
+        '-j', 'DNPT', '--src-pfx', plan.outsidePrefix, '--dst-pfx', plan.insidePrefix);
+      return kernelOnly();
+    },
+  },
+  {
+    id: 'naive-nfq',
+    label: 'naive libnetfilter_queue loop',
+    kind: 'userspace',
+    translation: 'nptv6',
+    unavailable: () => null,
+    setup: async ({ tools }) => {
+      const t = await daemon('naive_nfq', [tools.naiveNfq, '--map', nptv6Map, '--queue-out', '0', '--queue-in', '1']);
+      queueRules(['--queue-num', '0'], ['--queue-num', '1']);
+      return t;
+    },
+  },
+  {
+    id: 'node-nfqueue',
+    label: 'node-nfqueue + JS',
+    kind: 'userspace',
+    translation: 'nptv6',
+    unavailable: ({ repoRoot }) => {
+      try {
+        require.resolve('nfqueue', { paths: [repoRoot] });
+        return null;
+      } catch {
+        return 'npm package nfqueue not installed (npm ci)';
+      }
+    },
+    setup: async ({ repoRoot }) => {
+      const script = path.join(__dirname, '..', 'baselines', 'nfqueue_js.js'); // compiled next to this file
+      const env = { ...process.env, NODE_PATH: path.join(repoRoot, 'node_modules') };
+      const t = await daemon('nfqueue_js', [process.execPath, script, '--map', nptv6Map, '--queue-out', '0', '--queue-in', '1'], env);
+      queueRules(['--queue-num', '0'], ['--queue-num', '1']);
+      return t;
+    },
+  },
+  // ---------------------------------------------------------------------------------------------------------
+  // npt66 rows: plug in here once the queue engine (native.Engine, src/native.ts) and the NAT66 table land.
+  // Each is a host process in the gateway namespace (bench/hosts/npt66_engine.ts) that builds the Engine from
+  // a JSON option string, prints "ready" once its queues are bound and JSON counters at SIGTERM; the row adds the
+  // queue rules like the rows above (2 queues: '--queue-balance', '0:1' outbound, '2:3' inbound).
+  // ---------------------------------------------------------------------------------------------------------
+  npt66Row('npt66-1q', 'npt66, 1 queue', 'nptv6', 1),
+  npt66Row('npt66-2q', 'npt66, 2 queues', 'nptv6', 2),
+  npt66Row('npt66-masq', 'npt66 masquerade', 'masquerade', 1),
+  {
+    id: 'kernel-masq',
+    label: 'kernel MASQUERADE',
+    kind: 'kernel',
+    translation: 'masquerade',
+    unavailable: () => null,
+    setup: async () => {
+      ip6tables('-t', 'nat', '-A', 'POSTROUTING', '-o', plan.gatewayOutsideIf, '-s', plan.insidePrefix, '-j', 'MASQUERADE');
+      return kernelOnly();
+    },
+  },
+];
+
+function npt66Row(id: string, label: string, translation: 'nptv6' | 'masquerade', queues: number): Translator {
+  return {
+    id,
+    label,
+    kind: 'userspace',
+    translation,
+    unavailable: () => 'waiting for the queue engine (native.Engine) and, for masquerade, the NAT66 table',
+    setup: async () => {
+      throw new Error(`${id}: not wired yet (${queues} queue(s))`);
+    },
+  };
+}
