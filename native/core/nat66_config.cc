@@ -1,0 +1,72 @@
+#include "nat66_config.h"
+
+#include <arpa/inet.h>
+
+namespace npt66 {
+namespace {
+
+std::string show(const Address& a) {
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, a.b.data(), buf, sizeof buf);
+  return buf;
+}
+
+bool prefix_has_host_bits(const Prefix& p) {
+  for (int bit = p.len; bit < 128; ++bit)
+    if (p.addr.b[bit / 8] & (0x80 >> (bit % 8))) return true;
+  return false;
+}
+
+bool in_prefix(const Prefix& p, const Address& a) {
+  for (int bit = 0; bit < p.len; ++bit) {
+    uint8_t m = static_cast<uint8_t>(0x80 >> (bit % 8));
+    if ((p.addr.b[bit / 8] & m) != (a.b[bit / 8] & m)) return false;
+  }
+  return true;
+}
+
+// Why `a` cannot be a masquerade address, or null.
+const char* refused_outside(const Address& a) {
+  if (a.b[0] == 0xFF) return "is multicast";
+  if (a.b[0] == 0xFE && (a.b[1] & 0xC0) == 0x80) return "is link-local";
+  Address zero, loopback;
+  loopback.b[15] = 1;
+  if (a == zero) return "is the unspecified address";
+  if (a == loopback) return "is the loopback address";
+  return nullptr;
+}
+
+}  // namespace
+
+std::string validate(const Nat66Config& c) {
+  if (c.inside.empty()) return "masquerade: no source prefix; give the inside prefix to masquerade, e.g. fd00:1::/64";
+  for (const Prefix& p : c.inside) {
+    if (p.len > 128) return "masquerade: source prefix length above 128";
+    if (prefix_has_host_bits(p))
+      return "masquerade: source prefix " + show(p.addr) + "/" + std::to_string(p.len) +
+             " has bits set beyond its length; write the network address";
+  }
+  if (c.outside.empty()) return "masquerade: no outside address; give the address to masquerade to";
+  for (size_t i = 0; i < c.outside.size(); ++i) {
+    const Address& a = c.outside[i];
+    if (const char* why = refused_outside(a)) return "masquerade: outside address " + show(a) + " " + why;
+    for (size_t j = 0; j < i; ++j)
+      if (c.outside[j] == a) return "masquerade: outside address " + show(a) + " is listed twice";
+    for (const Prefix& p : c.inside)
+      if (in_prefix(p, a))
+        return "masquerade: outside address " + show(a) + " lies inside the source prefix; replies would loop";
+  }
+  if (c.port_min < 1024 || c.port_min > c.port_max)
+    return "masquerade: port range " + std::to_string(c.port_min) + "-" + std::to_string(c.port_max) +
+           " must be within 1024-65535 with min <= max (ports below 1024 are kept below 1024 automatically)";
+  if (c.timeouts.udp_ms < kNat66MinUdpTimeoutMs)
+    return "masquerade: UDP timeout below 2 minutes is not allowed (RFC 4787 REQ-5); use at least 120000 ms";
+  if (c.timeouts.tcp_established_ms == 0 || c.timeouts.tcp_transitory_ms == 0 || c.timeouts.icmp_ms == 0)
+    return "masquerade: timeouts must be positive";
+  if (c.max_mappings == 0 || c.max_mappings > kNat66MaxMappings)
+    return "masquerade: maxMappings must be between 1 and " + std::to_string(kNat66MaxMappings);
+  if (c.max_per_64 == 0) return "masquerade: the per-/64 limit must be at least 1";
+  return {};
+}
+
+}  // namespace npt66

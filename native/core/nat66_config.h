@@ -1,0 +1,49 @@
+// NAT66 masquerade configuration (REFERENCE s4): which inside sources are masqueraded, to which outside
+// address(es), from which port range, with which timers, limits and filtering. Validated once; the table
+// built from it never changes it.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ipv6.h"
+#include "prefix_map.h"
+
+namespace npt66 {
+
+// RFC 4787 s5: which inbound packets a mapping accepts. Endpoint-independent mapping is always used (REQ-1).
+enum class Nat66Filtering : uint8_t {
+  endpoint_independent,  // any remote may reach the mapping's outside address+port
+  address_dependent,     // only remote addresses the inside endpoint has sent to (the default, REQ-8 recommends it)
+};
+
+// Mapping lifetimes in milliseconds. Defaults are the RFC values.
+struct Nat66Timeouts {
+  uint64_t udp_ms = 300'000;               // RFC 4787 REQ-5: >= 2 min, 5 min recommended (2 min is enforced)
+  uint64_t tcp_established_ms = 7'440'000;  // RFC 5382 REQ-5: >= 2 h 4 min
+  uint64_t tcp_transitory_ms = 240'000;     // RFC 5382 REQ-5 / RFC 7857 s2.2: 4 min (SYN-only, FIN both ways, RST)
+  uint64_t icmp_ms = 60'000;                // RFC 5508 REQ-1: ICMP query mappings >= 60 s
+};
+
+inline constexpr uint64_t kNat66MinUdpTimeoutMs = 120'000;  // RFC 4787 REQ-5: never below 2 min
+inline constexpr uint32_t kNat66MaxMappings = 1u << 28;     // handle space: 64 shards x 2^22 slots (see nat66_table.h)
+
+struct Nat66Config {
+  std::vector<Prefix> inside;    // source prefixes whose traffic is masqueraded (any length 0..128)
+  std::vector<Address> outside;  // outside address pool, >= 1; an inside address always uses the same one (REQ-2)
+  uint16_t port_min = 20000;     // outside ports for inside ports >= 1024 and for ICMPv6 echo identifiers;
+  uint16_t port_max = 29999;     // must not overlap net.ipv4.ip_local_port_range (the host's own sockets)
+  Nat66Timeouts timeouts;
+  Nat66Filtering filtering = Nat66Filtering::address_dependent;
+  bool inbound_refresh = true;   // RFC 4787 REQ-6: inbound packets that pass filtering also refresh the timer
+  uint32_t max_mappings = 1u << 20;  // RFC 6888 REQ-3: table size limit; new flows beyond it are refused
+  uint32_t max_per_64 = 65536;       // RFC 6888 REQ-4: mappings per inside /64 (one host can use a whole /64)
+  uint64_t port_quarantine_ms = 120'000;  // RFC 6888 REQ-8 (draft timer): a freed port stays unused this long
+  uint32_t event_capacity = 65536;  // mapping events buffered between drains; 0 disables events
+  uint64_t seed = 0;                // random port offsets and hash keys; 0 = from std::random_device
+};
+
+// Empty if `c` is usable; otherwise a message that names the field and how to fix it.
+std::string validate(const Nat66Config& c);
+
+}  // namespace npt66

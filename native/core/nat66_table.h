@@ -1,0 +1,138 @@
+// The NAT66 masquerade table (REFERENCE s4): mappings (protocol, inside address, inside port or ICMPv6 echo id)
+// <-> (outside address, outside port/id), shared by every queue thread.
+//
+// Behaviour:
+// - Endpoint-independent mapping (RFC 4787 REQ-1, RFC 5382 REQ-1): one inside endpoint keeps one outside port
+//   whatever the remote. Paired pooling (RFC 4787 REQ-2): an inside address always uses the same outside address.
+// - Port choice (Linux nf_nat_core's idea): keep the inside port if it is free and in the range that applies,
+//   otherwise scan that range from a random offset. Inside ports 1..1023 map into 1..1023; all other ports and
+//   echo ids map into [port_min, port_max] (a port outside that range would not be queued inbound and could
+//   collide with the host's own sockets).
+// - Filtering (RFC 4787 s5): endpoint-independent, or address-dependent (default): each mapping remembers the
+//   last four remote addresses its inside endpoint sent to (least recently used one forgotten first).
+// - Timers: UDP, ICMPv6 echo, TCP transitory/established (state from SYN/FIN/RST, see nat66_table.cc).
+//   Outbound packets refresh; inbound ones too when config.inbound_refresh (RFC 4787 REQ-6); ICMPv6 errors and
+//   lookups never do. A mapping past its deadline no longer matches inbound traffic; an outbound packet before
+//   it is reaped revives it. expire() reaps incrementally from a per-shard timer wheel (1 s buckets), at most
+//   `budget` mappings examined per call, within about 2 s after the deadline plus the caller's call interval.
+// - Limits (RFC 6888): config.max_mappings in all, config.max_per_64 per inside /64; a refused new flow gets a
+//   drop reason for which nat66_answer_admin_prohibited() is true. Live mappings are never evicted. A freed
+//   port rests config.port_quarantine_ms before reuse.
+//
+// Threading: every public member is safe to call from any number of threads at once. Mappings live in 64
+// shards chosen by a keyed hash of the inside key, each under a spinlock held for a few dozen instructions;
+// the outside direction needs no hash (the port ownership array maps outside address+port to the mapping).
+// No call blocks on another beyond those shard locks; events go to a bounded queue (overflow is counted).
+// Time is always passed in by the caller (milliseconds on any monotonic clock, the same clock everywhere).
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "counters.h"
+#include "nat66_config.h"
+#include "nat66_events.h"
+#include "nat66_host_limit.h"
+#include "nat66_ports.h"
+#include "nat66_types.h"
+#include "verdict.h"
+
+namespace npt66 {
+
+enum class Nat66Lookup : uint8_t {
+  found,     // a live mapping; the binding is filled in
+  absent,    // no live mapping
+  filtered,  // a live mapping, but the remote may not reach it (address-dependent filtering)
+};
+
+class Nat66Table {
+ public:
+  // Validates `config` (see validate()) and builds an empty table; null with `error` set on failure.
+  static std::unique_ptr<Nat66Table> create(const Nat66Config& config, std::string& error);
+  ~Nat66Table();
+  Nat66Table(const Nat66Table&) = delete;
+  Nat66Table& operator=(const Nat66Table&) = delete;
+
+  // --- per packet (nat66_translate.cc) ---
+
+  // Translates the complete IPv6 packet at data[0, len) in place and counts the outcome in `counters`.
+  // outbound (mangle POSTROUTING, and raw PREROUTING from the inside interface for hairpinning): the source
+  // must be in an inside prefix, else not_ours. inbound (raw PREROUTING from outside): the destination must
+  // be an outside address, else not_ours. On drop the packet is unchanged. See nat66_translate.h.
+  Verdict translate(Direction d, uint8_t* data, size_t len, uint64_t now_ms, CounterBlock& counters) noexcept;
+
+  // --- primitives (used by translate; exposed for benchmarks and tests) ---
+
+  // Finds or creates the mapping for an outbound flow (key: f.proto, f.src, f.sport; f.dst/f.dport is the
+  // remote), refreshes it, tracks TCP state and counts the packet. Returns Counter::count_ on success, else
+  // the drop reason (table full, /64 limit, ports exhausted); nothing is counted for a refusal.
+  Counter outbound(const Nat66Flow& f, uint64_t now_ms, Nat66Binding& out, CounterBlock& counters) noexcept;
+
+  // Resolves an inbound flow (key: f.proto, f.dst, f.dport; f.src is the remote), applies filtering, refreshes
+  // (if configured), tracks TCP state and counts the packet.
+  Nat66Lookup inbound(const Nat66Flow& f, uint64_t now_ms, Nat66Binding& out, CounterBlock& counters) noexcept;
+
+  // Pure lookups: no refresh, no state change. `remote`, if given, is checked against the filtering mode.
+  Nat66Lookup find_inside(Nat66Proto p, const Address& inside, uint16_t port, uint64_t now_ms,
+                          Nat66Binding& out) const noexcept;
+  Nat66Lookup find_outside(Nat66Proto p, const Address& outside, uint16_t port, uint64_t now_ms, Nat66Binding& out,
+                           const Address* remote = nullptr) const noexcept;
+
+  bool is_inside(const Address& a) const noexcept;       // in one of the source prefixes
+  int outside_index(const Address& a) const noexcept;    // position in config().outside, or -1
+  const Address& outside_for(const Address& inside) const noexcept;  // the pool address this host uses
+
+  // --- housekeeping (any thread; typically one timer thread every ~100 ms-1 s) ---
+
+  // Removes mappings whose deadline is <= now_ms, examining at most `budget` mappings; returns how many it
+  // removed (counted as nat66_mapping_expired). Call repeatedly; each call resumes where the last stopped.
+  size_t expire(uint64_t now_ms, size_t budget, CounterBlock& counters) noexcept;
+
+  // Appends every live mapping to `out` (shard by shard, so not one instant across shards).
+  void snapshot(std::vector<Nat66MappingRecord>& out) const;
+
+  Nat66Counts counts() const noexcept;  // live mappings by state
+  uint32_t mappings_in_64(const Address& inside) const { return host_limit_.used(inside.high64()); }
+
+  // Moves queued mapping events (NEW on creation, UPDATE on a TCP state change, DESTROY on expiry) to `out`.
+  size_t drain_events(std::vector<Nat66MappingEvent>& out) { return events_.drain(out); }
+
+  const Nat66Config& config() const noexcept { return config_; }
+
+ private:
+  struct Entry;
+  struct Shard;
+  explicit Nat66Table(const Nat66Config& config);
+
+  uint64_t hash_inside(Nat66Proto p, const Address& a, uint16_t port) const noexcept;
+  uint32_t find_slot_locked(Shard& s, uint32_t tag, Nat66Proto p, const Address& a, uint16_t port) const noexcept;
+  Entry* resolve_outside_locked(Shard& s, uint32_t handle, Nat66Proto p, int pool, uint16_t port,
+                                uint64_t now_ms) const noexcept;
+  Counter create_locked(Shard& s, uint32_t shard_no, uint32_t tag, const Nat66Flow& f, uint64_t now_ms,
+                        uint32_t& slot_out) noexcept;
+  void destroy_locked(Shard& s, uint32_t slot, uint64_t now_ms, Nat66MappingEvent* event) noexcept;
+  void touch(Shard& s, uint32_t slot, bool outbound, const Nat66Flow& f, uint64_t now_ms) noexcept;
+  void set_state(Entry& e, Nat66State st) noexcept;
+  uint64_t timeout_for(Nat66State st) const noexcept;
+  void wheel_link(Shard& s, uint32_t slot, uint64_t now_ms) noexcept;
+  void wheel_unlink(Shard& s, uint32_t slot) noexcept;
+  void record(const Entry& e, Nat66MappingRecord& r) const noexcept;
+  void bind(const Entry& e, uint32_t handle, Nat66Binding& out) const noexcept;
+  void publish(const Nat66MappingEvent* events, size_t n, CounterBlock& counters) noexcept;
+
+  const Nat66Config config_;
+  std::vector<std::pair<Address, int>> outside_sorted_;  // for outside_index()
+  uint64_t key_[6];                                      // hash keys, random per table
+  Nat66Ports ports_;
+  Nat66HostLimit host_limit_;
+  Nat66EventQueue events_;
+  std::unique_ptr<Shard[]> shards_;
+  std::atomic<uint32_t> live_{0};
+  std::atomic<uint64_t> by_state_[kNat66StateCount] = {};
+  std::atomic<uint32_t> expire_next_shard_{0};
+};
+
+}  // namespace npt66

@@ -1,0 +1,40 @@
+// NAT66 masquerade packet translation: Nat66Table::translate() (declared in nat66_table.h, defined in
+// nat66_translate.cc) and what the engine does with its verdicts.
+//
+// outbound (call from mangle POSTROUTING -o OUTSIDE_IF -s SOURCE):
+//   TCP, UDP, ICMPv6 echo request from an inside source: the mapping is found or created, the source address
+//   and port/id are rewritten, the TCP/UDP/ICMPv6 checksum updated incrementally (RFC 1624; UDP 0 -> 0xFFFF).
+//   ICMPv6 errors (types 1-4) from inside about a flow that came in through a mapping: the embedded packet's
+//   destination address+port/id and its checksum (when present in the quote) are mapped out, the outer source
+//   too, and the ICMPv6 checksum is recomputed in full (RFC 5508 s4). Anything else from an inside source is
+//   dropped (drop_nat66_protocol / _fragment / _no_mapping): fail-closed, the inside address never leaks.
+// inbound (call from raw PREROUTING -i OUTSIDE_IF -d OUTSIDE_ADDRESS, for TCP/UDP to [port_min, port_max]
+//   and 1-1023 if inside hosts use privileged source ports, ICMPv6 echo replies and ICMPv6 errors):
+//   the destination address and port/id are mapped back, subject to filtering (drop_nat66_filtered). Packets
+//   that match no mapping are the host's own (it shares the address): verdict not_ours, reason
+//   nat66_inbound_unmapped, accept them. An ICMPv6 error quoting a TCP/UDP packet from a masquerade-range
+//   port with no live mapping is dropped (drop_nat66_no_mapping); one about the host's own traffic passes.
+// hairpinning (RFC 4787 REQ-9; call translate(outbound) from raw PREROUTING -i INSIDE_IF -s SOURCE
+//   -d OUTSIDE_ADDRESS, TCP/UDP): when the destination is the outside address+port of a live mapping, the
+//   packet is translated both ways (source mapped out, destination mapped in, filtering as if it came from
+//   outside) and routed back inside: verdict translated, reason nat66_hairpin. Without such a mapping it is
+//   traffic for the host itself: not_ours. Outbound packets in POSTROUTING never reach this case.
+// Every drop leaves the packet byte-for-byte unchanged. Verdict::mapping is the binding's handle.
+// Fragments: only a packet whose upper-layer header is present can be translated; queue after the kernel's
+//   reassembly (conntrack's nf_defrag_ipv6 runs before raw PREROUTING) so whole datagrams arrive.
+#pragma once
+
+#include "counters.h"
+#include "verdict.h"
+
+namespace npt66 {
+
+// True when a drop refused a new flow for lack of resources (RFC 6888): the engine should answer it with
+// ICMPv6 Destination Unreachable code 1 "administratively prohibited" (rate-limited), built with
+// build_icmp_error(icmp6::kDestUnreachable, 1, 0, <gateway inside address>, packet, len, ...).
+constexpr bool nat66_answer_admin_prohibited(Counter reason) noexcept {
+  return reason == Counter::drop_nat66_table_full || reason == Counter::drop_nat66_host_limit ||
+         reason == Counter::drop_nat66_ports_exhausted;
+}
+
+}  // namespace npt66
