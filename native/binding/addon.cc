@@ -2,12 +2,14 @@
 #include <napi.h>
 
 #include "convert.h"
+#include "engine.h"
 #include "translator.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Translator", npt66::binding::Translator::Define(env));
+  exports.Set("Engine", npt66::binding::Engine::Define(env));
   exports.Set("counterDescriptions", npt66::binding::counter_descriptions(env));
   return exports;
 }

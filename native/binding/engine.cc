@@ -1,0 +1,255 @@
+#include "engine.h"
+
+#include <errno.h>
+
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "convert.h"
+#include "queue_error.h"
+
+namespace npt66::binding {
+
+// Rare events from any thread reach JS in batches: they collect under a mutex, and one ThreadSafeFunction call
+// (scheduled only when none is pending) hands the whole batch to `onEvents` on the JS thread.
+class EventDelivery : public std::enable_shared_from_this<EventDelivery> {
+ public:
+  void open(Napi::Env env, Napi::Function on_events) {
+    tsfn_ = Napi::ThreadSafeFunction::New(env, on_events, "npt66-engine-events", 0, 1);
+    tsfn_.Unref(env);  // only a running engine keeps the process alive
+  }
+  void ref(Napi::Env env) { tsfn_.Ref(env); }
+  void unref(Napi::Env env) { tsfn_.Unref(env); }
+  void close() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return;
+    closed_ = true;
+    tsfn_.Release();
+  }
+
+  // Any thread.
+  void push(nfq::Event e) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return;
+    pending_.push_back(std::move(e));
+    if (scheduled_) return;
+    scheduled_ = true;
+    auto self = shared_from_this();
+    if (tsfn_.NonBlockingCall([self](Napi::Env env, Napi::Function cb) { self->deliver(env, cb); }) != napi_ok)
+      scheduled_ = false;
+  }
+
+ private:
+  // JS thread.
+  void deliver(Napi::Env env, Napi::Function cb) {
+    std::vector<nfq::Event> batch;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      batch.swap(pending_);
+      scheduled_ = false;
+    }
+    if (env == nullptr || cb.IsEmpty() || batch.empty()) return;
+    Napi::Array a = Napi::Array::New(env, batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const nfq::Event& e = batch[i];
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("type", e.type == nfq::Event::Type::warning ? "warning"
+                    : e.type == nfq::Event::Type::error ? "error"
+                                                         : "state");
+      o.Set("message", e.message);
+      if (e.queue >= 0) o.Set("queue", e.queue);
+      o.Set("time", e.time_ms);
+      a.Set(static_cast<uint32_t>(i), o);
+    }
+    cb.Call({a});
+  }
+
+  std::mutex mutex_;
+  std::vector<nfq::Event> pending_;
+  bool scheduled_ = false;
+  bool closed_ = false;
+  Napi::ThreadSafeFunction tsfn_;
+};
+
+namespace {
+
+uint32_t optional_uint(Napi::Env env, const Napi::Object& o, const char* key, uint32_t fallback, uint32_t min,
+                       uint32_t max) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  if (!v.IsNumber()) throw_error(env, "ERR_NPT66_CONFIG", std::string(key) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d)))
+    throw_error(env, "ERR_NPT66_CONFIG",
+                std::string(key) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+  return static_cast<uint32_t>(d);
+}
+
+[[noreturn]] void throw_queue_error(Napi::Env env, const nfq::QueueError& e) {
+  Napi::Error err = Napi::Error::New(env, e.what());
+  err.Set("code", Napi::String::New(env, "ERR_NPT66_QUEUE"));
+  err.Set("errno", Napi::Number::New(env, -e.error_number()));  // negative, as Node's system errors
+  err.Set("syscall", Napi::String::New(env, e.syscall()));
+  err.Set("queue", Napi::Number::New(env, e.queue()));
+  throw err;
+}
+
+Napi::Value kernel_figures(Napi::Env env, const std::optional<nfq::KernelQueueFigures>& k) {
+  if (!k) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("portId", static_cast<double>(k->port_id));
+  o.Set("queueTotal", static_cast<double>(k->queue_total));
+  o.Set("copyMode", static_cast<double>(k->copy_mode));
+  o.Set("copyRange", static_cast<double>(k->copy_range));
+  o.Set("queueDropped", static_cast<double>(k->queue_dropped));
+  o.Set("userDropped", static_cast<double>(k->user_dropped));
+  o.Set("idSequence", static_cast<double>(k->id_sequence));
+  return o;
+}
+
+// stop() off the JS thread: draining takes at least the quiet period, joining the threads longer.
+class StopWorker : public Napi::AsyncWorker {
+ public:
+  StopWorker(Napi::Env env, nfq::Engine* engine, std::chrono::milliseconds drain,
+             std::shared_ptr<EventDelivery> events, Napi::Object self)
+      : Napi::AsyncWorker(env, "npt66-engine-stop"),
+        engine_(engine),
+        drain_(drain),
+        events_(std::move(events)),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        self_(Napi::Persistent(self)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override { engine_->stop(drain_); }
+  void OnOK() override {
+    events_->unref(Env());
+    deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  nfq::Engine* engine_;
+  std::chrono::milliseconds drain_;
+  std::shared_ptr<EventDelivery> events_;
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference self_;  // keeps the JS object (and so the engine) alive until stop completes
+};
+
+}  // namespace
+
+Napi::Function Engine::Define(Napi::Env env) {
+  return DefineClass(env, "Engine",
+                     {InstanceMethod<&Engine::Start>("start"), InstanceMethod<&Engine::SetMappings>("setMappings"),
+                      InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::Stop>("stop")});
+}
+
+// new Engine({queueFirst, queueCount, queueMaxLen?, socketBufferBytes?, failOpen?, icmpRateLimit?, mappings,
+// onEvents})
+Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info), env_(info.Env()) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw_error(env, "ERR_NPT66_INVALID_ARG", "options must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  if (!o.Get("onEvents").IsFunction()) throw_error(env, "ERR_NPT66_INVALID_ARG", "onEvents must be a function");
+  nfq::Options options;
+  options.queue_first = static_cast<uint16_t>(optional_uint(env, o, "queueFirst", 0, 0, 65535));
+  options.queue_count = static_cast<uint16_t>(optional_uint(env, o, "queueCount", 1, 1, 65536 - options.queue_first));
+  options.queue_max_len = optional_uint(env, o, "queueMaxLen", 4096, 1, 1u << 24);
+  options.socket_buffer_bytes = optional_uint(env, o, "socketBufferBytes", 8u << 20, 64u << 10, 1u << 30);
+  options.icmp_rate_limit = optional_uint(env, o, "icmpRateLimit", 100, 0, 1'000'000);
+  Napi::Value fail_open = o.Get("failOpen");
+  if (!fail_open.IsUndefined() && !fail_open.IsBoolean())
+    throw_error(env, "ERR_NPT66_CONFIG", "failOpen must be a boolean");
+  options.fail_open = fail_open.IsBoolean() && fail_open.As<Napi::Boolean>().Value();
+  options.table = to_table(env, o.Get("mappings"));
+
+  events_ = std::make_shared<EventDelivery>();
+  events_->open(env, o.Get("onEvents").As<Napi::Function>());
+  std::shared_ptr<EventDelivery> events = events_;
+  try {
+    engine_ = std::make_unique<nfq::Engine>(std::move(options), [events](nfq::Event e) { events->push(std::move(e)); });
+  } catch (const std::invalid_argument& e) {
+    events_->close();
+    throw_error(env, "ERR_NPT66_CONFIG", e.what());
+  }
+  // Threads must be joined (and queues unbound) before the environment goes away, e.g. at process exit.
+  cleanup_hook_ = napi_add_env_cleanup_hook(env, &Engine::OnEnvCleanup, this) == napi_ok;
+}
+
+Engine::~Engine() {
+  if (cleanup_hook_) napi_remove_env_cleanup_hook(env_, &Engine::OnEnvCleanup, this);
+  engine_.reset();  // stops (no drain) if still running
+  if (events_) events_->close();
+}
+
+void Engine::OnEnvCleanup(void* self) {
+  auto* e = static_cast<Engine*>(self);
+  e->cleanup_hook_ = false;
+  if (e->engine_) e->engine_->stop(std::chrono::milliseconds(0));
+  if (e->events_) e->events_->close();
+}
+
+Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  try {
+    engine_->start();
+  } catch (const nfq::QueueError& e) {
+    throw_queue_error(env, e);
+  } catch (const std::logic_error& e) {
+    throw_error(env, "ERR_NPT66_STATE", e.what());
+  }
+  events_->ref(env);
+  return env.Undefined();
+}
+
+Napi::Value Engine::SetMappings(const Napi::CallbackInfo& info) {
+  // to_table throws ERR_NPT66_CONFIG before anything changes: on error the old table stays.
+  engine_->set_table(to_table(info.Env(), info[0]));
+  return info.Env().Undefined();
+}
+
+Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  nfq::Stats s = engine_->snapshot();
+  Napi::Array queues = Napi::Array::New(env, s.queues.size());
+  for (size_t i = 0; i < s.queues.size(); ++i) {
+    Napi::Object q = Napi::Object::New(env);
+    q.Set("queue", s.queues[i].queue);
+    q.Set("counters", from_counters(env, s.queues[i].counters));
+    q.Set("kernel", kernel_figures(env, s.queues[i].kernel));
+    queues.Set(static_cast<uint32_t>(i), q);
+  }
+  Napi::Array mappings = Napi::Array::New(env, s.mappings.size());
+  for (size_t i = 0; i < s.mappings.size(); ++i) {
+    Napi::Object m = Napi::Object::New(env);
+    m.Set("index", s.mappings[i].index);
+    m.Set("outbound", static_cast<double>(s.mappings[i].outbound));
+    m.Set("inbound", static_cast<double>(s.mappings[i].inbound));
+    m.Set("dropped", static_cast<double>(s.mappings[i].dropped));
+    mappings.Set(static_cast<uint32_t>(i), m);
+  }
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("queues", queues);
+  r.Set("total", from_counters(env, s.total));
+  r.Set("mappings", mappings);
+  return r;
+}
+
+// stop(drainMs = 200): Promise<void>
+Napi::Value Engine::Stop(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t drain = 200;
+  if (!info[0].IsUndefined()) {
+    if (!info[0].IsNumber() || info[0].As<Napi::Number>().DoubleValue() < 0)
+      throw_error(env, "ERR_NPT66_INVALID_ARG", "drainMs must be a non-negative number");
+    drain = info[0].As<Napi::Number>().Uint32Value();
+  }
+  auto* worker = new StopWorker(env, engine_.get(), std::chrono::milliseconds(drain), events_, info.This().As<Napi::Object>());
+  Napi::Promise p = worker->promise();
+  worker->Queue();
+  return p;
+}
+
+}  // namespace npt66::binding

@@ -1,0 +1,33 @@
+// JS class Engine: the queue engine (native/nfq) seen from JS. Converts options and results; holds no logic.
+// Every method runs on the JS thread; stop() does its blocking work on a libuv worker thread.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "queue_engine.h"
+
+namespace npt66::binding {
+
+class EventDelivery;
+
+class Engine : public Napi::ObjectWrap<Engine> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit Engine(const Napi::CallbackInfo& info);
+  ~Engine() override;
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  Napi::Value SetMappings(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Stop(const Napi::CallbackInfo& info);
+  static void OnEnvCleanup(void* self);
+
+  std::shared_ptr<EventDelivery> events_;
+  std::unique_ptr<nfq::Engine> engine_;
+  napi_env env_;
+  bool cleanup_hook_ = false;
+};
+
+}  // namespace npt66::binding

@@ -1,0 +1,96 @@
+// One netfilter queue and the thread that serves it: receive a batch, translate each packet in place, send all
+// verdicts of the batch in one sendmsg(). Every packet gets exactly one verdict and every path is counted.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "counters.h"
+#include "engine_event.h"
+#include "icmp_responder.h"
+#include "mapping_counters.h"
+#include "packet_handler.h"
+#include "queue_socket.h"
+#include "rate_limiter.h"
+#include "receive_ring.h"
+#include "table_slot.h"
+#include "verdict_batch.h"
+
+struct nlmsghdr;
+
+namespace npt66::nfq {
+
+class QueueWorker {
+ public:
+  struct Settings {
+    uint32_t queue_max_len = 4096;
+    bool fail_open = false;
+    QueueSocket::Config socket;
+  };
+
+  // Opens the socket (throws QueueError). Nothing is bound yet.
+  QueueWorker(uint16_t queue, const Settings& settings, const TableSlot& table, RateLimiter& icmp_limiter,
+              const EventSink& emit);
+  // If the thread never ran, unbinds a bound queue; then closes the socket.
+  ~QueueWorker();
+  QueueWorker(const QueueWorker&) = delete;
+  QueueWorker& operator=(const QueueWorker&) = delete;
+
+  // Caller's thread, before run(): binds the queue and sets COPY_PACKET, the maximum length and the flags.
+  // Throws QueueError (the destructor then unbinds).
+  void bind();
+
+  // The thread body. Returns after a stop request, once the queue has been quiet for the drain period, every
+  // received packet has its verdict, and the queue is unbound.
+  void run() noexcept;
+  void request_stop(std::chrono::milliseconds drain) noexcept;
+
+  uint16_t queue() const noexcept { return queue_; }
+  uint32_t port_id() const noexcept { return port_id_; }
+  const CounterBlock& counters() const noexcept { return counters_; }
+  const MappingCounters& mapping_counters() const noexcept { return mappings_; }
+
+ private:
+  void process_ring(int received) noexcept;
+  void process_buffer(uint8_t* buf, size_t len, bool truncated, const Tables& tables) noexcept;
+  void on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept;
+  void on_truncated_message(uint8_t* buf, size_t len) noexcept;
+  void on_netlink_error(const nlmsghdr* nlh) noexcept;
+  void on_receive_error(int err) noexcept;
+  void add_verdict(uint32_t id, VerdictBatch::Kind kind, const uint8_t* payload = nullptr, uint32_t len = 0) noexcept;
+  void drop(uint32_t id, Counter why) noexcept;
+  void flush() noexcept;
+  void drain() noexcept;
+  void unbind() noexcept;
+  // Receives (serving packets) until the ACK for `seq` arrives; returns its errno (0 = success) or ETIMEDOUT.
+  int wait_for_ack(uint32_t seq, std::chrono::milliseconds timeout) noexcept;
+  void report_error(const std::string& message) noexcept;
+  void notify(Event::Type type, std::string message) noexcept;
+
+  const uint16_t queue_;
+  const Settings settings_;
+  const TableSlot& table_;
+  const EventSink& emit_;
+  std::unique_ptr<QueueSocket> socket_;
+  uint32_t port_id_ = 0;
+  bool bound_ = false;
+  bool ran_ = false;
+
+  std::unique_ptr<ReceiveRing> ring_;
+  std::unique_ptr<VerdictBatch> batch_;
+  IcmpResponder icmp_;
+  alignas(64) CounterBlock counters_;
+  MappingCounters mappings_;
+
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<int64_t> drain_ms_{200};
+
+  uint32_t awaited_seq_ = 0;  // a configuration request whose ACK we are waiting for
+  bool ack_received_ = false;
+  int ack_error_ = 0;
+  int64_t last_error_report_ns_ = 0;
+  uint64_t unreported_errors_ = 0;
+};
+
+}  // namespace npt66::nfq
