@@ -10,7 +10,9 @@ namespace npt66 {
 // Writes a complete IPv6 packet into out[0, cap): header from `from` to the offending packet's source,
 // hop limit 64, ICMPv6 `type`/`code` with the 32-bit `param` (pointer, MTU or unused), then as much
 // of the offending packet as keeps the result within the IPv6 minimum MTU (RFC 4443 s2.4(c)), checksummed.
-// Returns the length written, or 0 if `offending` has no IPv6 header or `cap` is too small.
+// Returns the length written, or 0 if `offending` has no IPv6 header, if `cap` is too small, or if RFC 4443
+// s2.4(e) forbids an error about it: an ICMPv6 error or redirect (or a chain too broken to tell), a multicast
+// destination (except Packet Too Big and Parameter Problem code 2), an unspecified or multicast source.
 size_t build_icmp_error(uint8_t type, uint8_t code, uint32_t param, const Address& from, const uint8_t* offending,
                         size_t offending_len, uint8_t* out, size_t cap) noexcept;
 
