@@ -106,15 +106,21 @@ export const translators: Translator[] = [
       return t;
     },
   },
-  // ---------------------------------------------------------------------------------------------------------
-  // npt66 rows: plug in here once the queue engine (native.Engine, src/native.ts) and the NAT66 table land.
-  // Each is a host process in the gateway namespace (bench/hosts/npt66_engine.ts) that builds the Engine from
-  // a JSON option string, prints "ready" once its queues are bound and JSON counters at SIGTERM; the row adds the
-  // queue rules like the rows above (2 queues: '--queue-balance', '0:1' outbound, '2:3' inbound).
-  // ---------------------------------------------------------------------------------------------------------
-  npt66Row('npt66-1q', 'npt66, 1 queue', 'nptv6', 1),
-  npt66Row('npt66-2q', 'npt66, 2 queues', 'nptv6', 2),
-  npt66Row('npt66-masq', 'npt66 masquerade', 'masquerade', 1),
+  // npt66 rows: the queue engine (native.Engine) in a host process (bench/hosts/npt66_engine.ts); both
+  // directions share the queues (the engine tells direction from the hook). Masquerade plugs in the same way once
+  // the engine takes NAT66 options.
+  npt66Row('npt66-1q', 'npt66, 1 queue', 1),
+  npt66Row('npt66-2q', 'npt66, 2 queues', 2),
+  {
+    id: 'npt66-masq',
+    label: 'npt66 masquerade',
+    kind: 'userspace',
+    translation: 'masquerade',
+    unavailable: () => 'waiting for masquerade options in the queue engine (NAT66 table, issue 4)',
+    setup: async () => {
+      throw new Error('npt66-masq: not wired yet');
+    },
+  },
   {
     id: 'kernel-masq',
     label: 'kernel MASQUERADE',
@@ -128,15 +134,35 @@ export const translators: Translator[] = [
   },
 ];
 
-function npt66Row(id: string, label: string, translation: 'nptv6' | 'masquerade', queues: number): Translator {
+// The addon the npt66 rows load: NPT66_ADDON, else the package's build/Release/npt66.node (as src/native.ts).
+function addonPath(repoRoot: string): string {
+  return process.env.NPT66_ADDON ?? path.join(repoRoot, 'build', 'Release', 'npt66.node');
+}
+
+function engineMissing(repoRoot: string): string | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = require(addonPath(repoRoot)) as { Engine?: unknown };
+    return typeof addon.Engine === 'function' ? null : 'the addon has no queue engine (native.Engine) yet';
+  } catch (e) {
+    return `the addon does not load: ${(e as Error).message.split('\n')[0]}`;
+  }
+}
+
+function npt66Row(id: string, label: string, queues: number): Translator {
   return {
     id,
     label,
     kind: 'userspace',
-    translation,
-    unavailable: () => 'waiting for the queue engine (native.Engine) and, for masquerade, the NAT66 table',
-    setup: async () => {
-      throw new Error(`${id}: not wired yet (${queues} queue(s))`);
+    translation: 'nptv6',
+    unavailable: ({ repoRoot }) => engineMissing(repoRoot),
+    setup: async ({ repoRoot }) => {
+      const host = path.join(__dirname, '..', 'hosts', 'npt66_engine.js');
+      const env = { ...process.env, NPT66_ADDON: addonPath(repoRoot), NODE_PATH: path.join(repoRoot, 'node_modules') };
+      const t = await daemon(id, [process.execPath, host, '--queues', String(queues), '--map', nptv6Map], env);
+      const spread = queues === 1 ? ['--queue-num', '0'] : ['--queue-balance', `0:${queues - 1}`];
+      queueRules(spread, spread);
+      return t;
     },
   };
 }
