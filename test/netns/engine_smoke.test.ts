@@ -323,6 +323,27 @@ test('a flood into a tiny socket buffer: the kernel drops, the engine counts and
   }
 });
 
+test('a queue range (--queue-balance): one thread per queue, each bound and counted', { skip: !isRoot }, async () => {
+  const balanced = (rule: string[]): string[] => [...rule.slice(0, -2), '--queue-balance', '2:3'];
+  const rules = [balanced(rulesOut), balanced(rulesIn1)];
+  for (const r of rules) await topo.ns('r').ip6tables(withOp('-A', r));
+  const engine = await EngineProcess.create({ queueFirst: 2, queueCount: 2, mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
+  try {
+    await engine.call('start');
+    const out = await ping('a', ['-c', '5', '-i', '0.2', '-I', HOST_A, HOST_B]);
+    assert.equal(out.received, 5, out.output);
+    const s = await engine.stats();
+    assert.deepEqual(s.queues.map((q) => q.queue), [2, 3]);
+    for (const q of s.queues) assert.equal(q.kernel?.copyMode, 2, `queue ${q.queue} is bound in COPY_PACKET mode`);
+    // The hash is symmetric over addresses: the flow's 10 packets all went to one of the two queues.
+    assert.deepEqual(s.queues.map((q) => q.counters.queue_received).sort(), [0, 10]);
+    assert.equal(s.total.queue_verdict_accept_mangled, 10);
+  } finally {
+    await engine.close();
+    for (const r of rules) await topo.ns('r').ip6tables(withOp('-D', r));
+  }
+});
+
 test('start fails with ERR_NPT66_QUEUE when the queue is taken, and binds nothing', { skip: !isRoot }, async () => {
   const first = await EngineProcess.create({ queueFirst: 7, queueCount: 1, mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
   const second = await EngineProcess.create({ queueFirst: 5, queueCount: 3, mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
