@@ -1,0 +1,168 @@
+// NAT66 masquerade table under concurrency: many threads creating, looking up both ways and translating while
+// another expires old mappings. Checks the invariants afterwards (no port handed out twice, both indexes agree,
+// counts match the snapshot). Also run under -fsanitize=thread (see the report of issue 4's core).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "nat66_packets.h"
+
+namespace npt66::test {
+namespace {
+
+constexpr uint64_t kOld = 1'000'000;         // when the old mappings were made
+constexpr uint64_t kNow = kOld + 1'000'000;  // long after they expired
+constexpr int kThreads = 4;
+constexpr int kPerThread = 6000;
+
+Address host(int thread, int i) {
+  Address a = kContainer;
+  a.b[8] = static_cast<uint8_t>(thread);
+  a.b[12] = static_cast<uint8_t>(i >> 8);
+  a.b[13] = static_cast<uint8_t>(i);
+  return a;
+}
+
+Nat66Config roomy_config() {
+  Nat66Config c = base_config();
+  c.inside = {prefix("fd5a:ceb9:ed8d::/56")};
+  c.outside = {addr("2001:db8:5::1"), addr("2001:db8:5::2"), addr("2001:db8:5::3"), addr("2001:db8:5::4")};
+  c.port_min = 1024;
+  c.port_max = 65535;
+  c.event_capacity = 1024;  // small on purpose: overflow is part of the path under test
+  return c;
+}
+
+TEST(Nat66Concurrency, CreateLookupTranslateAndExpireAtOnce) {
+  auto t = make_table(roomy_config());
+  CounterBlock setup;
+  // Old mappings, all due long before kNow: the expiry thread removes them while the others work.
+  constexpr int kOldCount = 8000;
+  for (int i = 0; i < kOldCount; ++i) {
+    Nat66Binding b;
+    ASSERT_EQ(t->outbound(udp_flow(host(9, i), 40000, kRemote, 53), kOld, b, setup), Counter::count_);
+  }
+  ASSERT_EQ(t->counts().udp, static_cast<uint64_t>(kOldCount));
+
+  std::atomic<bool> go{false};
+  std::atomic<int> failures{0};
+  std::vector<CounterBlock> blocks(kThreads + 1);
+  std::vector<std::thread> threads;
+  for (int th = 0; th < kThreads; ++th) {
+    threads.emplace_back([&, th] {
+      while (!go.load()) std::this_thread::yield();
+      CounterBlock& c = blocks[th];
+      for (int i = 0; i < kPerThread; ++i) {
+        Nat66Flow f = i % 3 == 0 ? tcp_flow(host(th, i), 50000, kRemote, 443, tcpflag::kSyn)
+                      : i % 3 == 1 ? udp_flow(host(th, i), 50000, kRemote, 53)
+                                   : icmp_flow(host(th, i), 50000, kRemote);
+        Nat66Binding b, in, out;
+        if (t->outbound(f, kNow, b, c) != Counter::count_) ++failures;
+        // Both directions find it at once, and agree.
+        if (t->find_inside(f.proto, f.src, f.sport, kNow, in) != Nat66Lookup::found || in.handle != b.handle) ++failures;
+        if (t->inbound(reply_to(f, b), kNow, out, c) != Nat66Lookup::found || out.inside != f.src ||
+            out.inside_port != f.sport)
+          ++failures;
+        // Look at another thread's recent work: whatever is found must be self-consistent.
+        int other = (th + 1) % kThreads;
+        Nat66Binding peer;
+        if (t->find_inside(Nat66Proto::udp, host(other, i | 1), 50000, kNow, peer) == Nat66Lookup::found) {
+          Nat66Binding back;
+          if (t->find_outside(Nat66Proto::udp, peer.outside, peer.outside_port, kNow, back) != Nat66Lookup::found ||
+              back.inside != peer.inside)
+            ++failures;
+        }
+        // And a whole packet through translate().
+        if (i % 16 == 0) {
+          Packet p = build_ipv6(host(th, i), kRemote2, udp(40000, 53, {1, 2}));
+          if (t->translate(Direction::outbound, p.bytes.data(), p.bytes.size(), kNow, c).action != Action::translated ||
+              !l4_checksum_ok(p))
+            ++failures;
+        }
+      }
+    });
+  }
+  std::atomic<bool> done{false};
+  size_t expired = 0;
+  std::thread reaper([&] {
+    while (!go.load()) std::this_thread::yield();
+    std::vector<Nat66MappingEvent> events;
+    int spare_rounds = 100000;  // after the workers stop, a bounded wait for the rest (a bug must not hang)
+    while (!done.load() || (expired < kOldCount && --spare_rounds > 0)) {
+      expired += t->expire(kNow, 64, blocks[kThreads]);
+      t->drain_events(events);
+      events.clear();
+      std::vector<Nat66MappingRecord> rows;
+      if (expired % 7 == 0) t->snapshot(rows);  // listing while others write
+    }
+  });
+  go = true;
+  for (auto& th : threads) th.join();
+  done = true;
+  reaper.join();
+
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(expired, static_cast<size_t>(kOldCount));
+  const uint64_t expected = kThreads * (kPerThread + (kPerThread + 15) / 16);
+  std::vector<Nat66MappingRecord> rows;
+  t->snapshot(rows);
+  EXPECT_EQ(rows.size(), expected);
+  EXPECT_EQ(t->counts().total(), expected);
+  // No outside (address, protocol, port) is held twice, and each resolves back to its inside endpoint.
+  std::set<std::tuple<std::string, int, uint16_t>> seen;
+  for (const auto& r : rows) {
+    EXPECT_TRUE(seen.insert({str(r.outside), static_cast<int>(r.proto), r.outside_port}).second);
+    Nat66Binding b;
+    ASSERT_EQ(t->find_outside(r.proto, r.outside, r.outside_port, kNow, b), Nat66Lookup::found);
+    EXPECT_EQ(b.inside, r.inside);
+    EXPECT_EQ(b.inside_port, r.inside_port);
+  }
+  uint64_t created = 0;
+  for (auto& c : blocks) created += c.get(Counter::nat66_mapping_created);
+  EXPECT_EQ(created, expected);
+  // Everything goes in the end.
+  CounterBlock c;
+  while (t->expire(kNow + 10'000'000, 4096, c) > 0) {
+  }
+  EXPECT_EQ(t->counts().total(), 0u);
+  rows.clear();
+  t->snapshot(rows);
+  EXPECT_TRUE(rows.empty());
+}
+
+TEST(Nat66Concurrency, RacingThreadsAgreeOnOneMappingPerInsideEndpoint) {
+  auto t = make_table(roomy_config());
+  constexpr int kKeys = 5000;
+  std::vector<std::vector<uint16_t>> ports(kThreads, std::vector<uint16_t>(kKeys));
+  std::vector<CounterBlock> blocks(kThreads);
+  std::atomic<bool> go{false};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < kThreads; ++th) {
+    threads.emplace_back([&, th] {
+      while (!go.load()) std::this_thread::yield();
+      for (int k = 0; k < kKeys; ++k) {
+        int i = (k * 7 + th * 1231) % kKeys;  // different order per thread, same keys
+        Nat66Binding b;
+        Nat66Flow f = udp_flow(host(1, i), static_cast<uint16_t>(20000 + i % 50), kRemote, 53);
+        ports[th][i] = t->outbound(f, kOld, b, blocks[th]) == Counter::count_ ? b.outside_port : 0;
+      }
+    });
+  }
+  go = true;
+  for (auto& th : threads) th.join();
+  for (int i = 0; i < kKeys; ++i) {
+    ASSERT_NE(ports[0][i], 0);
+    for (int th = 1; th < kThreads; ++th) ASSERT_EQ(ports[th][i], ports[0][i]) << i;
+  }
+  EXPECT_EQ(t->counts().udp, static_cast<uint64_t>(kKeys));
+  uint64_t created = 0;
+  for (auto& c : blocks) created += c.get(Counter::nat66_mapping_created);
+  EXPECT_EQ(created, static_cast<uint64_t>(kKeys));
+}
+
+}  // namespace
+}  // namespace npt66::test
