@@ -14,6 +14,10 @@ export interface Command {
 // so a command that needs the queue engine never slows down or breaks `npt66 translate`.
 const commands: Record<string, () => Command> = {
   translate: () => require('./commands/translate'),
+  run: () => require('./commands/run'),
+  check: () => require('./commands/check'),
+  stats: () => require('./commands/stats'),
+  lab: () => require('./commands/lab'),
 };
 
 export const EXIT_USAGE = 2;

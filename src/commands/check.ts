@@ -1,0 +1,57 @@
+// npt66 check -c FILE: validates a configuration without touching the system (no root needed).
+import { parseArgs } from 'node:util';
+
+import { fromParseArgsError, Npt66Error, usageError } from '../errors';
+import { loadGatewayConfig } from '../gateway-config';
+import { installArgv, nftRuleset, planRules } from '../rules';
+
+export const summary = 'validate a configuration file (exit 0 valid, 2 invalid)';
+
+const usage = `usage: npt66 check -c FILE [--rules]
+
+Validates FILE as \`npt66 run\` would, without touching the system.
+  -c, --config FILE   the configuration file (required)
+  --rules             also print the ip6tables commands and the nft ruleset npt66 would install
+Exit status: 0 valid, 2 invalid (the message names the field and the fix).
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c' },
+        rules: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    throw fromParseArgsError(e);
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const file = values.config;
+  if (!file) throw usageError('give the configuration file with -c FILE');
+  let config;
+  try {
+    ({ config } = loadGatewayConfig(file));
+  } catch (e) {
+    if (e instanceof Npt66Error) throw new Npt66Error(e.code, `${file}: ${e.message}`, { cause: e });
+    throw e;
+  }
+  const lines = [`${file}: valid`];
+  config.nptv6.forEach((m, i) => lines.push(`  nptv6[${i}]: ${m.inside} <-> ${m.outside} (outside interface ${m.interface})`));
+  const { first, count } = config.queues;
+  lines.push(`  queues ${count === 1 ? first : `${first}..${first + count - 1}`}, failOpen ${config.failOpen}, control socket ${config.control.socket}`);
+  if (config.failOpen) lines.push('  warning: failOpen is true: packets are accepted untranslated when a queue is full or a packet cannot be translated');
+  if (values.rules) {
+    lines.push('', '# ip6tables (this kernel has no nft queue statement):');
+    for (const argv of installArgv(planRules(config, 1))) lines.push(argv.join(' '));
+    lines.push('', '# nft (used where the kernel has nft_queue):', nftRuleset(config).trimEnd());
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

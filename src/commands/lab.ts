@@ -1,0 +1,42 @@
+// npt66 lab: the seed story's gateway side in network namespaces (root). `npm run lab` runs it.
+import { parseArgs } from 'node:util';
+
+import { fromParseArgsError, usageError } from '../errors';
+
+export const summary = 'build the seed network in namespaces, run npt66 on it and show the path (root)';
+
+const usage = `usage: npt66 lab [--keep] | npt66 lab --down
+
+Builds the gateway side of the seed story in network namespaces named npt66-lab-*: inside hosts in
+fd5a:ceb9:ed8d:fe0a::/64 and fd5a:ceb9:ed8d:fefc::/64, the gateway running \`npt66 run\`, and dns.google
+(2001:4860:4860::8888) beyond an upstream router. Sends ping6, TCP and UDP both ways, prints the path hop by hop
+with the addresses before and after translation, and the counters; then tears it all down.
+  --keep   leave the lab (and npt66) running
+  --down   remove a lab left by --keep
+Exit status: 0 every check passed, 1 a check failed, 2 bad usage.
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        keep: { type: 'boolean', default: false },
+        down: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    throw fromParseArgsError(e);
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (values.keep && values.down) throw usageError('--keep and --down exclude each other');
+  if (process.getuid?.() !== 0) throw usageError('the lab creates network namespaces: run it as root');
+  const out = (text = '') => process.stdout.write(`${text}\n`);
+  const { runLab, downLab } = await import('../lab/lab');
+  return values.down ? downLab(out) : runLab({ keep: values.keep, out });
+}

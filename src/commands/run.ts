@@ -1,0 +1,128 @@
+// npt66 run -c FILE: the gateway daemon, in the foreground (systemd or a container runtime supervises it).
+// JSON lines on stdout; "msg":"ready" once the queues are bound and the rules installed; SIGTERM/SIGINT stop
+// cleanly (rules removed, queues drained, exit 0); SIGHUP reloads the file (logs "reloaded" or "reload failed").
+import { parseArgs } from 'node:util';
+
+import { ControlServer } from '../control';
+import { fromParseArgsError, Npt66Error, usageError } from '../errors';
+import { Gateway, type GatewayEvent } from '../gateway';
+import { loadGatewayConfig } from '../gateway-config';
+import { Logger } from '../log';
+
+export const summary = 'run the NPTv6 gateway in the foreground (JSON logs on stdout)';
+
+const usage = `usage: npt66 run -c FILE
+
+Runs the gateway described by FILE (JSON, see schema/npt66.schema.json) until SIGTERM or SIGINT.
+Logs one JSON object per line on stdout; the line with "msg":"ready" means queues bound and rules installed.
+  -c, --config FILE   the configuration file (required)
+Signals: SIGTERM/SIGINT stop cleanly (exit 0), SIGHUP reloads FILE (the old configuration stays on error).
+Exit status: 0 stopped cleanly, 1 failed while starting or stopping, 2 bad usage or configuration.
+`;
+
+function exitCodeFor(e: unknown): number {
+  const code = (e as { code?: unknown }).code;
+  return code === 'ERR_NPT66_CONFIG' || code === 'ERR_NPT66_USAGE' ? 2 : 1;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h', default: false } },
+    }));
+  } catch (e) {
+    throw fromParseArgsError(e);
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const file = values.config;
+  if (!file) throw usageError('give the configuration file with -c FILE');
+
+  const log = new Logger();
+  let gateway: Gateway | null = null;
+  let control: ControlServer | null = null;
+  const onExit = () => {
+    // Reached only if the process exits without a clean stop (e.g. process.exit from elsewhere).
+    gateway?.removeRulesSync();
+    control?.closeSync();
+  };
+
+  try {
+    const { config } = loadGatewayConfig(file);
+    log.info('starting', { config: file, pid: process.pid, mappings: config.nptv6.length, queues: config.queues });
+    // The control socket first: if another npt66 owns it, stop here before touching its queues or rules.
+    control = await ControlServer.listen(config.control.socket, {
+      stats: () => {
+        if (!gateway) throw new Npt66Error('ERR_NPT66_STATE', 'the gateway is still starting');
+        return gateway.stats();
+      },
+      config: () => gateway?.config,
+    });
+    process.on('exit', onExit);
+    gateway = await Gateway.start(config, {
+      on: {
+        warning: (e: GatewayEvent) => log.warning(e.message, { ...e, message: undefined, time: undefined }),
+        error: (e: GatewayEvent) => log.error(e.message, { ...e, message: undefined, time: undefined }),
+        state: (e: GatewayEvent) => log.info('state', { ...e, message: undefined, time: undefined }),
+      },
+    });
+  } catch (e) {
+    log.error('start failed', { error: e });
+    await control?.close();
+    process.off('exit', onExit);
+    return exitCodeFor(e);
+  }
+  const running = gateway;
+  const server = control;
+
+  log.info('ready', {
+    queues: running.config.queues,
+    rules: running.rulesBackend,
+    socket: server.socketPath,
+    mappings: running.config.nptv6,
+    failOpen: running.config.failOpen,
+  });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info('stopping', { signal });
+      running
+        .stop()
+        .then(
+          () => 0,
+          (e: unknown) => {
+            log.error('stop failed', { error: e });
+            return 1;
+          },
+        )
+        .then(async (code) => {
+          await server.close();
+          process.off('exit', onExit);
+          for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.removeAllListeners(s);
+          log.info('stopped', { code });
+          // Nothing should keep the loop alive now; if something does, do not hang the supervisor.
+          setTimeout(() => process.exit(code), 2000).unref();
+          resolve(code);
+        });
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      if (stopping) return;
+      log.info('reload requested', { config: file });
+      Promise.resolve()
+        .then(() => running.reload(loadGatewayConfig(file).config))
+        .then(
+          (r) => log.info('reloaded', { config: file, ...r, mappings: running.config.nptv6.length }),
+          (e: unknown) => log.error('reload failed; the running configuration is unchanged', { config: file, error: e }),
+        );
+    });
+  });
+}

@@ -1,0 +1,101 @@
+// npt66 stats: the running daemon's counters, read through its root-only control socket.
+import { parseArgs } from 'node:util';
+
+import { controlRequest } from '../control';
+import { fromParseArgsError, Npt66Error } from '../errors';
+import type { GatewayStats } from '../gateway';
+import { DEFAULT_SOCKET, loadGatewayConfig } from '../gateway-config';
+import { native } from '../native';
+
+export const summary = "print the running gateway's counters (per queue, per mapping, drops by reason)";
+
+const usage = `usage: npt66 stats [--json] [--explain] [--socket PATH | -c FILE]
+
+Reads the counters of the running \`npt66 run\` through its control socket (root only).
+  --json            print the whole snapshot as JSON
+  --explain         add each counter's one-line description
+  --socket PATH     the daemon's control socket (default ${DEFAULT_SOCKET})
+  -c, --config FILE take the socket path from the daemon's configuration file
+Exit status: 0 printed, 1 no daemon reachable, 2 bad usage.
+`;
+
+function describe(): Map<string, string> {
+  return new Map(native.counterDescriptions.map((d) => [d.name, d.help]));
+}
+
+function table(entries: [string, number][], explain: Map<string, string> | null, indent = '    '): string[] {
+  if (entries.length === 0) return [`${indent}(none)`];
+  const width = Math.max(...entries.map(([n]) => n.length));
+  const digits = Math.max(...entries.map(([, v]) => String(v).length));
+  return entries.map(([n, v]) => `${indent}${n.padEnd(width)}  ${String(v).padStart(digits)}${explain ? `  ${explain.get(n) ?? ''}` : ''}`);
+}
+
+export function formatStats(s: GatewayStats, explain: boolean): string {
+  const help = explain ? describe() : null;
+  const nonZero = (r: Record<string, number>) => Object.entries(r).filter(([, v]) => v !== 0);
+  const lines = [
+    `npt66 ${s.state} since ${s.startedAt} (${s.uptimeSeconds} s), rules: ${s.rules}, failOpen: ${s.failOpen}`,
+    '',
+    'mappings:',
+    ...s.mappings.map((m) => `  [${m.index}] ${m.inside} <-> ${m.outside} on ${m.interface}: ${m.outbound} outbound, ${m.inbound} inbound, ${m.dropped} dropped`),
+    '',
+    'queues:',
+  ];
+  for (const q of s.queues) {
+    const k = q.kernel;
+    lines.push(
+      `  queue ${q.queue}: ` +
+        (k
+          ? `kernel: ${k.queueTotal} waiting, ${k.queueDropped} dropped (queue full), ${k.userDropped} dropped (netlink buffer full), ${k.idSequence} packets queued so far`
+          : 'kernel: not listed in /proc/net/netfilter/nfnetlink_queue'),
+    );
+    lines.push(...table(nonZero(q.counters), help));
+  }
+  lines.push('', 'drops by reason:', ...table(nonZero(s.drops), help, '  '));
+  lines.push('', 'all counters (non-zero):', ...table(nonZero(s.total), help, '  '));
+  if (explain) {
+    const zero = Object.entries(s.total).filter(([, v]) => v === 0);
+    lines.push('', 'counters still at zero:', ...table(zero, help, '  '));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        json: { type: 'boolean', default: false },
+        explain: { type: 'boolean', default: false },
+        socket: { type: 'string' },
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    throw fromParseArgsError(e);
+  }
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const socket = values.socket ?? (values.config ? loadGatewayConfig(values.config).config.control.socket : DEFAULT_SOCKET);
+  let stats: GatewayStats;
+  try {
+    stats = (await controlRequest(socket, 'stats')) as GatewayStats;
+  } catch (e) {
+    if (e instanceof Npt66Error && e.code !== 'ERR_NPT66_CONFIG') {
+      process.stderr.write(`npt66 stats: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if (values.json) {
+    const doc = values.explain ? { ...stats, descriptions: Object.fromEntries(describe()) } : stats;
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    process.stdout.write(formatStats(stats, values.explain));
+  }
+  return 0;
+}

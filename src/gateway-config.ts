@@ -1,0 +1,243 @@
+// The gateway's JSON configuration: one zod schema (unknown keys are errors), messages naming the field and the fix,
+// then the NPTv6 rules of src/config.ts. The same schema generates schema/npt66.schema.json (`npm run schema`).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+
+import { validateNptv6 } from './config';
+import { configError, Npt66Error } from './errors';
+import type { NativeMapping } from './native';
+
+// Linux dev_valid_name (net/core/dev.c): 1..15 bytes (IFNAMSIZ 16 with the NUL), not "." or "..", no "/", ":" or
+// whitespace. npt66 is stricter: letters, digits, "_", "." and "-", not starting with "-" (never read as an option),
+// and no "+" (an ip6tables wildcard: "eth+" would match every ethN).
+export const INTERFACE_NAME = /^(?!-)(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
+// sockaddr_un.sun_path holds 108 bytes including the NUL.
+const SUN_PATH_MAX = 107;
+export const DEFAULT_SOCKET = '/run/npt66/npt66.sock';
+
+// One sentence per field: the JSON Schema's description and the body of every error message about that field.
+// Keys are paths with array indices written as [].
+export const FIELD_HELP: Record<string, string> = {
+  '': 'a JSON object like {"nptv6":[{"inside":"fd5a:ceb9:ed8d:fe0a::/64","outside":"2001:db8:ff66::/64","interface":"eth1"}]}',
+  nptv6: 'a non-empty array of NPTv6 mappings {"inside": PREFIX, "outside": PREFIX, "interface": NAME}',
+  'nptv6[]': 'an object {"inside": PREFIX, "outside": PREFIX, "interface": NAME}',
+  'nptv6[].inside': 'the prefix the inside hosts use, a string like "fd5a:ceb9:ed8d:fe0a::/64"',
+  'nptv6[].outside': 'the prefix routed to this gateway from outside, a string like "2001:db8:ff66::/64"',
+  'nptv6[].interface':
+    'the name of the outside interface (where translated packets leave), 1 to 15 characters of letters, digits, "_", "." and "-", not starting with "-", e.g. "eth1"',
+  queues: 'an object {"first": N, "count": N}: the NFQUEUE numbers npt66 binds, first .. first+count-1',
+  'queues.first': 'an integer from 0 to 65535: the first NFQUEUE number',
+  'queues.count': 'an integer from 1 to 64: how many queues (one packet thread each; more than one uses --queue-balance)',
+  queueMaxLen: 'an integer from 16 to 1048576: packets the kernel holds per queue before dropping (default 4096)',
+  socketBufferBytes: 'an integer from 65536 to 1073741824: receive buffer of each queue socket in bytes (default 8388608)',
+  failOpen:
+    'true or false (default false): true accepts packets untranslated when a queue is full or a packet cannot be translated, instead of dropping them, which leaks inside addresses',
+  icmpRateLimit: 'an integer from 0 to 100000: ICMPv6 Parameter Problem replies per second to senders of refused packets, 0 sends none (default 100)',
+  hairpinMark:
+    'an integer with exactly one bit set (e.g. 268435456 = 0x10000000), or 0 to turn hairpinning off: the packet mark bit npt66 uses to send inside-to-inside packets addressed to an outside address through the outbound translation too (RFC 6296 s4.3; default 268435456)',
+  control: 'an object {"socket": PATH}: where `npt66 stats` reaches the running daemon',
+  'control.socket': `an absolute path of at most ${SUN_PATH_MAX} bytes for the unix socket (default "${DEFAULT_SOCKET}")`,
+};
+
+const help = (key: string) => FIELD_HELP[key]!;
+
+const int = (key: string, min: number, max: number) => z.number().int().min(min).max(max).describe(help(key));
+
+const nptv6Mapping = z
+  .strictObject({
+    inside: z.string().describe(help('nptv6[].inside')),
+    outside: z.string().describe(help('nptv6[].outside')),
+    interface: z.string().regex(INTERFACE_NAME).describe(help('nptv6[].interface')),
+  })
+  .describe(help('nptv6[]'));
+
+export const gatewayConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('the JSON Schema this file follows, for editors (ignored by npt66)'),
+    nptv6: z.array(nptv6Mapping).min(1).describe(help('nptv6')),
+    queues: z
+      .strictObject({
+        first: int('queues.first', 0, 65535),
+        count: int('queues.count', 1, 64),
+      })
+      .default({ first: 0, count: 1 })
+      .describe(help('queues')),
+    queueMaxLen: int('queueMaxLen', 16, 1 << 20).default(4096),
+    socketBufferBytes: int('socketBufferBytes', 1 << 16, 1 << 30).default(8 << 20),
+    failOpen: z.boolean().default(false).describe(help('failOpen')),
+    icmpRateLimit: int('icmpRateLimit', 0, 100_000).default(100),
+    hairpinMark: z
+      .number()
+      .int()
+      .min(0)
+      .max(0x80000000)
+      .refine((n) => (n & (n - 1)) === 0, { abort: true })
+      .default(0x10000000)
+      .describe(help('hairpinMark')),
+    control: z
+      .strictObject({
+        socket: z
+          .string()
+          .refine((p) => path.isAbsolute(p) && Buffer.byteLength(p) <= SUN_PATH_MAX && !p.endsWith('/'))
+          .default(DEFAULT_SOCKET)
+          .describe(help('control.socket')),
+      })
+      .default({ socket: DEFAULT_SOCKET })
+      .describe(help('control')),
+
+    // --- masquerade (NAT66, issue 4) ---
+    // The "masquerade" section will be added here; until then it is refused as an unknown key with a pointer
+    // to what exists (see UNKNOWN_KEY_HINTS).
+  })
+  .describe(help(''));
+
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+
+// A validated configuration plus what the engine needs, compiled once.
+export interface CompiledConfig {
+  config: GatewayConfig;
+  mappings: NativeMapping[]; // same order as config.nptv6
+}
+
+const UNKNOWN_KEY_HINTS: Record<string, string> = {
+  masquerade: 'NAT66 masquerade is not available in this version of npt66 (it is planned); remove the "masquerade" section',
+};
+
+// Levenshtein distance, for "did you mean" on misspelt keys.
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+function fieldName(p: readonly PropertyKey[]): string {
+  return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
+}
+
+function helpKey(p: readonly PropertyKey[]): string {
+  return p.map((k, i) => (typeof k === 'number' ? '[]' : i === 0 ? String(k) : `.${String(k)}`)).join('');
+}
+
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  return JSON.stringify(v);
+}
+
+function valueAt(root: unknown, p: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const k of p) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+function allowedKeys(p: readonly PropertyKey[]): string[] {
+  const key = helpKey(p);
+  const prefix = key === '' ? '' : `${key}.`;
+  return Object.keys(FIELD_HELP)
+    .filter((k) => k.startsWith(prefix) && k !== key && !k.slice(prefix.length).includes('.') && !k.slice(prefix.length).includes('['))
+    .map((k) => k.slice(prefix.length));
+}
+
+function issueMessage(issue: z.core.$ZodIssue, input: unknown): { field: string; message: string } {
+  if (issue.code === 'unrecognized_keys') {
+    const where = fieldName(issue.path);
+    const allowed = allowedKeys(issue.path);
+    const key = issue.keys[0]!;
+    const field = where === '' ? key : `${where}.${key}`;
+    const hint = where === '' ? UNKNOWN_KEY_HINTS[key] : undefined;
+    if (hint) return { field, message: `unknown key: ${hint}` };
+    const close = allowed.filter((a) => distance(a, key) <= 2).sort((a, b) => distance(a, key) - distance(b, key))[0];
+    const more = issue.keys.length > 1 ? ` (and ${issue.keys.slice(1).map((k) => JSON.stringify(k)).join(', ')})` : '';
+    return {
+      field,
+      message: `unknown key${more}; ${close ? `did you mean "${close}"? ` : ''}the keys allowed here are ${allowed.map((a) => `"${a}"`).join(', ')}`,
+    };
+  }
+  const field = fieldName(issue.path);
+  const got = describeValue(valueAt(input, issue.path));
+  const key = helpKey(issue.path);
+  if (issue.code === 'too_small' && key === 'nptv6') {
+    return { field, message: `is empty; add at least one mapping, e.g. [{"inside":"fd5a:ceb9:ed8d:fe0a::/64","outside":"2001:db8:ff66::/64","interface":"eth1"}]` };
+  }
+  if (issue.code === 'invalid_type' && got === 'nothing') return { field, message: `is missing; it must be ${help(key)}` };
+  return { field, message: `must be ${FIELD_HELP[key] ?? 'valid'}, got ${got}` };
+}
+
+// Validates a parsed JSON value. Throws Npt66Error (ERR_NPT66_CONFIG) naming every offending field and the fix.
+export function compileGatewayConfig(input: unknown): CompiledConfig {
+  const parsed = gatewayConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => issueMessage(i, input));
+    const [first, ...rest] = problems;
+    const more = rest.map((p) => `\n${p.field}: ${p.message}`).join('');
+    throw new Npt66Error('ERR_NPT66_CONFIG', `${first!.message}${more}`, { field: first!.field });
+  }
+  const config = parsed.data;
+  const last = config.queues.first + config.queues.count - 1;
+  if (last > 65535) {
+    throw configError('queues.count', `queues ${config.queues.first}..${last} go past 65535, the last NFQUEUE number; lower "first" or "count"`);
+  }
+  const mappings = validateNptv6(config.nptv6, 'nptv6');
+  return { config, mappings };
+}
+
+// Reads and validates a configuration file; JSON syntax errors name the line and column.
+export function loadGatewayConfig(file: string): CompiledConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Npt66Error('ERR_NPT66_CONFIG', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    const m = /position (\d+)/.exec((e as Error).message);
+    let where = '';
+    if (m) {
+      const before = text.slice(0, Number(m[1]));
+      const line = before.split('\n').length;
+      where = ` at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
+    }
+    throw new Npt66Error('ERR_NPT66_CONFIG', `${file} is not valid JSON${where}: ${(e as Error).message}`, { cause: e });
+  }
+  return compileGatewayConfig(json);
+}
+
+// The JSON Schema for editors and other tools, generated from the zod schema (what a user may write: defaults optional).
+export function gatewayJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(gatewayConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...schema, title: 'npt66 configuration' };
+}
+
+// The committed schema file: <package root>/schema/npt66.schema.json. The root is found from dist/src (the usual
+// layout) or, for a build compiled elsewhere, from the working directory.
+export function schemaFile(): string {
+  for (const start of [path.resolve(__dirname, '..', '..'), process.cwd()]) {
+    if (existsSync(path.join(start, 'package.json')) && existsSync(path.join(start, 'src', 'gateway-config.ts'))) {
+      return path.join(start, 'schema', 'npt66.schema.json');
+    }
+  }
+  throw new Error('cannot find the npt66 package root (run from the repository)');
+}
+
+export function gatewayJsonSchemaText(): string {
+  return `${JSON.stringify(gatewayJsonSchema(), null, 2)}\n`;
+}
+
+// `node dist/src/gateway-config.js --write` regenerates schema/npt66.schema.json (npm run schema).
+if (require.main === module) {
+  if (process.argv[2] === '--write') writeFileSync(schemaFile(), gatewayJsonSchemaText());
+  else process.stdout.write(gatewayJsonSchemaText());
+}

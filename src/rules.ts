@@ -1,0 +1,376 @@
+// The netfilter rules that send packets to npt66's queues, in chains npt66 owns (REFERENCE s3).
+//
+// Where:   inbound in raw PREROUTING (priority -300: before conntrack and routing, so conntrack and the stateful
+//          firewall see only inside addresses and the rewritten destination is routed normally);
+//          outbound in mangle POSTROUTING (-150, after routing: the out interface is known).
+// What:    outbound: `-o IF -s INSIDE`; inbound: `-d OUTSIDE` on any interface, so that packets from inside hosts
+//          to an outside address are translated too (hairpinning, RFC 6296 s4.3, see below).
+//          Neighbor Discovery (ICMPv6 133-137) and MLD (130-132, 143) are never queued (RETURN first).
+//          NFQUEUE without --queue-bypass: with no program bound the kernel drops (fail-closed).
+// Hairpin: an inside host A reaching inside host B by B's outside address: raw PREROUTING translates the
+//          destination (B_out -> B_in) and, because the source is inside too, sets `hairpinMark`; mangle
+//          POSTROUTING queues marked packets whatever their out interface, and the engine translates the source
+//          (A_in -> A_out). B sees A_out and answers to it; the answer takes the same path. Conntrack sees
+//          A_in <-> B_in both ways, so a stateful firewall works. `hairpinMark: 0` turns this off.
+// When:    chains filled before the jumps to them are inserted, which happens after the queues are bound;
+//          removed on stop; chains left by a crashed run (any chain named NPT66-*) removed at start.
+// How:     ip6tables (xt NFQUEUE, through the nf_tables backend) with argument arrays and `-w`, never a shell;
+//          nft's own `queue` statement where the kernel has it (probed with `nft -c`, which asks the kernel
+//          to check a ruleset without committing it). This machine's kernel lacks nft_queue: ip6tables is used.
+import { execFile } from 'node:child_process';
+
+import { Npt66Error } from './errors';
+import type { GatewayConfig } from './gateway-config';
+
+export const CHAIN_PREFIX = 'NPT66-';
+export const NFT_TABLE = 'npt66';
+
+// Neighbor Discovery (RFC 4861: 133 RS, 134 RA, 135 NS, 136 NA, 137 Redirect) and MLD (RFC 2710/3810: 130, 131,
+// 132, 143) are link-local business: translating them would break the link.
+export const NEVER_QUEUED_ICMPV6_TYPES = [130, 131, 132, 133, 134, 135, 136, 137, 143] as const;
+
+export type Table = 'raw' | 'mangle';
+export type Hook = 'PREROUTING' | 'POSTROUTING';
+
+// The configuration fields the rules depend on (a reload that changes none of them keeps the rules).
+export type RuleConfig = Pick<GatewayConfig, 'nptv6' | 'queues' | 'hairpinMark'>;
+
+export interface RulePlan {
+  generation: number;
+  chains: { table: Table; name: string }[]; // created in this order, deleted in reverse
+  rules: { table: Table; chain: string; args: string[] }[]; // appended in this order
+  jumps: { table: Table; hook: Hook; chain: string }[]; // inserted at the top of the hook's built-in chain
+}
+
+export function ruleKey(config: RuleConfig): string {
+  return JSON.stringify([config.nptv6, config.queues, config.hairpinMark]);
+}
+
+function unique<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}
+
+function queueTarget(queues: RuleConfig['queues']): string[] {
+  // --queue-balance hashes the addresses symmetrically, so both directions of a flow share a queue (REFERENCE s2).
+  return queues.count === 1
+    ? ['-j', 'NFQUEUE', '--queue-num', String(queues.first)]
+    : ['-j', 'NFQUEUE', '--queue-balance', `${queues.first}:${queues.first + queues.count - 1}`];
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+export function chainNames(generation: number) {
+  return {
+    inbound: `${CHAIN_PREFIX}IN-${generation}`,
+    inboundQueue: `${CHAIN_PREFIX}INQ-${generation}`,
+    outbound: `${CHAIN_PREFIX}OUT-${generation}`,
+    outboundQueue: `${CHAIN_PREFIX}OUTQ-${generation}`,
+  };
+}
+
+// The rules for a configuration, as data. Pure: the tests compare it with the exact argv lists.
+export function planRules(config: RuleConfig, generation: number): RulePlan {
+  const c = chainNames(generation);
+  const mark = config.hairpinMark ? `${hex(config.hairpinMark)}/${hex(config.hairpinMark)}` : null;
+  const neverQueued = NEVER_QUEUED_ICMPV6_TYPES.map((t) => ['-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(t), '-j', 'RETURN']);
+  const rules: RulePlan['rules'] = [];
+  const add = (table: Table, chain: string, args: string[]) => rules.push({ table, chain, args });
+
+  for (const outside of unique(config.nptv6.map((m) => m.outside))) add('raw', c.inbound, ['-d', outside, '-g', c.inboundQueue]);
+  for (const args of neverQueued) add('raw', c.inboundQueue, args);
+  if (mark) {
+    for (const inside of unique(config.nptv6.map((m) => m.inside))) {
+      add('raw', c.inboundQueue, ['-s', inside, '-j', 'MARK', '--set-xmark', mark]);
+    }
+  }
+  add('raw', c.inboundQueue, queueTarget(config.queues));
+
+  for (const m of config.nptv6) add('mangle', c.outbound, ['-o', m.interface, '-s', m.inside, '-g', c.outboundQueue]);
+  if (mark) add('mangle', c.outbound, ['-m', 'mark', '--mark', mark, '-g', c.outboundQueue]);
+  for (const args of neverQueued) add('mangle', c.outboundQueue, args);
+  add('mangle', c.outboundQueue, queueTarget(config.queues));
+
+  return {
+    generation,
+    chains: [
+      { table: 'raw', name: c.inboundQueue },
+      { table: 'raw', name: c.inbound },
+      { table: 'mangle', name: c.outboundQueue },
+      { table: 'mangle', name: c.outbound },
+    ],
+    rules,
+    jumps: [
+      { table: 'raw', hook: 'PREROUTING', chain: c.inbound },
+      { table: 'mangle', hook: 'POSTROUTING', chain: c.outbound },
+    ],
+  };
+}
+
+const IP6TABLES = ['ip6tables', '-w'];
+
+// Full argv lists to install a plan: chains, their rules, then the jumps that make them live.
+export function installArgv(plan: RulePlan): string[][] {
+  return [
+    ...plan.chains.map((ch) => [...IP6TABLES, '-t', ch.table, '-N', ch.name]),
+    ...plan.rules.map((r) => [...IP6TABLES, '-t', r.table, '-A', r.chain, ...r.args]),
+    ...plan.jumps.map((j) => [...IP6TABLES, '-t', j.table, '-I', j.hook, '1', '-j', j.chain]),
+  ];
+}
+
+// Full argv lists to remove a plan: jumps first (traffic stops reaching the chains), then flush, then delete.
+export function removeArgv(plan: RulePlan): string[][] {
+  return [
+    ...plan.jumps.map((j) => [...IP6TABLES, '-t', j.table, '-D', j.hook, '-j', j.chain]),
+    ...plan.chains.map((ch) => [...IP6TABLES, '-t', ch.table, '-F', ch.name]),
+    ...[...plan.chains].reverse().map((ch) => [...IP6TABLES, '-t', ch.table, '-X', ch.name]),
+  ];
+}
+
+// From `ip6tables -t TABLE -S` output, the argv lists that remove every NPT66-* chain and every rule jumping to one.
+export function staleArgv(table: Table, listing: string): string[][] {
+  const jumps: string[][] = [];
+  const chains: string[] = [];
+  for (const line of listing.split('\n')) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] === '-N' && words[1]?.startsWith(CHAIN_PREFIX)) chains.push(words[1]);
+    if (words[0] === '-A' && !words[1]?.startsWith(CHAIN_PREFIX)) {
+      const target = words.indexOf('-j') >= 0 ? words[words.indexOf('-j') + 1] : words[words.indexOf('-g') + 1];
+      if (target?.startsWith(CHAIN_PREFIX)) jumps.push([...IP6TABLES, '-t', table, '-D', ...words.slice(1)]);
+    }
+  }
+  return [
+    ...jumps,
+    ...chains.map((ch) => [...IP6TABLES, '-t', table, '-F', ch]),
+    ...chains.map((ch) => [...IP6TABLES, '-t', table, '-X', ch]),
+  ];
+}
+
+// ---- nft (where the kernel has nft_queue) ----
+
+function nftQueue(queues: RuleConfig['queues']): string {
+  // A range spreads packets by a hash of the addresses, like --queue-balance. No `bypass` flag: fail-closed.
+  return queues.count === 1 ? `queue num ${queues.first}` : `queue num ${queues.first}-${queues.first + queues.count - 1}`;
+}
+
+// The same rules as one nft table. Applied in one transaction that also deletes the previous table, so a reload
+// swaps the rules atomically.
+export function nftRuleset(config: RuleConfig): string {
+  const mark = config.hairpinMark ? hex(config.hairpinMark) : null;
+  const never = `icmpv6 type { ${NEVER_QUEUED_ICMPV6_TYPES.join(', ')} } return`;
+  const lines = [
+    `table ip6 ${NFT_TABLE} {`,
+    '  chain inbound {',
+    '    type filter hook prerouting priority raw; policy accept;',
+    ...unique(config.nptv6.map((m) => m.outside)).map((o) => `    ip6 daddr ${o} goto inbound_queue`),
+    '  }',
+    '  chain inbound_queue {',
+    `    ${never}`,
+    ...(mark ? unique(config.nptv6.map((m) => m.inside)).map((i) => `    ip6 saddr ${i} meta mark set meta mark | ${mark}`) : []),
+    `    ${nftQueue(config.queues)}`,
+    '  }',
+    '  chain outbound {',
+    '    type filter hook postrouting priority mangle; policy accept;',
+    ...config.nptv6.map((m) => `    oifname "${m.interface}" ip6 saddr ${m.inside} goto outbound_queue`),
+    ...(mark ? [`    meta mark & ${mark} == ${mark} goto outbound_queue`] : []),
+    '  }',
+    '  chain outbound_queue {',
+    `    ${never}`,
+    `    ${nftQueue(config.queues)}`,
+    '  }',
+    '}',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+// Replaces (or creates) the table in one transaction: "add" makes "delete" safe when no table exists yet.
+export function nftReplaceScript(config: RuleConfig): string {
+  return `table ip6 ${NFT_TABLE}\ndelete table ip6 ${NFT_TABLE}\n${nftRuleset(config)}`;
+}
+
+export function nftProbeScript(queue: number): string {
+  return `table ip6 ${NFT_TABLE}_probe {\n  chain c {\n    type filter hook prerouting priority raw; policy accept;\n    queue num ${queue}\n  }\n}\n`;
+}
+
+// ---- running the commands ----
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export type CommandRunner = (argv: string[], input?: string) => Promise<CommandResult>;
+
+export const execRunner: CommandRunner = (argv, input) =>
+  new Promise((resolve) => {
+    const child = execFile(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 127) : 0;
+      resolve({ code, stdout, stderr: stderr || (err && code === 127 ? err.message : '') });
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+
+function rulesError(argv: string[], r: CommandResult): Npt66Error {
+  return new Npt66Error('ERR_NPT66_RULES', `${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+}
+
+// What the gateway needs from a rules backend.
+export interface RuleBackend {
+  readonly name: 'ip6tables' | 'nft';
+  removeStale(): Promise<string[]>; // returns what was removed, for the log
+  // Installs the rules, then removes any left by a crashed run (until then those drop: no unbound queue leaks).
+  // Returns what was removed.
+  install(config: RuleConfig): Promise<string[]>;
+  replace(config: RuleConfig): Promise<void>; // new rules live before the old ones go
+  remove(): Promise<void>;
+  removeSync(): void; // for process 'exit' handlers
+}
+
+export class Ip6tablesRules implements RuleBackend {
+  readonly name = 'ip6tables';
+  private current: RulePlan | null = null;
+  private generation = 0;
+
+  constructor(private readonly runner: CommandRunner = execRunner) {}
+
+  async removeStale(): Promise<string[]> {
+    return this.runStale(await this.listStale());
+  }
+
+  async install(config: RuleConfig): Promise<string[]> {
+    if (this.current) throw new Error('rules already installed; use replace()');
+    const stale = await this.listStale();
+    // New chain names never collide with stale ones.
+    this.generation = Math.max(this.generation, ...stale.generations);
+    this.current = await this.apply(config);
+    return this.runStale(stale);
+  }
+
+  private async listStale(): Promise<{ commands: string[][]; generations: number[] }> {
+    const commands: string[][] = [];
+    for (const table of ['raw', 'mangle'] as const) {
+      const argv = [...IP6TABLES, '-t', table, '-S'];
+      const list = await this.runner(argv);
+      if (list.code !== 0) throw rulesError(argv, list);
+      commands.push(...staleArgv(table, list.stdout));
+    }
+    const generations = commands.filter((a) => a[4] === '-X').map((a) => Number(/-(\d+)$/.exec(a[5]!)?.[1] ?? 0));
+    return { commands, generations };
+  }
+
+  private async runStale(stale: { commands: string[][] }): Promise<string[]> {
+    const removed: string[] = [];
+    for (const argv of stale.commands) {
+      const r = await this.runner(argv);
+      if (r.code !== 0) throw rulesError(argv, r);
+      if (argv[4] === '-X') removed.push(`${argv[3]}/${argv[5]}`);
+    }
+    return removed;
+  }
+
+  async replace(config: RuleConfig): Promise<void> {
+    const old = this.current;
+    this.current = await this.apply(config); // the new jumps are inserted above the old ones
+    if (old) await this.runAll(removeArgv(old), false);
+  }
+
+  async remove(): Promise<void> {
+    const plan = this.current;
+    this.current = null;
+    if (plan) await this.runAll(removeArgv(plan), true);
+  }
+
+  removeSync(): void {
+    const plan = this.current;
+    this.current = null;
+    if (!plan) return;
+    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+    for (const argv of removeArgv(plan)) {
+      try {
+        execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+      } catch {
+        /* best effort at exit */
+      }
+    }
+  }
+
+  private async apply(config: RuleConfig): Promise<RulePlan> {
+    const plan = planRules(config, ++this.generation);
+    try {
+      await this.runAll(installArgv(plan), false);
+    } catch (e) {
+      await this.runAll(removeArgv(plan), true); // leave nothing half-installed
+      throw e;
+    }
+    return plan;
+  }
+
+  private async runAll(list: string[][], ignoreErrors: boolean): Promise<void> {
+    let first: Npt66Error | null = null;
+    for (const argv of list) {
+      const r = await this.runner(argv);
+      if (r.code !== 0) {
+        first ??= rulesError(argv, r);
+        if (!ignoreErrors) throw first;
+      }
+    }
+  }
+}
+
+export class NftRules implements RuleBackend {
+  readonly name = 'nft';
+  private installed = false;
+
+  constructor(private readonly runner: CommandRunner = execRunner) {}
+
+  async removeStale(): Promise<string[]> {
+    const r = await this.runner(['nft', 'delete', 'table', 'ip6', NFT_TABLE]);
+    const fromIp6tables = await new Ip6tablesRules(this.runner).removeStale().catch(() => []);
+    return [...(r.code === 0 ? [`nft ip6 ${NFT_TABLE}`] : []), ...fromIp6tables];
+  }
+
+  async install(config: RuleConfig): Promise<string[]> {
+    const existed = (await this.runner(['nft', 'list', 'table', 'ip6', NFT_TABLE])).code === 0;
+    await this.replace(config); // one transaction replaces a stale table
+    const fromIp6tables = await new Ip6tablesRules(this.runner).removeStale();
+    return [...(existed ? [`nft ip6 ${NFT_TABLE}`] : []), ...fromIp6tables];
+  }
+
+  async replace(config: RuleConfig): Promise<void> {
+    const argv = ['nft', '-f', '-'];
+    const r = await this.runner(argv, nftReplaceScript(config));
+    if (r.code !== 0) throw rulesError(argv, r);
+    this.installed = true;
+  }
+
+  async remove(): Promise<void> {
+    if (!this.installed) return;
+    this.installed = false;
+    const argv = ['nft', 'delete', 'table', 'ip6', NFT_TABLE];
+    const r = await this.runner(argv);
+    if (r.code !== 0) throw rulesError(argv, r);
+  }
+
+  removeSync(): void {
+    if (!this.installed) return;
+    this.installed = false;
+    try {
+      const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
+      execFileSync('nft', ['delete', 'table', 'ip6', NFT_TABLE], { stdio: 'ignore' });
+    } catch {
+      /* best effort at exit */
+    }
+  }
+}
+
+// nft's native queue if `nft -c` accepts a queue rule in this network namespace, else ip6tables.
+// NPT66_RULES=ip6tables|nft forces a backend (for tests and for kernels where the probe is wrong).
+export async function chooseRuleBackend(queue: number, runner: CommandRunner = execRunner): Promise<RuleBackend> {
+  const forced = process.env.NPT66_RULES;
+  if (forced === 'ip6tables') return new Ip6tablesRules(runner);
+  if (forced === 'nft') return new NftRules(runner);
+  const probe = await runner(['nft', '-c', '-f', '-'], nftProbeScript(queue));
+  return probe.code === 0 ? new NftRules(runner) : new Ip6tablesRules(runner);
+}
