@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--sizes 64,1400] [--only id,id] [--flows N] [--no-micro]
+// npm run bench [-- --quick] [--sizes 64,1400] [--only id,id] [--skip id,id] [--flows N] [--no-micro] [--out DIR]
 // Builds the namespace topology, runs every translator configuration at each packet size (maximum rate,
 // loss-free search, light-load latency), runs the core micro-benchmarks, and writes bench/results/latest.{json,md,svg}.
 // Removes every namespace and process it made, also on failure and Ctrl-C.
@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       sizes: { type: 'string', default: '64,1400' },
       only: { type: 'string' },
+      skip: { type: 'string' },
       flows: { type: 'string', default: '256' },
       'no-micro': { type: 'boolean', default: false },
       out: { type: 'string', default: path.join(repoRoot, 'bench', 'results') },
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
         : 'one CPU: generator, gateway and sink share it',
   };
   const only = values.only ? new Set(values.only.split(',')) : null;
+  const skip = new Set(values.skip ? values.skip.split(',') : []);
   const tools = findTools();
   const ctx: TranslatorContext = { tools, repoRoot };
   const startedAt = new Date().toISOString();
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
   const chosen: Translator[] = [];
   for (const t of translators) {
     if (only && !only.has(t.id)) continue;
-    const why = t.unavailable(ctx);
+    const why = skip.has(t.id) ? 'left out of this run (--skip)' : t.unavailable(ctx);
     if (why) {
       skipped.push({ id: t.id, label: t.label, reason: why });
       log(`skip ${t.label}: ${why}`);
