@@ -8,6 +8,7 @@ import { ADDR, OUTSIDE_PREFIX } from './lib/gateway_lab';
 import { gatewaySuite } from './lib/gateway_suite';
 import { ICMPV6_PACKET_TOO_BIG, ICMPV6_TIME_EXCEEDED, describe as describePacket, inPrefix } from './lib/ipv6_decode';
 import { tcpTransfer } from './lib/traffic';
+import type { Npt66Daemon } from './lib/translator';
 
 // Anything on the inside wire still carrying the outside prefix, in the outer or the embedded header.
 function untranslated(packets: CapturedPacket[]): string[] {
@@ -72,5 +73,12 @@ describe('gateway: ICMPv6 errors from beyond the gateway', () => {
     // The inside host's stack accepted the error: it now routes to the outside host with the smaller MTU.
     const route = await g.lab.ns('in1').exec(['ip', '-6', 'route', 'get', ADDR.out]);
     assert.match(route.stdout, /\bmtu 1280\b/, route.stdout);
+  });
+
+  test('npt66 counted the ICMPv6 errors it translated and dropped none', { skip: g.kind !== 'npt66' && 'npt66 only' }, async () => {
+    const c = await (g.translator as Npt66Daemon).counters();
+    // traceroute: Time Exceeded from r1 and r2 and the final Port Unreachable; then at least one Packet Too Big.
+    assert.ok(c.nptv6_icmp_error_inbound >= 4, JSON.stringify(c));
+    assert.equal(c.queue_verdict_drop, 0, JSON.stringify(c));
   });
 });

@@ -12,7 +12,7 @@ import { ADDR, GatewayLab, INSIDE_PREFIX } from './lib/gateway_lab';
 import { gatewaySuite } from './lib/gateway_suite';
 import { IPPROTO_UDP, describe as describePacket, inPrefix } from './lib/ipv6_decode';
 import { ping, startServer, startTool } from './lib/traffic';
-import { createTranslator, type TranslatorKind } from './lib/translator';
+import { Npt66Daemon, createTranslator, type TranslatorKind } from './lib/translator';
 
 const IN1_OUTSIDE = GatewayLab.outsideOf(ADDR.in1);
 const ICMPV6_COMPARED = new Set([1, 2, 3, 4, 128, 129]); // errors and echo; ND, MLD and RS/RA differ by cache state
@@ -47,10 +47,17 @@ async function deterministicTraffic(lab: GatewayLab): Promise<void> {
   assert.match(te.output, /Time exceeded/i, te.output);
 }
 
-async function recordOutsideWire(lab: GatewayLab, kind: TranslatorKind): Promise<CapturedPacket[]> {
+interface Recording {
+  packets: CapturedPacket[];
+  counters: Record<string, number> | null; // npt66's counter growth during the traffic
+}
+
+async function recordOutsideWire(lab: GatewayLab, kind: TranslatorKind): Promise<Recording> {
   const translator = createTranslator(lab, `wire-${kind}`, kind);
   try {
     await translator.start();
+    const daemon = translator instanceof Npt66Daemon ? translator : null;
+    const before = await daemon?.counters();
     const cap = await Capture.start(lab, 'r1', 'eth0', ['ip6']);
     let packets: CapturedPacket[];
     try {
@@ -59,8 +66,9 @@ async function recordOutsideWire(lab: GatewayLab, kind: TranslatorKind): Promise
     } finally {
       packets = compared(await cap.stop());
     }
+    const counters = daemon && before ? Npt66Daemon.growth(before, await daemon.counters()) : null;
     await translator.stop();
-    return packets;
+    return { packets, counters };
   } finally {
     await translator.dispose();
   }
@@ -73,12 +81,22 @@ describe('gateway: identical bytes on the outside wire', () => {
     const reference = await recordOutsideWire(g.lab, 'kernel');
     const candidate = await recordOutsideWire(g.lab, g.kind);
     const show = (ps: CapturedPacket[]) => ps.map((p) => `${describePacket(p.decoded)}\n  ${p.raw.toString('hex')}`);
-    assert.equal(reference.length, EXPECTED_PACKETS, show(reference).join('\n'));
+    assert.equal(reference.packets.length, EXPECTED_PACKETS, show(reference.packets).join('\n'));
     assert.deepEqual(
-      reference.filter((p) => inPrefix(p.decoded.src, INSIDE_PREFIX) || inPrefix(p.decoded.embedded?.dst ?? '::', INSIDE_PREFIX)).map((p) => describePacket(p.decoded)),
+      reference.packets.filter((p) => inPrefix(p.decoded.src, INSIDE_PREFIX) || inPrefix(p.decoded.embedded?.dst ?? '::', INSIDE_PREFIX)).map((p) => describePacket(p.decoded)),
       [],
       'the kernel reference leaks no inside address',
     );
-    assert.deepEqual(show(candidate), show(reference));
+    assert.deepEqual(show(candidate.packets), show(reference.packets));
+    if (candidate.counters) {
+      // Each direction: 3 echo requests or replies each way (6), 10 UDP, the Port Unreachable / its datagram,
+      // the expiring echo request / its Time Exceeded: 18 translated, one of them an ICMPv6 error.
+      const c = candidate.counters;
+      assert.deepEqual(
+        { out: c.nptv6_outbound, in: c.nptv6_inbound, errOut: c.nptv6_icmp_error_outbound, errIn: c.nptv6_icmp_error_inbound, drop: c.queue_verdict_drop ?? 0 },
+        { out: 18, in: 18, errOut: 1, errIn: 1, drop: 0 },
+        JSON.stringify(c),
+      );
+    }
   });
 });

@@ -145,20 +145,36 @@ export class Npt66Daemon implements GatewayTranslator {
     await p.waitExit(10_000);
   }
 
-  // Rewrites the config file (if given), sends SIGHUP and waits for the daemon to log the reload.
-  async reload(config?: Npt66Config): Promise<string> {
+  // Rewrites the config file (if given; `raw` text for an invalid one), sends SIGHUP and waits for the
+  // outcome the daemon logs: "reloaded", or "reload failed..." (the old configuration stays).
+  async reload(config?: Npt66Config | { raw: string }): Promise<{ ok: boolean; line: string }> {
     const p = this.running();
-    if (config) this.writeConfig(config);
+    if (config && 'raw' in config) writeFileSync(this.configFile, config.raw);
+    else if (config) this.writeConfig(config);
     const from = p.lines.length;
     p.child.kill('SIGHUP');
-    const line = await p.waitForLine('a reload log line', (l) => /reload/i.test(jsonMsg(l) ?? ''), 20_000, from);
-    if (jsonLevel(line) === 'error') throw new Error(`npt66 reported a failed reload: ${line}`);
-    return line;
+    const line = await p.waitForLine('the reload outcome', (l) => /^reloaded$|^reload failed/.test(jsonMsg(l) ?? ''), 20_000, from);
+    return { ok: jsonMsg(line) === 'reloaded', line };
   }
 
-  async stats(): Promise<unknown> {
+  async stats(): Promise<Record<string, unknown>> {
     const r = await this.lab.ns('gw').exec([process.execPath, CLI_PATH, 'stats', '--json', '--socket', this.socket]);
-    return JSON.parse(r.stdout);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  }
+
+  // The daemon's counters summed over its queues, by their names in native/core/counters.def.
+  async counters(): Promise<Record<string, number>> {
+    const stats = await this.stats();
+    const total = stats.total as Record<string, number> | undefined;
+    if (!total || typeof total.queue_received !== 'number') throw new Error(`stats --json has no counter totals:\n${JSON.stringify(stats)}`);
+    return total;
+  }
+
+  // The counters that grew since `before`, with how much (zero growth left out, for readable assertions).
+  static growth(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(after)) if (v !== (before[k] ?? 0)) out[k] = v - (before[k] ?? 0);
+    return out;
   }
 
   async dispose(): Promise<void> {
@@ -184,18 +200,3 @@ function jsonMsg(line: string): string | null {
   const m = parseJson(line)?.msg;
   return typeof m === 'string' ? m : null;
 }
-
-function jsonLevel(line: string): string | null {
-  const v = parseJson(line)?.level;
-  return typeof v === 'string' ? v : null;
-}
-
-// Every number in a stats JSON document, by dotted path: for asserting on counters without depending on
-// the document's exact layout.
-export function flattenNumbers(value: unknown, path = '', out = new Map<string, number>()): Map<string, number> {
-  if (typeof value === 'number') out.set(path, value);
-  else if (Array.isArray(value)) value.forEach((v, i) => flattenNumbers(v, `${path}[${i}]`, out));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) flattenNumbers(v, path ? `${path}.${k}` : k, out);
-  return out;
-}
-
