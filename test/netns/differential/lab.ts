@@ -51,6 +51,7 @@ export async function buildLab(): Promise<Lab> {
 
 // The kernel's NPTv6 for every pair, scoped so that each rule sees only its own prefix: the kernel does not
 // check that an address is inside --src-pfx, it overwrites the first L bits of whatever it is given.
+// ip6t_NPT registers for the mangle table only, SNPT in POSTROUTING/INPUT and DNPT in PREROUTING/OUTPUT.
 export async function installNpt(router: Namespace, pairs: PrefixPair[]): Promise<void> {
   const lines = ['*mangle'];
   for (const { inside, outside } of pairs) {
