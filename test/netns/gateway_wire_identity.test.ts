@@ -4,9 +4,15 @@
 // from the inside host (embedded destination translated outbound) and a Time Exceeded from r1 (its
 // embedded echo request was translated on the way out). Captured on r1's side of the gateway's outside link.
 //
+// veth leaves a sender's UDP checksum unfinished (CHECKSUM_PARTIAL: only the pseudo-header sum is in the
+// field, and the receiver trusts the flag). The kernel's SNPT forwards it that way; NFQUEUE completes the
+// checksum before handing the packet to npt66. So the senders complete their UDP checksums themselves
+// (xt CHECKSUM --checksum-fill in their own OUTPUT chain): then the wire carries real checksums on both
+// paths, and identical bytes also show that both translations are checksum-neutral.
+//
 // With NPT66_NETNS_TRANSLATOR=kernel both runs use the kernel, which shows the traffic is deterministic.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { Capture, type CapturedPacket } from './lib/capture';
 import { ADDR, GatewayLab, INSIDE_PREFIX } from './lib/gateway_lab';
 import { gatewaySuite } from './lib/gateway_suite';
@@ -76,6 +82,12 @@ async function recordOutsideWire(lab: GatewayLab, kind: TranslatorKind): Promise
 
 describe('gateway: identical bytes on the outside wire', () => {
   const g = gatewaySuite('nt-wi-', 'wire', { startTranslator: false });
+
+  before(async () => {
+    for (const host of ['in1', 'out'] as const) {
+      await g.lab.ns(host).ip6tables(['-t', 'mangle', '-A', 'OUTPUT', '-p', 'udp', '-j', 'CHECKSUM', '--checksum-fill']);
+    }
+  });
 
   test(`kernel SNPT/DNPT and ${g.kind} put the same packets on the outside wire`, async () => {
     const reference = await recordOutsideWire(g.lab, 'kernel');
