@@ -197,7 +197,7 @@ export class Gateway extends EventEmitter {
         if (before !== after) {
           throw new Npt66Error(
             'ERR_NPT66_RELOAD',
-            `"${field}" changed from ${before} to ${after}, which cannot change while the queues are bound; restart npt66 to apply it (the running configuration is unchanged)`,
+            `changed from ${before} to ${after}, which cannot change while the queues are bound; restart npt66 to apply it (the running configuration is unchanged)`,
             { field },
           );
         }
@@ -255,7 +255,7 @@ export class Gateway extends EventEmitter {
 
   private emitState(state: GatewayState, fields: Record<string, unknown> = {}): void {
     this.state = state;
-    this.emitEvent('state', { message: state, state, ...fields });
+    this.emitEvent('state', { message: `gateway ${state}`, state, ...fields });
   }
 
   private emitEvent(type: 'warning' | 'state' | 'error', fields: { message: string; [k: string]: unknown }): void {

@@ -5,6 +5,8 @@ export { Translator, type MapAddressResult, type TranslateResult } from './trans
 export { validateNptv6, type Nptv6Mapping } from './config';
 export { parsePrefix, parseAddress, formatAddress, type ParsedPrefix } from './prefix';
 export { Npt66Error, fromNativeError, type Npt66ErrorCode } from './errors';
+export { Gateway, type GatewayEvent, type GatewayOptions, type GatewayStats, type GatewayState, type ReloadResult } from './gateway';
+export { compileGatewayConfig, loadGatewayConfig, type GatewayConfig, type GatewayConfigInput } from './gateway-config';
 export type { Action, Direction, CounterDescription } from './native';
 
 // Every counter npt66 keeps, with its kind (event or drop) and a one-line description (native/core/counters.def).

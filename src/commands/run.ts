@@ -65,9 +65,9 @@ export async function run(argv: string[]): Promise<number> {
     process.on('exit', onExit);
     gateway = await Gateway.start(config, {
       on: {
-        warning: (e: GatewayEvent) => log.warning(e.message, { ...e, message: undefined, time: undefined }),
-        error: (e: GatewayEvent) => log.error(e.message, { ...e, message: undefined, time: undefined }),
-        state: (e: GatewayEvent) => log.info('state', { ...e, message: undefined, time: undefined }),
+        warning: (e: GatewayEvent) => log.warning(e.message, { event: 'warning', ...e, message: undefined, time: undefined }),
+        error: (e: GatewayEvent) => log.error(e.message, { event: 'error', ...e, message: undefined, time: undefined }),
+        state: (e: GatewayEvent) => log.info(e.message, { event: 'state', ...e, message: undefined, time: undefined }),
       },
     });
   } catch (e) {
@@ -116,7 +116,7 @@ export async function run(argv: string[]): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => {
       if (stopping) return;
-      log.info('reload requested', { config: file });
+      // One line per SIGHUP, with the outcome ("reloaded" or "reload failed"), so a supervisor can wait for it.
       Promise.resolve()
         .then(() => running.reload(loadGatewayConfig(file).config))
         .then(

@@ -93,7 +93,7 @@ test('start: validates, passes the options to the engine, binds before installin
   assert.equal(mappings.length, 1);
   assert.deepEqual(
     events.map((x) => `${x.type}:${x.e.message}`),
-    ['state:starting', 'state:queue 2 bound', 'warning:removed rules left by an earlier npt66 run that did not stop cleanly', 'state:running'],
+    ['state:gateway starting', 'state:queue 2 bound', 'warning:removed rules left by an earlier npt66 run that did not stop cleanly', 'state:gateway running'],
   );
   assert.equal(gateway.currentState, 'running');
 });
@@ -152,10 +152,11 @@ test('reload keeps the old configuration on a validation error, a table error, a
   await assert.rejects(gateway.reload({ nptv6: [{ ...m0, inside: 'nonsense' }] }), (e: Npt66Error) => e.code === 'ERR_NPT66_CONFIG' && e.field === 'nptv6[0].inside');
   await assert.rejects(gateway.reload({ ...config, queues: { first: 3, count: 1 } }), (e: Npt66Error) => {
     assert.equal(e.code, 'ERR_NPT66_RELOAD');
-    assert.match(e.message, /"queues" changed from \{"first":2,"count":1\} to \{"first":3,"count":1\}.*restart npt66.*running configuration is unchanged/);
+    assert.equal(e.field, 'queues');
+    assert.match(e.message, /^queues: changed from \{"first":2,"count":1\} to \{"first":3,"count":1\}.*restart npt66.*running configuration is unchanged/);
     return true;
   });
-  await assert.rejects(gateway.reload({ ...config, failOpen: true }), /"failOpen" changed/);
+  await assert.rejects(gateway.reload({ ...config, failOpen: true }), /^Npt66Error: failOpen: changed from false to true/);
   engine.failSetMappings = true;
   await assert.rejects(gateway.reload({ ...config, nptv6: [m1] }), (e: Npt66Error) => e.code === 'ERR_NPT66_CONFIG' && /bad table/.test(e.message));
   engine.failSetMappings = false;
@@ -175,7 +176,7 @@ test('stop: rules removed first, then the engine drains; a second stop does noth
   await gateway.stop();
   await gateway.stop();
   assert.deepEqual(log, ['rules.remove', 'engine.stop(200)']);
-  assert.deepEqual(events.slice(-2).map((x) => x.e.message), ['stopping', 'stopped']);
+  assert.deepEqual(events.slice(-2).map((x) => x.e.message), ['gateway stopping', 'gateway stopped']);
   await assert.rejects(gateway.reload(config), (e: Npt66Error) => e.code === 'ERR_NPT66_STATE');
 });
 
