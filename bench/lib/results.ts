@@ -49,6 +49,7 @@ export interface BenchResults {
     lossTolerance: number;
     latencyRatePps: number;
     cpuLayout: string;
+    micro: string; // how the micro-benchmarks were run
   };
   rows: RowResult[];
   skipped: SkippedRow[];
