@@ -12,7 +12,7 @@ import { ICMPV6_ECHO_REQUEST, IPPROTO_UDP, describe as describePacket, inPrefix 
 import { LineProcess } from './lib/line_process';
 import { packetsTo, ruleCounters } from './lib/rule_counters';
 import { ping, startServer, startTool, udpExchange } from './lib/traffic';
-import { npt66Rules, type Npt66Daemon } from './lib/translator';
+import { npt66Rules, type Npt66Daemon, translatorKindUnderTest } from './lib/translator';
 
 const IN1_OUTSIDE = GatewayLab.outsideOf(ADDR.in1);
 const MARKER = '6e742d6d61726b65'; // "nt-marke": the gateway's own ping that closes the capture
@@ -31,10 +31,10 @@ async function queuedPackets(g: { lab: GatewayLab }): Promise<number> {
   return packetsTo(rules, (r) => r.chain.startsWith('NPT66-') && r.target === 'NFQUEUE');
 }
 
-describe('gateway: fail-closed when the daemon is killed', () => {
+describe('gateway: fail-closed when the daemon is killed', { skip: translatorKindUnderTest() !== 'npt66' && 'npt66 only: the kernel translator cannot crash' }, () => {
   const g = gatewaySuite('nt-fc-', 'fail-closed');
 
-  test('kill -9 under traffic: no inside-prefix source on the outside wire; restart cleans stale rules and traffic resumes', { skip: g.kind !== 'npt66' && 'npt66 only: the kernel translator cannot crash' }, async () => {
+  test('kill -9 under traffic: no inside-prefix source on the outside wire; restart cleans stale rules and traffic resumes', async () => {
     const daemon = g.translator as Npt66Daemon;
     const firstRules = await npt66Rules(g.lab);
     assert.ok(firstRules.length > 0, 'npt66 installed rules');

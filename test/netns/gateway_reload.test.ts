@@ -8,16 +8,16 @@ import { ADDR, GW_OUTSIDE_IF } from './lib/gateway_lab';
 import { gatewaySuite } from './lib/gateway_suite';
 import { LineProcess } from './lib/line_process';
 import { startServer, startTool } from './lib/traffic';
-import { npt66Rules, type Npt66Config, type Npt66Daemon } from './lib/translator';
+import { npt66Rules, type Npt66Config, type Npt66Daemon, translatorKindUnderTest } from './lib/translator';
 
 const EXTRA_MAPPING = { inside: 'fd5a:ceb9:ed8d:fefc::/64', outside: '2001:db8:ff67::/64', interface: GW_OUTSIDE_IF };
 const STREAM_COUNT = 2500; // one every 2 ms or so: several seconds, longer than the four reloads take
 const PING_COUNT = 600; // one every 10 ms
 
-describe('gateway: reload under traffic', () => {
+describe('gateway: reload under traffic', { skip: translatorKindUnderTest() !== 'npt66' && 'npt66 only' }, () => {
   const g = gatewaySuite('nt-rl-', 'reload');
 
-  test('SIGHUP under traffic loses nothing, applies a new mapping, and keeps the old config on a bad file', { skip: g.kind !== 'npt66' && 'npt66 only' }, async () => {
+  test('SIGHUP under traffic loses nothing, applies a new mapping, and keeps the old config on a bad file', async () => {
     const daemon = g.translator as Npt66Daemon;
     const original: Npt66Config = structuredClone(daemon.config);
     const withExtra: Npt66Config = { ...structuredClone(original), nptv6: [...original.nptv6, EXTRA_MAPPING] };

@@ -11,6 +11,7 @@
 // never sees bridged frames.
 import { Topology, type Namespace } from '../../../src/netns';
 import { nptv6Map } from './nptv6_oracle';
+import { acquireRunLock } from './run_lock';
 
 export const INSIDE_PREFIX = 'fd5a:ceb9:ed8d:fe0a::/64';
 export const OUTSIDE_PREFIX = '2001:db8:ff66::/64';
@@ -38,6 +39,7 @@ export class GatewayLab {
   private constructor(
     readonly topology: Topology,
     readonly prefix: string,
+    private readonly releaseLock: () => void,
   ) {}
 
   // The outside address of an inside host (RFC 6296 §3.2), computed independently of npt66.
@@ -50,10 +52,12 @@ export class GatewayLab {
   }
 
   // `prefix` names every namespace (e.g. "nt-tr-"); stale namespaces from a crashed run are removed first.
+  // Another live run of the same lab is waited for, never torn down.
   static async create(prefix: string, opts: LabOptions = {}): Promise<GatewayLab> {
+    const releaseLock = await acquireRunLock(prefix);
     Topology.removeStale(prefix);
     const t = new Topology(prefix);
-    const lab = new GatewayLab(t, prefix);
+    const lab = new GatewayLab(t, prefix, releaseLock);
     try {
       await Promise.all([
         t.addNamespace('in1'),
@@ -104,7 +108,7 @@ export class GatewayLab {
         t.addRoute('out', 'default', ADDR.r2Far),
       ]);
     } catch (e) {
-      t.destroySync();
+      lab.destroy();
       throw e;
     }
     return lab;
@@ -112,5 +116,6 @@ export class GatewayLab {
 
   destroy(): void {
     this.topology.destroySync();
+    this.releaseLock();
   }
 }
