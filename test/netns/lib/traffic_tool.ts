@@ -5,9 +5,10 @@
 //   tcp-send ADDR PORT BYTES         send BYTES of random data, print their sha256, exit
 //   udp-echo PORT                    echo every datagram back to its sender; logs each sender
 //   udp-ping ADDR PORT COUNT SPORT   COUNT request/answer exchanges from source port SPORT, one at a time
-//   udp-stream ADDR PORT COUNT GAPMS COUNT datagrams numbered 0..COUNT-1, one every GAPMS ms
+//   udp-stream ADDR PORT COUNT GAPMS COUNT datagrams numbered 0..COUNT-1 (0: until SIGTERM), one every
+//                                    GAPMS ms, progress every 100, then an end marker with the number sent
 //   udp-send ADDR PORT SPORT COUNT   COUNT fixed datagrams from source port SPORT, no answer expected
-//   udp-count PORT                   count numbered datagrams until SIGTERM, then print what arrived
+//   udp-count PORT                   count numbered datagrams until the end marker (or SIGTERM), print what arrived
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { createConnection, createServer } from 'node:net';
@@ -99,21 +100,36 @@ function udpPing(addr: string, port: number, count: number, srcPort: number, tim
   sock.bind(srcPort, '::', next);
 }
 
+// Datagrams carry their sequence number in the first 4 bytes; the end marker carries END_MARK and the number
+// of datagrams sent, so the counter knows what should have arrived.
+const END_MARK = 0xffffffff;
+
 function udpStream(addr: string, port: number, count: number, gapMs: number): void {
   const sock = createSocket({ type: 'udp6', ipv6Only: true });
   let seq = 0;
+  let stopping = false;
+  const finish = (): void => {
+    const end = Buffer.alloc(8);
+    end.writeUInt32BE(END_MARK, 0);
+    end.writeUInt32BE(seq, 4);
+    sock.send(end, port, addr, () => {
+      print({ event: 'done', sent: seq });
+      sock.close();
+    });
+  };
   const send = (): void => {
+    if (stopping || (count > 0 && seq === count)) return finish();
     const payload = Buffer.alloc(64);
     payload.writeUInt32BE(seq++, 0);
     sock.send(payload, port, addr, (err) => {
       if (err) fail(`udp-stream: ${err.message}`);
-      if (seq < count) setTimeout(send, gapMs);
-      else {
-        print({ event: 'done', sent: count });
-        sock.close();
-      }
+      if (seq % 100 === 0) print({ event: 'progress', sent: seq });
+      setTimeout(send, gapMs);
     });
   };
+  // COUNT 0: until SIGTERM/SIGINT; either way the end marker goes last.
+  process.on('SIGTERM', () => (stopping = true));
+  process.on('SIGINT', () => (stopping = true));
   send();
 }
 
@@ -137,18 +153,23 @@ function udpCount(port: number): void {
   const seen = new Set<number>();
   const from = new Set<string>();
   let datagrams = 0;
+  let announced: number | null = null; // from the end marker
+  const finish = (): void => {
+    const max = seen.size ? Math.max(...seen) : -1;
+    const missing: number[] = [];
+    for (let s = 0; s < Math.max(max + 1, announced ?? 0) && missing.length < 50; s++) if (!seen.has(s)) missing.push(s);
+    print({ event: 'done', datagrams, unique: seen.size, maxSeq: max, announced, missing, from: [...from] });
+    process.exit(0);
+  };
   sock.on('message', (msg, rinfo) => {
+    if (msg.length >= 8 && msg.readUInt32BE(0) === END_MARK) {
+      announced = msg.readUInt32BE(4);
+      return finish();
+    }
     datagrams++;
     from.add(rinfo.address);
     if (msg.length >= 4) seen.add(msg.readUInt32BE(0));
   });
-  const finish = (): void => {
-    const max = seen.size ? Math.max(...seen) : -1;
-    const missing: number[] = [];
-    for (let s = 0; s <= max && missing.length < 50; s++) if (!seen.has(s)) missing.push(s);
-    print({ event: 'done', datagrams, unique: seen.size, maxSeq: max, missing, from: [...from] });
-    process.exit(0);
-  };
   process.on('SIGTERM', finish);
   process.on('SIGINT', finish);
   sock.bind(port, '::', () => print({ event: 'listening' }));
