@@ -1,5 +1,7 @@
 #include "nat66_index.h"
 
+#include <utility>
+
 namespace npt66 {
 
 void Nat66Index::place(uint32_t tag, uint32_t slot_plus1) noexcept {
@@ -10,11 +12,11 @@ void Nat66Index::place(uint32_t tag, uint32_t slot_plus1) noexcept {
 
 void Nat66Index::insert(uint32_t tag, uint32_t slot) {
   if ((count_ + 1) * 2 > buckets_.size()) {
-    std::vector<Bucket> old(buckets_.size() * 2);  // allocate before touching anything
-    old.swap(buckets_);
+    Nat66Buffer<Bucket> old(buckets_.size() * 2);  // allocate before touching anything
+    std::swap(old, buckets_);
     mask_ = buckets_.size() - 1;
-    for (const Bucket& b : old)
-      if (b.slot_plus1 != 0) place(b.tag, b.slot_plus1);
+    for (size_t i = 0; i < old.size(); ++i)
+      if (old[i].slot_plus1 != 0) place(old[i].tag, old[i].slot_plus1);
   }
   place(tag, slot + 1);
   ++count_;

@@ -4,7 +4,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+
+#include "nat66_memory.h"
 
 namespace npt66 {
 
@@ -12,7 +13,7 @@ class Nat66Index {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
 
-  Nat66Index() : buckets_(kInitialBuckets), mask_(kInitialBuckets - 1) {}
+  Nat66Index() : buckets_(kInitialBuckets), mask_(kInitialBuckets - 1) {}  // may throw std::bad_alloc
 
   // The slot stored under `tag` for which match(slot) is true, or kNone.
   template <class Match>
@@ -40,7 +41,7 @@ class Nat66Index {
   };
   void place(uint32_t tag, uint32_t slot_plus1) noexcept;
 
-  std::vector<Bucket> buckets_;
+  Nat66Buffer<Bucket> buckets_;  // huge pages once it is big
   size_t mask_;
   size_t count_ = 0;
 };

@@ -3,7 +3,7 @@
 namespace npt66 {
 
 Nat66Ports::Nat66Ports(size_t addresses)
-    : table_(new std::atomic<uint32_t>[addresses * kNat66ProtoCount * 65536]()) {}
+    : table_(addresses * kNat66ProtoCount * 65536) {}
 
 bool Nat66Ports::try_take(std::atomic<uint32_t>& s, uint32_t owner, uint32_t now_s) noexcept {
   uint32_t v = s.load(std::memory_order_relaxed);

@@ -6,9 +6,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <vector>
 
+#include "nat66_memory.h"
 #include "nat66_types.h"
 
 namespace npt66 {
@@ -47,7 +46,7 @@ class Nat66Ports {
     return table_[(address * kNat66ProtoCount + static_cast<size_t>(p)) << 16 | port];
   }
 
-  std::unique_ptr<std::atomic<uint32_t>[]> table_;
+  Nat66Buffer<std::atomic<uint32_t>> table_;  // 768 KB per outside address
 };
 
 }  // namespace npt66

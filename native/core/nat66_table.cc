@@ -1,25 +1,35 @@
 #include "nat66_table.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstddef>
 #include <mutex>
 #include <new>
 #include <random>
 
 #include "nat66_index.h"
+#include "nat66_memory.h"
 #include "nat66_spinlock.h"
 
 namespace npt66 {
 namespace {
 
-// Handles are shard << kSlotBits | slot: 64 shards x 4 M slots = kNat66MaxMappings.
-constexpr int kShardBits = 6;
+// Handles are shard << kSlotBits | slot: 16 shards x 16 M slots = kNat66MaxMappings. Sixteen shards keep lock
+// collisions rare for a handful of queue threads while letting each shard's arrays grow big enough for huge pages.
+constexpr int kShardBits = 4;
 constexpr size_t kShards = size_t{1} << kShardBits;
-constexpr int kSlotBits = 22;
+constexpr int kSlotBits = 24;
 constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
 static_assert((uint64_t{kShards} << kSlotBits) == kNat66MaxMappings);
 
-constexpr int kChunkBits = 12;  // entries are allocated 4096 at a time and never move
-constexpr uint32_t kChunk = 1u << kChunkBits;
+// Entries live in chunks that double in size (1024, 2048, ... entries) and never move: a small table stays
+// small, a big one gets chunks of megabytes on huge pages.
+constexpr uint32_t kChunkBase = 1024;
+constexpr int kMaxChunks = 15;  // kChunkBase * (2^15 - 1) >= 2^kSlotBits
+static_assert(uint64_t{kChunkBase} * ((1u << kMaxChunks) - 1) >= (uint64_t{1} << kSlotBits));
+constexpr int chunk_of(uint32_t slot) noexcept { return std::bit_width(slot / kChunkBase + 1) - 1; }
+constexpr uint32_t chunk_first(int k) noexcept { return kChunkBase * ((1u << k) - 1); }
 
 // Timer wheel: one bucket per second, 4096 buckets (68 min). A deadline further away sits in the last bucket
 // of the lap and is looked at again when that bucket comes round (the 2 h 4 min TCP timer does this once).
@@ -35,9 +45,15 @@ uint64_t mix(uint64_t a, uint64_t b) noexcept {
   return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
 }
 
-uint64_t low64(const Address& a) noexcept {
-  uint64_t v = 0;
-  for (int i = 8; i < 16; ++i) v = v << 8 | a.b[i];
+// The two halves of an address in host byte order (for hashing only).
+uint64_t raw_high(const Address& a) noexcept {
+  uint64_t v;
+  std::memcpy(&v, a.b.data(), 8);
+  return v;
+}
+uint64_t raw_low(const Address& a) noexcept {
+  uint64_t v;
+  std::memcpy(&v, a.b.data() + 8, 8);
   return v;
 }
 
@@ -58,12 +74,11 @@ bool in_prefix(const Prefix& p, const Address& a) noexcept {
 
 }  // namespace
 
-struct Nat66Table::Entry {
+struct alignas(64) Nat66Table::Entry {
+  // First cache line: everything a lookup, the key check and the timer wheel read.
   Address inside;
-  Address remotes[kRemotes];  // most recently used first
-  uint64_t created_ms = 0, last_ms = 0, expires_ms = 0;
-  uint64_t packets_out = 0, packets_in = 0, bytes_out = 0, bytes_in = 0;
-  uint64_t wheel_tick = 0;                // the second whose bucket holds this entry
+  uint64_t expires_ms = 0;
+  uint64_t wheel_tick = 0;                  // the second whose bucket holds this entry
   uint32_t wheel_prev = 0, wheel_next = 0;  // slot + 1, 0 = none
   uint16_t inside_port = 0, outside_port = 0, remote_port = 0;
   uint16_t pool = 0;  // index into config.outside
@@ -72,12 +87,17 @@ struct Nat66Table::Entry {
   uint8_t tcp = 0;
   uint8_t remote_count = 0;
   bool live = false;
+  // Per-packet bookkeeping and filtering.
+  uint64_t created_ms = 0, last_ms = 0;
+  uint64_t packets_out = 0, packets_in = 0, bytes_out = 0, bytes_in = 0;
+  Address remotes[kRemotes];  // most recently used first
 };
+
 
 struct alignas(64) Nat66Table::Shard {
   mutable Nat66Spinlock lock;
   Nat66Index index;  // inside key -> slot
-  std::vector<std::unique_ptr<Entry[]>> chunks;
+  std::array<Nat66Buffer<Entry>, kMaxChunks> chunks;
   uint32_t high_water = 0;  // slots [0, high_water) exist
   std::vector<uint32_t> free_slots;
   std::vector<uint32_t> wheel = std::vector<uint32_t>(kWheel, 0);  // bucket heads, slot + 1
@@ -85,7 +105,10 @@ struct alignas(64) Nat66Table::Shard {
   bool cursor_set = false;  // set by the first mapping in this shard
   uint64_t rng = 0;
 
-  Entry& at(uint32_t slot) const noexcept { return chunks[slot >> kChunkBits][slot & (kChunk - 1)]; }
+  Entry& at(uint32_t slot) const noexcept {
+    int k = chunk_of(slot);
+    return chunks[static_cast<size_t>(k)][slot - chunk_first(k)];
+  }
 };
 
 std::unique_ptr<Nat66Table> Nat66Table::create(const Nat66Config& config, std::string& error) {
@@ -100,6 +123,7 @@ Nat66Table::Nat66Table(const Nat66Config& config)
       host_limit_(config.max_per_64),
       events_(config.event_capacity),
       shards_(new Shard[kShards]) {
+  static_assert(offsetof(Entry, live) < 64, "lookup fields must share the entry's first cache line");
   uint64_t seed = config.seed;
   if (seed == 0) {
     std::random_device rd;
@@ -118,7 +142,7 @@ Nat66Table::~Nat66Table() = default;
 
 uint64_t Nat66Table::hash_inside(Nat66Proto p, const Address& a, uint16_t port) const noexcept {
   // Keyed so that inside hosts cannot aim many flows at one shard or probe run.
-  uint64_t h = mix(a.high64() ^ key_[0], low64(a) ^ key_[1]);
+  uint64_t h = mix(raw_high(a) ^ key_[0], raw_low(a) ^ key_[1]);
   return mix(h ^ key_[2], (uint64_t{static_cast<uint8_t>(p)} << 16 | port) ^ key_[3]);
 }
 
@@ -138,7 +162,7 @@ int Nat66Table::outside_index(const Address& a) const noexcept {
 const Address& Nat66Table::outside_for(const Address& inside) const noexcept {
   size_t n = config_.outside.size();
   if (n == 1) return config_.outside[0];
-  return config_.outside[mix(inside.high64() ^ key_[4], low64(inside) ^ key_[5]) % n];
+  return config_.outside[mix(raw_high(inside) ^ key_[4], raw_low(inside) ^ key_[5]) % n];
 }
 
 uint64_t Nat66Table::timeout_for(Nat66State st) const noexcept {
@@ -362,10 +386,10 @@ Counter Nat66Table::create_locked(Shard& s, uint32_t shard_no, uint32_t tag, con
   } else {
     if (s.high_water > kSlotMask) return undo(Counter::drop_nat66_table_full);
     slot = s.high_water;
-    if (slot % kChunk == 0) {
+    if (int k = chunk_of(slot); slot == chunk_first(k)) {
       try {
-        s.chunks.emplace_back(new Entry[kChunk]);
-        s.free_slots.reserve(s.chunks.size() * kChunk);
+        s.chunks[static_cast<size_t>(k)] = Nat66Buffer<Entry>(kChunkBase << k);
+        s.free_slots.reserve(chunk_first(k + 1));
       } catch (const std::bad_alloc&) {
         return undo(Counter::drop_nat66_table_full);
       }
