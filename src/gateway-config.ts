@@ -19,6 +19,7 @@ export const DEFAULT_SOCKET = '/run/npt66/npt66.sock';
 // One sentence per field: the JSON Schema's description and the body of every error message about that field.
 // Keys are paths with array indices written as [].
 export const FIELD_HELP: Record<string, string> = {
+  $schema: 'a string: the JSON Schema this file follows, for editors (npt66 ignores it)',
   '': 'a JSON object like {"nptv6":[{"inside":"fd5a:ceb9:ed8d:fe0a::/64","outside":"2001:db8:ff66::/64","interface":"eth1"}]}',
   nptv6: 'a non-empty array of NPTv6 mappings {"inside": PREFIX, "outside": PREFIX, "interface": NAME}',
   'nptv6[]': 'an object {"inside": PREFIX, "outside": PREFIX, "interface": NAME}',
@@ -54,7 +55,7 @@ const nptv6Mapping = z
 
 export const gatewayConfigSchema = z
   .strictObject({
-    $schema: z.string().optional().describe('the JSON Schema this file follows, for editors (ignored by npt66)'),
+    $schema: z.string().optional().describe(help('$schema')),
     nptv6: z.array(nptv6Mapping).min(1).describe(help('nptv6')),
     queues: z
       .strictObject({

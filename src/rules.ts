@@ -17,7 +17,7 @@
 // How:     ip6tables (xt NFQUEUE, through the nf_tables backend) with argument arrays and `-w`, never a shell;
 //          nft's own `queue` statement where the kernel has it (probed with `nft -c`, which asks the kernel
 //          to check a ruleset without committing it). This machine's kernel lacks nft_queue: ip6tables is used.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 
 import { Npt66Error } from './errors';
 import type { GatewayConfig } from './gateway-config';
@@ -286,7 +286,6 @@ export class Ip6tablesRules implements RuleBackend {
     const plan = this.current;
     this.current = null;
     if (!plan) return;
-    const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
     for (const argv of removeArgv(plan)) {
       try {
         execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
@@ -357,7 +356,6 @@ export class NftRules implements RuleBackend {
     if (!this.installed) return;
     this.installed = false;
     try {
-      const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
       execFileSync('nft', ['delete', 'table', 'ip6', NFT_TABLE], { stdio: 'ignore' });
     } catch {
       /* best effort at exit */
