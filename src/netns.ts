@@ -113,10 +113,11 @@ export class Topology {
 
   // A veth pair between two namespaces, both ends up. Interface names must fit IFNAMSIZ (15).
   async link(a: string, ifA: string, b: string, ifB: string, opts: { mtu?: number } = {}): Promise<void> {
-    const tmp = `${this.prefix}t${this.children.size}${Math.random().toString(36).slice(2, 6)}`.slice(0, 15);
-    await run(['ip', 'link', 'add', tmp, 'type', 'veth', 'peer', 'name', `${tmp}p`.slice(0, 15)]);
-    await run(['ip', 'link', 'set', tmp, 'netns', this.ns(a).name, 'name', ifA]);
-    await run(['ip', 'link', 'set', `${tmp}p`.slice(0, 15), 'netns', this.ns(b).name, 'name', ifB]);
+    // Temporary names in the root namespace: short and random, so any prefix length and concurrent users fit.
+    const tmp = `n6${Math.random().toString(36).slice(2, 10)}`;
+    await run(['ip', 'link', 'add', `${tmp}a`, 'type', 'veth', 'peer', 'name', `${tmp}b`]);
+    await run(['ip', 'link', 'set', `${tmp}a`, 'netns', this.ns(a).name, 'name', ifA]);
+    await run(['ip', 'link', 'set', `${tmp}b`, 'netns', this.ns(b).name, 'name', ifB]);
     for (const [n, i] of [[a, ifA], [b, ifB]] as const) {
       if (opts.mtu) await this.ns(n).exec(['ip', 'link', 'set', i, 'mtu', String(opts.mtu)]);
       await this.ns(n).exec(['ip', 'link', 'set', i, 'up']);

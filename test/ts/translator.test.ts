@@ -52,13 +52,15 @@ test('mapAddress refusals name the counter', () => {
   }
 });
 
-test('mapAddress refuses an all-zeros (subnet-router anycast) result, both ways', () => {
+test('mapAddress refuses the subnet-router anycast address (all-zeros IID) as result or input, both ways', () => {
   // V7's adjustment is 0xcf38 (fd00:1:2:3::1 -> 2001:db8:a:b:cf38::1): word 4 = 0x30c7 outbound sums to 0xffff,
   // written as 0 (RFC 6296 s3.2), and word 4 = 0xcf38 inbound subtracts to 0: either way the IID is all zeros.
   assert.deepEqual(rfc.mapAddress('fd00:1:2:3:30c7::', 'outbound'), { input: 'fd00:1:2:3:30c7::', output: null, reason: 'drop_result_anycast' });
   assert.deepEqual(rfc.mapAddress('2001:db8:a:b:cf38::', 'inbound'), { input: '2001:db8:a:b:cf38::', output: null, reason: 'drop_result_anycast' });
-  // while an all-zeros input IID is an ordinary address to translate
-  assert.equal(rfc.mapAddress('2001:db8:a:b::', 'inbound').output, 'fd00:1:2:3:30c7::');
+  // an all-zeros input IID is the subnet-router anycast address (RFC 4291 s2.6.1): refused too, or its
+  // translation (fd00:1:2:3:30c7::) could not be translated back.
+  assert.deepEqual(rfc.mapAddress('2001:db8:a:b::', 'inbound'), { input: '2001:db8:a:b::', output: null, reason: 'drop_result_anycast' });
+  assert.deepEqual(rfc.mapAddress('fd00:1:2:3::', 'outbound'), { input: 'fd00:1:2:3::', output: null, reason: 'drop_result_anycast' });
 });
 
 test('mapAddress and translate refuse bad arguments with ERR_NPT66_INVALID_ARG', () => {
