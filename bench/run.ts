@@ -74,8 +74,8 @@ async function main(): Promise<void> {
   const settings = {
     sizes: values.sizes!.split(',').map(Number),
     flows: Number(values.flows),
-    maxTrialSeconds: quick ? 1 : 3,
-    searchTrialSeconds: quick ? 0.5 : 1.5,
+    maxTrialSeconds: quick ? 0.8 : 3,
+    searchTrialSeconds: quick ? 0.4 : 1.5,
     searchSteps: quick ? 3 : 7,
     lossTolerance: 0.001,
     latencyRatePps: quick ? 5000 : 10000,
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
       try {
         const trial = (rate: number, seconds: number): Promise<TrialResult> =>
           runTrial(tools, topo, { size, rate, seconds, flows: settings.flows }, active!.pid);
-        await trial(settings.latencyRatePps, quick ? 0.3 : 0.5); // warm-up: JIT, caches, first conntrack entries
+        await trial(settings.latencyRatePps, quick ? 0.2 : 0.5); // warm-up: JIT, caches, first conntrack entries
         const max = await trial(0, settings.maxTrialSeconds);
         log(`${name}: max ${describe(max)}`);
         const lossFree = await lossFreeRate(max, {

@@ -4,6 +4,7 @@
 // Target (issue 5): lookup <= 30 ns at 1 M mappings. Reports ns/packet and packets/s.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -37,8 +38,10 @@ Nat66Flow flow(uint32_t j) {
 std::unique_ptr<Nat66Table> make_table(uint32_t capacity) {
   Nat66Config c;
   c.inside = {parse_prefix("fd00::", 32)};
-  // 64 outside addresses x 64 k ports: room for a few million UDP mappings (paired pooling spreads hosts).
-  for (int i = 0; i < 64; ++i) {
+  // One outside address per 16 k mappings (each has 64 k ports; paired pooling spreads the hosts unevenly):
+  // 64 for a million. Fewer for small tables, since the port ownership array grows with the pool.
+  const uint32_t pool = std::min<uint32_t>(64, std::max<uint32_t>(1, (capacity + 16383) / 16384));
+  for (uint32_t i = 0; i < pool; ++i) {
     Address a = parse_address("2001:db8:ff::100");
     a.set_word(7, static_cast<uint16_t>(0x100 + i));
     c.outside.push_back(a);
