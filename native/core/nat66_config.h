@@ -26,7 +26,7 @@ struct Nat66Timeouts {
 };
 
 inline constexpr uint64_t kNat66MinUdpTimeoutMs = 120'000;  // RFC 4787 REQ-5: never below 2 min
-inline constexpr uint32_t kNat66MaxMappings = 1u << 28;     // handle space: 64 shards x 2^22 slots (see nat66_table.h)
+inline constexpr uint32_t kNat66MaxMappings = 1u << 28;     // handle space: 16 shards x 2^24 slots (nat66_table.cc)
 
 struct Nat66Config {
   std::vector<Prefix> inside;    // source prefixes whose traffic is masqueraded (any length 0..128)

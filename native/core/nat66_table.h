@@ -19,9 +19,11 @@
 //   drop reason for which nat66_answer_admin_prohibited() is true. Live mappings are never evicted. A freed
 //   port rests config.port_quarantine_ms before reuse.
 //
-// Threading: every public member is safe to call from any number of threads at once. Mappings live in 64
+// Threading: every public member is safe to call from any number of threads at once. Mappings live in 16
 // shards chosen by a keyed hash of the inside key, each under a spinlock held for a few dozen instructions;
 // the outside direction needs no hash (the port ownership array maps outside address+port to the mapping).
+// Big arrays are put on transparent huge pages (nat66_memory.h): at a million mappings a lookup is otherwise
+// dominated by TLB misses.
 // No call blocks on another beyond those shard locks; events go to a bounded queue (overflow is counted).
 // Time is always passed in by the caller (milliseconds on any monotonic clock, the same clock everywhere).
 #pragma once
