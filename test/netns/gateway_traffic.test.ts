@@ -3,7 +3,7 @@
 // kernel's SNPT/DNPT, which the topology and assertions were first proven with).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Capture } from './lib/capture';
+import { Capture, type CapturedPacket } from './lib/capture';
 import { ADDR, GatewayLab, INSIDE_PREFIX } from './lib/gateway_lab';
 import { gatewaySuite } from './lib/gateway_suite';
 import { ICMPV6_ECHO_REQUEST, describe as describePacket, inPrefix } from './lib/ipv6_decode';
@@ -24,36 +24,39 @@ describe('gateway: traffic through the translator', () => {
 
   test('ping6 inside -> outside: the outside host sees the translated source', async () => {
     const cap = await Capture.start(g.lab, 'out', 'eth0', ['icmp6']);
+    let packets: CapturedPacket[] = [];
     try {
       const r = await ping(g.lab, 'in1', ADDR.out, { count: 5, intervalS: 0.01 });
       assert.equal(r.received, 5, r.output);
       await cap.waitUntil('5 echo requests', (ps) => ps.filter((p) => p.decoded.icmpType === ICMPV6_ECHO_REQUEST).length >= 5);
     } finally {
-      const packets = await cap.stop();
-      const requests = packets.filter((p) => p.decoded.icmpType === ICMPV6_ECHO_REQUEST);
-      assert.deepEqual(
-        requests.map((p) => `${p.decoded.src} > ${p.decoded.dst}`),
-        Array(5).fill(`${IN1_OUTSIDE} > ${ADDR.out}`),
-      );
-      const leaked = packets.filter((p) => inPrefix(p.decoded.src, INSIDE_PREFIX) || inPrefix(p.decoded.dst, INSIDE_PREFIX));
-      assert.deepEqual(leaked.map((p) => describePacket(p.decoded)), [], 'inside addresses seen on the outside');
+      packets = await cap.stop();
     }
+    const requests = packets.filter((p) => p.decoded.icmpType === ICMPV6_ECHO_REQUEST);
+    assert.deepEqual(
+      requests.map((p) => `${p.decoded.src} > ${p.decoded.dst}`),
+      Array(5).fill(`${IN1_OUTSIDE} > ${ADDR.out}`),
+    );
+    const leaked = packets.filter((p) => inPrefix(p.decoded.src, INSIDE_PREFIX) || inPrefix(p.decoded.dst, INSIDE_PREFIX));
+    assert.deepEqual(leaked.map((p) => describePacket(p.decoded)), [], 'inside addresses seen on the outside');
   });
 
   test('ping6 outside -> the inside host’s outside address reaches the inside host', async () => {
     const cap = await Capture.start(g.lab, 'in1', 'eth0', ['icmp6']);
+    let packets: CapturedPacket[] = [];
     try {
       const r = await ping(g.lab, 'out', IN1_OUTSIDE, { count: 5, intervalS: 0.01 });
       assert.equal(r.received, 5, r.output);
-      assert.match(r.output, new RegExp(`from ${IN1_OUTSIDE.replace(/:/g, ':')}: icmp_seq=5`), 'replies come from the outside address');
+      assert.ok(r.output.includes(`from ${IN1_OUTSIDE}: icmp_seq=5`), `replies come from the outside address:\n${r.output}`);
       await cap.waitUntil('5 echo requests', (ps) => ps.filter((p) => p.decoded.icmpType === ICMPV6_ECHO_REQUEST).length >= 5);
     } finally {
-      const requests = (await cap.stop()).filter((p) => p.decoded.icmpType === ICMPV6_ECHO_REQUEST);
-      assert.deepEqual(
-        requests.map((p) => `${p.decoded.src} > ${p.decoded.dst}`),
-        Array(5).fill(`${ADDR.out} > ${ADDR.in1}`),
-      );
+      packets = await cap.stop();
     }
+    const requests = packets.filter((p) => p.decoded.icmpType === ICMPV6_ECHO_REQUEST);
+    assert.deepEqual(
+      requests.map((p) => `${p.decoded.src} > ${p.decoded.dst}`),
+      Array(5).fill(`${ADDR.out} > ${ADDR.in1}`),
+    );
   });
 
   test('TCP: 50 MiB inside -> outside arrive intact (sha256 at both ends)', async () => {
@@ -84,7 +87,7 @@ describe('gateway: traffic through the translator', () => {
   test('hairpinning (RFC 6296 §4.3): an inside host reaches another by its outside address (ping6 and TCP)', async () => {
     const p = await ping(g.lab, 'in1', IN2_OUTSIDE, { count: 5, intervalS: 0.01 });
     assert.equal(p.received, 5, p.output);
-    assert.match(p.output, new RegExp(`from ${IN2_OUTSIDE}: icmp_seq=5`));
+    assert.ok(p.output.includes(`from ${IN2_OUTSIDE}: icmp_seq=5`), p.output);
     const t = await tcpTransfer(g.lab, 'in1', 'in2', IN2_OUTSIDE, 4 << 20);
     assert.equal(t.received.bytes, 4 << 20);
     assert.equal(t.received.sha256, t.sent.sha256);

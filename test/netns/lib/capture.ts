@@ -26,7 +26,7 @@ export class Capture {
   static async start(lab: GatewayLab, ns: Parameters<GatewayLab['ns']>[0], iface: string, filter: string[] = []): Promise<Capture> {
     const dir = mkdtempSync(join(tmpdir(), 'npt66-nt-cap-'));
     const file = join(dir, `${ns}-${iface}.pcap`);
-    const child = lab.topology.spawn(ns, ['tcpdump', '-i', iface, '-n', '-s', '0', '-U', '--immediate-mode', '-Z', 'root', '-w', file, ...filter]);
+    const child = lab.topology.spawn(ns, ['tcpdump', '-i', iface, '-n', '-s', '0', '-B', '16384', '-U', '--immediate-mode', '-Z', 'root', '-w', file, ...filter]);
     const proc = new LineProcess(child, `tcpdump on ${ns}/${iface}`);
     const cap = new Capture(proc, dir, file);
     try {
@@ -58,10 +58,14 @@ export class Capture {
     await waitFor(`capture to contain ${what}`, () => check(this.packets()), timeoutMs);
   }
 
+  // Packets the capture itself missed (tcpdump's "N packets dropped by kernel"), known after stop().
+  droppedByCapture = 0;
+
   // Stops tcpdump and returns everything it wrote.
   async stop(): Promise<CapturedPacket[]> {
     this.proc.child.kill('SIGINT');
     await this.proc.waitExit(10_000);
+    this.droppedByCapture = Number(/(\d+) packets? dropped by kernel/.exec(this.proc.stderr)?.[1] ?? 0);
     const packets = this.packets();
     this.discard();
     return packets;

@@ -67,7 +67,7 @@ export async function tcpTransfer(lab: GatewayLab, from: NsName, to: NsName, toA
 
 export interface UdpExchangeResult {
   sent: number;
-  received: number; // answers that came back
+  received: number; // exchanges answered (a lost request is retried, see traffic_tool.ts)
   replyFrom: string[]; // addresses the answers came from, as the client saw them
   serverSaw: string[]; // source addresses of the requests, as the server saw them
 }
@@ -77,7 +77,7 @@ export async function udpExchange(lab: GatewayLab, from: NsName, to: NsName, toA
   const echo = await startServer(lab, to, ['udp-echo', port]);
   try {
     const client = startTool(lab, from, ['udp-ping', toAddr, port, count, srcPort]);
-    const exit = await client.waitExit(count * 1500 + 5000);
+    const exit = await client.waitExit(count * 1600 + 5000);
     if (exit.code !== 0) throw new Error(`udp-ping failed (${JSON.stringify(exit)}): ${client.stderr}`);
     const r = client.lastJson<{ sent: number; received: number; from: string[] }>();
     const serverSaw = [...new Set(echo.lines.filter((l) => l.includes('"datagram"')).map((l) => (JSON.parse(l) as { from: string }).from))];

@@ -5,6 +5,7 @@
 //   tcp-send ADDR PORT BYTES         send BYTES of random data, print their sha256, exit
 //   udp-echo PORT                    echo every datagram back to its sender; logs each sender
 //   udp-ping ADDR PORT COUNT SPORT   COUNT request/answer exchanges from source port SPORT, one at a time
+//                                    (a lost one is retried up to 3 times)
 //   udp-stream ADDR PORT COUNT GAPMS COUNT datagrams numbered 0..COUNT-1 (0: until SIGTERM), one every
 //                                    GAPMS ms, progress every 100, then an end marker with the number sent
 //   udp-send ADDR PORT SPORT COUNT   COUNT fixed datagrams from source port SPORT, no answer expected
@@ -72,26 +73,36 @@ function udpEcho(port: number): void {
   sock.bind(port, '::', () => print({ event: 'listening' }));
 }
 
-// A fixed payload per exchange, so the same exchange produces the same bytes through any translator.
-function udpPing(addr: string, port: number, count: number, srcPort: number, timeoutMs = 1000): void {
+// A fixed payload per exchange, so the same exchange produces the same bytes through any translator. An
+// unanswered request is sent again (up to 3 times, as a real client would): a single packet lost elsewhere on
+// a busy machine does not fail a test about translation; `attempts` shows that it happened.
+function udpPing(addr: string, port: number, count: number, srcPort: number, timeoutMs = 500, tries = 3): void {
   const sock = createSocket({ type: 'udp6', ipv6Only: true });
   const from = new Set<string>();
   let received = 0;
-  let i = 0;
+  let attempts = 0;
+  let i = -1;
+  let tried = 0;
   let timer: NodeJS.Timeout | undefined;
+  const tag = (n: number) => String(n).padStart(4, '0');
+  const send = (): void => {
+    tried++;
+    attempts++;
+    sock.send(Buffer.from(`npt66-nt udp exchange ${tag(i)}`), port, addr);
+    timer = setTimeout(() => (tried < tries ? send() : next()), timeoutMs);
+  };
   const next = (): void => {
     clearTimeout(timer);
-    if (i === count) {
-      print({ event: 'done', sent: count, received, from: [...from] });
+    if (++i === count) {
+      print({ event: 'done', sent: count, received, attempts, from: [...from] });
       sock.close();
       return;
     }
-    const payload = Buffer.from(`npt66-nt udp exchange ${String(i++).padStart(4, '0')}`);
-    sock.send(payload, port, addr);
-    timer = setTimeout(next, timeoutMs); // lost: go on with the next one
+    tried = 0;
+    send();
   };
   sock.on('message', (msg, rinfo) => {
-    if (msg.toString().endsWith(String(i - 1).padStart(4, '0'))) {
+    if (msg.toString().endsWith(tag(i))) {
       received++;
       from.add(rinfo.address);
       next();
