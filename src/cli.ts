@@ -17,6 +17,7 @@ const commands: Record<string, () => Command> = {
   run: () => require('./commands/run'),
   check: () => require('./commands/check'),
   stats: () => require('./commands/stats'),
+  mappings: () => require('./commands/mappings'),
   lab: () => require('./commands/lab'),
 };
 

@@ -6,7 +6,10 @@ import { z } from 'zod';
 
 import { validateNptv6 } from './config';
 import { configError, Npt66Error } from './errors';
+import { systemHostFacts, type HostFacts } from './host-facts';
+import { compileMasquerade, DEFAULT_PORTS, type CompiledMasquerade, type MasqueradeEntry } from './masquerade-config';
 import type { NativeMapping } from './native';
+import type { NativeMasquerade } from './native';
 
 // Linux dev_valid_name (net/core/dev.c): 1..15 bytes (IFNAMSIZ 16 with the NUL), not "." or "..", no "/", ":" or
 // whitespace. npt66 is stricter: letters, digits, "_", "." and "-", not starting with "-" (never read as an option),
@@ -20,8 +23,9 @@ export const DEFAULT_SOCKET = '/run/npt66/npt66.sock';
 // Keys are paths with array indices written as [].
 export const FIELD_HELP: Record<string, string> = {
   $schema: 'a string: the JSON Schema this file follows, for editors (npt66 ignores it)',
-  '': 'a JSON object like {"nptv6":[{"inside":"fd5a:ceb9:ed8d:fe0a::/64","outside":"2001:db8:ff66::/64","interface":"eth1"}]}',
-  nptv6: 'a non-empty array of NPTv6 mappings {"inside": PREFIX, "outside": PREFIX, "interface": NAME}',
+  '':
+    'a JSON object like {"nptv6":[{"inside":"fd5a:ceb9:ed8d:fe0a::/64","outside":"2001:db8:ff66::/64","interface":"eth1"}]} or {"masquerade":[{"source":"fd5a:ceb9:ed8d:1::/64","interface":"ens192"}]}',
+  nptv6: 'an array of NPTv6 mappings {"inside": PREFIX, "outside": PREFIX, "interface": NAME} (this or "masquerade" must have at least one entry)',
   'nptv6[]': 'an object {"inside": PREFIX, "outside": PREFIX, "interface": NAME}',
   'nptv6[].inside': 'the prefix the inside hosts use, a string like "fd5a:ceb9:ed8d:fe0a::/64"',
   'nptv6[].outside': 'the prefix routed to this gateway from outside, a string like "2001:db8:ff66::/64"',
@@ -37,8 +41,30 @@ export const FIELD_HELP: Record<string, string> = {
   icmpRateLimit: 'an integer from 0 to 100000: ICMPv6 Parameter Problem replies per second to senders of refused packets, 0 sends none (default 100)',
   hairpinMark:
     'an integer with exactly one bit set (e.g. 268435456 = 0x10000000), or 0 to turn hairpinning off: the packet mark bit npt66 uses to send inside-to-inside packets addressed to an outside address through the outbound translation too (RFC 6296 s4.3; default 268435456)',
-  control: 'an object {"socket": PATH}: where `npt66 stats` reaches the running daemon',
+  control: 'an object {"socket": PATH}: where `npt66 stats` and `npt66 mappings` reach the running daemon',
   'control.socket': `an absolute path of at most ${SUN_PATH_MAX} bytes for the unix socket (default "${DEFAULT_SOCKET}")`,
+  masquerade:
+    'an array of NAT66 masquerade entries {"source": PREFIX, "interface": NAME, "address": ADDRESS, "ports": "MIN-MAX"}: traffic from the source prefix leaving by the interface gets the address (and a port from the range), like `firewall-cmd --masquerade`',
+  'masquerade[]': 'an object {"source": PREFIX, "interface": NAME, "address": ADDRESS, "ports": "MIN-MAX"} ("address" and "ports" optional)',
+  'masquerade[].source': 'the inside prefix to masquerade, a string like "fd5a:ceb9:ed8d:1::/64", or a non-empty array of such prefixes',
+  'masquerade[].interface':
+    'the name of the outside interface (where masqueraded packets leave), 1 to 15 characters of letters, digits, "_", "." and "-", not starting with "-", e.g. "ens192"',
+  'masquerade[].address':
+    "the outside address, a string like \"fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5\"; default: the interface's stable global address (temporary, deprecated and tentative addresses are skipped)",
+  'masquerade[].ports': `a string "MIN-MAX" with 1024 <= MIN <= MAX <= 65535: the outside ports (and ICMPv6 echo identifiers) mappings get; it must not overlap net.ipv4.ip_local_port_range (default "${DEFAULT_PORTS}")`,
+  'masquerade[].filtering':
+    '"address-dependent" (default: only remote addresses an inside endpoint has sent to may reach its mapping, RFC 4787 REQ-8) or "endpoint-independent" (any remote may)',
+  'masquerade[].timeouts': 'an object {"udp": S, "tcpEstablished": S, "tcpTransitory": S, "icmp": S}: how long an idle mapping lives, in seconds',
+  'masquerade[].timeouts.udp': 'an integer number of seconds from 120 to 604800: idle UDP mappings live this long (default 300; never below 120, RFC 4787 REQ-5)',
+  'masquerade[].timeouts.tcpEstablished': 'an integer number of seconds from 1 to 604800: idle established TCP mappings live this long (default 7440, RFC 5382 REQ-5)',
+  'masquerade[].timeouts.tcpTransitory':
+    'an integer number of seconds from 1 to 604800: TCP mappings being opened or closed live this long (default 240, RFC 5382 and RFC 7857)',
+  'masquerade[].timeouts.icmp': 'an integer number of seconds from 1 to 604800: idle ICMPv6 echo mappings live this long (default 60, RFC 5508 REQ-1)',
+  'masquerade[].maxMappings': 'an integer from 1 to 268435456: the most live mappings; new flows beyond it are refused, live ones never evicted (default 1048576, RFC 6888 REQ-3)',
+  'masquerade[].maxPerHost64': 'an integer from 1 to 268435456: the most live mappings per inside /64 (default 65536, RFC 6888 REQ-4)',
+  'masquerade[].inboundRefresh': 'true (default) or false: whether inbound packets that pass filtering also keep a mapping alive (RFC 4787 REQ-6)',
+  'masquerade[].privilegedPorts':
+    'true or false (default false): also queue inbound TCP/UDP to ports 1-1023 of the address, where replies go when inside hosts use source ports below 1024 (kept below 1024); this sends the host\'s own services on those ports (e.g. ssh) through npt66 too, and blocks them while npt66 is down',
 };
 
 const help = (key: string) => FIELD_HELP[key]!;
@@ -53,10 +79,39 @@ const nptv6Mapping = z
   })
   .describe(help('nptv6[]'));
 
+const seconds = (key: string, min: number, fallback: number) => int(`masquerade[].timeouts.${key}`, min, 604_800).default(fallback);
+
+const masqueradeEntry = z
+  .strictObject({
+    source: z.union([z.string(), z.array(z.string()).min(1)]).describe(help('masquerade[].source')),
+    interface: z.string().regex(INTERFACE_NAME).describe(help('masquerade[].interface')),
+    address: z.string().optional().describe(help('masquerade[].address')),
+    ports: z
+      .string()
+      .regex(/^\d{1,5}-\d{1,5}$/)
+      .default(DEFAULT_PORTS)
+      .describe(help('masquerade[].ports')),
+    filtering: z.enum(['address-dependent', 'endpoint-independent']).default('address-dependent').describe(help('masquerade[].filtering')),
+    timeouts: z
+      .strictObject({
+        udp: seconds('udp', 120, 300),
+        tcpEstablished: seconds('tcpEstablished', 1, 7440),
+        tcpTransitory: seconds('tcpTransitory', 1, 240),
+        icmp: seconds('icmp', 1, 60),
+      })
+      .default({ udp: 300, tcpEstablished: 7440, tcpTransitory: 240, icmp: 60 })
+      .describe(help('masquerade[].timeouts')),
+    maxMappings: int('masquerade[].maxMappings', 1, 1 << 28).default(1 << 20),
+    maxPerHost64: int('masquerade[].maxPerHost64', 1, 1 << 28).default(65536),
+    inboundRefresh: z.boolean().default(true).describe(help('masquerade[].inboundRefresh')),
+    privilegedPorts: z.boolean().default(false).describe(help('masquerade[].privilegedPorts')),
+  })
+  .describe(help('masquerade[]'));
+
 export const gatewayConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe(help('$schema')),
-    nptv6: z.array(nptv6Mapping).min(1).describe(help('nptv6')),
+    nptv6: z.array(nptv6Mapping).default([]).describe(help('nptv6')),
     queues: z
       .strictObject({
         first: int('queues.first', 0, 65535),
@@ -86,25 +141,24 @@ export const gatewayConfigSchema = z
       })
       .default({ socket: DEFAULT_SOCKET })
       .describe(help('control')),
-
-    // --- masquerade (NAT66, issue 4) ---
-    // The "masquerade" section will be added here; until then it is refused as an unknown key with a pointer
-    // to what exists (see UNKNOWN_KEY_HINTS).
+    masquerade: z.array(masqueradeEntry).default([]).describe(help('masquerade')),
   })
   .describe(help(''));
 
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
-export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+type ParsedGatewayConfig = z.output<typeof gatewayConfigSchema>;
+// After compiling, every masquerade entry has its address (taken from the interface when not given).
+export type GatewayConfig = Omit<ParsedGatewayConfig, 'masquerade'> & { masquerade: MasqueradeEntry[] };
 
 // A validated configuration plus what the engine needs, compiled once.
 export interface CompiledConfig {
   config: GatewayConfig;
   mappings: NativeMapping[]; // same order as config.nptv6
+  masquerade: NativeMasquerade[]; // same order as config.masquerade
+  masqueradeAddressFrom: CompiledMasquerade['addressFrom'];
+  warnings: { field: string; message: string }[]; // valid, but outside an RFC's recommendation
 }
 
-const UNKNOWN_KEY_HINTS: Record<string, string> = {
-  masquerade: 'NAT66 masquerade is not available in this version of npt66 (it is planned); remove the "masquerade" section',
-};
 
 // Levenshtein distance, for "did you mean" on misspelt keys.
 function distance(a: string, b: string): number {
@@ -155,8 +209,6 @@ function issueMessage(issue: z.core.$ZodIssue, input: unknown): { field: string;
     const allowed = allowedKeys(issue.path);
     const key = issue.keys[0]!;
     const field = where === '' ? key : `${where}.${key}`;
-    const hint = where === '' ? UNKNOWN_KEY_HINTS[key] : undefined;
-    if (hint) return { field, message: `unknown key: ${hint}` };
     const close = allowed.filter((a) => distance(a, key) <= 2).sort((a, b) => distance(a, key) - distance(b, key))[0];
     const more = issue.keys.length > 1 ? ` (and ${issue.keys.slice(1).map((k) => JSON.stringify(k)).join(', ')})` : '';
     return {
@@ -167,15 +219,14 @@ function issueMessage(issue: z.core.$ZodIssue, input: unknown): { field: string;
   const field = fieldName(issue.path);
   const got = describeValue(valueAt(input, issue.path));
   const key = helpKey(issue.path);
-  if (issue.code === 'too_small' && key === 'nptv6') {
-    return { field, message: `is empty; add at least one mapping, e.g. [{"inside":"fd5a:ceb9:ed8d:fe0a::/64","outside":"2001:db8:ff66::/64","interface":"eth1"}]` };
-  }
+  if (issue.code === 'invalid_union' && key === 'masquerade[].source') return { field, message: `must be ${help(key)}, got ${got}` };
   if (issue.code === 'invalid_type' && got === 'nothing') return { field, message: `is missing; it must be ${help(key)}` };
   return { field, message: `must be ${FIELD_HELP[key] ?? 'valid'}, got ${got}` };
 }
 
 // Validates a parsed JSON value. Throws Npt66Error (ERR_NPT66_CONFIG) naming every offending field and the fix.
-export function compileGatewayConfig(input: unknown): CompiledConfig {
+// `facts` is the host the daemon runs on (its port range, interface addresses); read only for masquerade.
+export function compileGatewayConfig(input: unknown, facts: HostFacts = systemHostFacts): CompiledConfig {
   const parsed = gatewayConfigSchema.safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => issueMessage(i, input));
@@ -183,17 +234,29 @@ export function compileGatewayConfig(input: unknown): CompiledConfig {
     const more = rest.map((p) => `\n${p.field}: ${p.message}`).join('');
     throw new Npt66Error('ERR_NPT66_CONFIG', `${first!.message}${more}`, { field: first!.field });
   }
-  const config = parsed.data;
-  const last = config.queues.first + config.queues.count - 1;
+  const parsedConfig = parsed.data;
+  const last = parsedConfig.queues.first + parsedConfig.queues.count - 1;
   if (last > 65535) {
-    throw configError('queues.count', `queues ${config.queues.first}..${last} go past 65535, the last NFQUEUE number; lower "first" or "count"`);
+    throw configError('queues.count', `queues ${parsedConfig.queues.first}..${last} go past 65535, the last NFQUEUE number; lower "first" or "count"`);
   }
-  const mappings = validateNptv6(config.nptv6, 'nptv6');
-  return { config, mappings };
+  if (parsedConfig.nptv6.length === 0 && parsedConfig.masquerade.length === 0) {
+    throw configError(
+      'nptv6',
+      `${valueAt(input, ['nptv6']) === undefined ? 'is missing' : 'is empty'} and there is no "masquerade" either, so npt66 would have nothing to do; add an NPTv6 mapping, e.g. "nptv6": [{"inside":"fd5a:ceb9:ed8d:fe0a::/64","outside":"2001:db8:ff66::/64","interface":"eth1"}], or a masquerade entry, e.g. "masquerade": [{"source":"fd5a:ceb9:ed8d:1::/64","interface":"ens192"}]`,
+    );
+  }
+  const mappings = validateNptv6(parsedConfig.nptv6, 'nptv6');
+  const nptv6Prefixes = mappings.map((m, i) => ({
+    inside: { bytes: m.inside, length: m.insideLength, text: parsedConfig.nptv6[i]!.inside },
+    outside: { bytes: m.outside, length: m.outsideLength, text: parsedConfig.nptv6[i]!.outside },
+  }));
+  const masq = compileMasquerade(parsedConfig.masquerade, nptv6Prefixes, facts);
+  const config: GatewayConfig = { ...parsedConfig, masquerade: masq.entries };
+  return { config, mappings, masquerade: masq.native, masqueradeAddressFrom: masq.addressFrom, warnings: masq.warnings };
 }
 
 // Reads and validates a configuration file; JSON syntax errors name the line and column.
-export function loadGatewayConfig(file: string): CompiledConfig {
+export function loadGatewayConfig(file: string, facts: HostFacts = systemHostFacts): CompiledConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -213,7 +276,7 @@ export function loadGatewayConfig(file: string): CompiledConfig {
     }
     throw new Npt66Error('ERR_NPT66_CONFIG', `${file} is not valid JSON${where}: ${(e as Error).message}`, { cause: e });
   }
-  return compileGatewayConfig(json);
+  return compileGatewayConfig(json, facts);
 }
 
 // The JSON Schema for editors and other tools, generated from the zod schema (what a user may write: defaults optional).

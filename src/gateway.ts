@@ -1,11 +1,23 @@
-// Gateway: npt66 as an NPTv6 gateway on real traffic. The typed facade over the native queue engine plus the
-// netfilter rules that feed it: start (validate, bind the queues, install the rules), stats, atomic reload, stop.
-// Events ('warning', 'state', 'error') are for rare things, never per packet.
+// Gateway: npt66 as an NPTv6 and NAT66 masquerade gateway on real traffic. The typed facade over the native queue
+// engine plus the netfilter rules that feed it: start (validate, bind the queues, install the rules), stats,
+// mappings, atomic reload, stop. Events ('warning', 'state', 'error') are for rare things, never per packet;
+// 'mapping' events (NEW/UPDATE/DESTROY, conntrack -E style) arrive in batches from the engine.
 import { EventEmitter } from 'node:events';
 
 import { fromNativeError, Npt66Error } from './errors';
 import { compileGatewayConfig, type CompiledConfig, type GatewayConfig } from './gateway-config';
-import { native, type NativeEngine, type NativeEngineEvent, type NativeEngineOptions, type NativeEngineStats } from './native';
+import { systemHostFacts, type HostFacts } from './host-facts';
+import { conntrackWarnings } from './masquerade-config';
+import {
+  native,
+  type NativeEngine,
+  type NativeEngineEvent,
+  type NativeEngineNotice,
+  type NativeEngineOptions,
+  type NativeEngineStats,
+  type NativeMappingEvent,
+  type NativeMappingRecord,
+} from './native';
 import { chooseRuleBackend, ruleKey, type RuleBackend } from './rules';
 
 export type GatewayState = 'starting' | 'running' | 'reloading' | 'stopping' | 'stopped';
@@ -27,6 +39,27 @@ export interface GatewayMappingStats {
   dropped: number; // packets refused (counted by reason under `drops`)
 }
 
+// One masquerade entry's table figures.
+export interface GatewayMasqueradeStats {
+  index: number;
+  source: string[];
+  address: string;
+  interface: string;
+  ports: string;
+  live: number; // live mappings
+  byState: Record<string, number>; // live mappings by state: udp, tcp_transitory, tcp_established, icmp
+  outbound: number; // packets translated inside -> outside (hairpinned ones included)
+  inbound: number; // packets translated outside -> inside
+  dropped: number; // packets refused (counted by reason under `drops`)
+}
+
+// A mapping created, changed (e.g. TCP established) or removed: conntrack -E's NEW / UPDATE / DESTROY.
+export interface GatewayMappingEvent {
+  event: NativeMappingEvent['event'];
+  mapping: NativeMappingRecord;
+  time: string; // ISO 8601, when JS received it
+}
+
 export interface GatewayStats {
   time: string;
   startedAt: string;
@@ -36,6 +69,7 @@ export interface GatewayStats {
   failOpen: boolean;
   queues: NativeEngineStats['queues']; // per queue: counters and the kernel's nfnetlink_queue figures
   mappings: GatewayMappingStats[];
+  masquerade: GatewayMasqueradeStats[];
   drops: Record<string, number>; // every drop reason (counters of kind 'drop'), summed over the queues
   total: Record<string, number>; // every counter, summed over the queues
 }
@@ -49,10 +83,13 @@ export interface GatewayOptions {
   rules?: RuleBackend; // default: nft's native queue if the kernel has it, else ip6tables
   createEngine?: (options: NativeEngineOptions) => NativeEngine; // default: the addon's Engine
   drainMs?: number; // how long stop() lets queued packets finish (default 200)
+  facts?: HostFacts; // the host's port range, interface addresses, conntrack timeouts (default: read from the system)
 }
 
 // Settings fixed while the queues are bound: changing them needs a restart.
 const RESTART_FIELDS = ['queues', 'queueMaxLen', 'socketBufferBytes', 'failOpen', 'icmpRateLimit', 'control'] as const;
+
+type EventName = 'warning' | 'state' | 'error';
 
 function nativeEngine(options: NativeEngineOptions): NativeEngine {
   const Engine = (native as { Engine?: typeof native.Engine }).Engine;
@@ -81,6 +118,7 @@ export class Gateway extends EventEmitter {
     private readonly engine: NativeEngine,
     private readonly rules: RuleBackend,
     private readonly drainMs: number,
+    private readonly facts: HostFacts,
   ) {
     super();
     this.compiled = compiled;
@@ -91,43 +129,55 @@ export class Gateway extends EventEmitter {
   // Listeners for early events can be passed as `on`, since start() emits before it returns.
   static async start(
     config: unknown,
-    options: GatewayOptions & { on?: Partial<Record<'warning' | 'state' | 'error', (e: GatewayEvent) => void>> } = {},
+    options: GatewayOptions & {
+      on?: Partial<Record<EventName, (e: GatewayEvent) => void>> & { mapping?: (e: GatewayMappingEvent) => void };
+    } = {},
   ): Promise<Gateway> {
-    const compiled = compileGatewayConfig(config);
-    const { config: c, mappings } = compiled;
+    const facts = options.facts ?? systemHostFacts;
+    const compiled = compileGatewayConfig(config, facts);
+    const { config: c, mappings, masquerade } = compiled;
     const rules = options.rules ?? (await chooseRuleBackend(c.queues.first));
     let gateway: Gateway | null = null;
     const pending: NativeEngineEvent[] = [];
     const onEvents = (events: NativeEngineEvent[]) => {
-      if (gateway) for (const e of events) gateway.nativeEvent(e);
+      if (gateway) gateway.nativeEvents(events);
       else pending.push(...events);
     };
-    const engine = call(() =>
-      (options.createEngine ?? nativeEngine)({
-        queueFirst: c.queues.first,
-        queueCount: c.queues.count,
-        queueMaxLen: c.queueMaxLen,
-        socketBufferBytes: c.socketBufferBytes,
-        failOpen: c.failOpen,
-        icmpRateLimit: c.icmpRateLimit,
-        mappings,
-        onEvents,
-      }),
-    );
-    gateway = new Gateway(compiled, engine, rules, options.drainMs ?? 200);
-    for (const [name, fn] of Object.entries(options.on ?? {})) gateway.on(name, fn);
+    const engineOptions: NativeEngineOptions = {
+      queueFirst: c.queues.first,
+      queueCount: c.queues.count,
+      queueMaxLen: c.queueMaxLen,
+      socketBufferBytes: c.socketBufferBytes,
+      failOpen: c.failOpen,
+      icmpRateLimit: c.icmpRateLimit,
+      mappings,
+      onEvents,
+      ...(masquerade.length ? { masquerade } : {}),
+    };
+    const engine = call(() => (options.createEngine ?? nativeEngine)(engineOptions));
+    // An addon built before masquerade would accept the inside sources' packets untranslated: refuse, never leak.
+    if (masquerade.length && typeof (engine as Partial<NativeEngine>).mappings !== 'function') {
+      throw new Npt66Error(
+        'ERR_NPT66_ENGINE_UNAVAILABLE',
+        'this build of the npt66 addon has no NAT66 masquerade; rebuild it (npm run build) or remove the "masquerade" section',
+      );
+    }
+    gateway = new Gateway(compiled, engine, rules, options.drainMs ?? 200, facts);
+    for (const [name, fn] of Object.entries(options.on ?? {})) gateway.on(name, fn as (...args: unknown[]) => void);
     gateway.emitState('starting', { rules: rules.name, queues: c.queues });
     if (c.failOpen) {
       gateway.emitEvent('warning', {
         message: 'failOpen is true: when a queue is full or a packet cannot be translated it is accepted untranslated, which leaks inside addresses',
       });
     }
+    for (const w of compiled.warnings) gateway.emitEvent('warning', { message: `${w.field}: ${w.message}`, field: w.field });
+    for (const w of conntrackWarnings(c.masquerade, facts)) gateway.emitEvent('warning', { ...w });
     try {
       call(() => engine.start());
     } catch (e) {
       throw new Npt66Error('ERR_NPT66_QUEUE', `cannot bind queues ${c.queues.first}..${c.queues.first + c.queues.count - 1}: ${(e as Error).message}`, { cause: e });
     }
-    for (const e of pending.splice(0)) gateway.nativeEvent(e);
+    gateway.nativeEvents(pending.splice(0));
     try {
       const stale = await rules.install(c);
       if (stale.length) gateway.emitEvent('warning', { message: 'removed rules left by an earlier npt66 run that did not stop cleanly', removed: stale });
@@ -153,7 +203,7 @@ export class Gateway extends EventEmitter {
 
   // A snapshot of the counters (no JS runs per packet: the engine keeps them natively).
   stats(): GatewayStats {
-    const s = call(() => this.engine.stats());
+    const s: NativeEngineStats = call(() => this.engine.stats());
     const kinds = new Map(native.counterDescriptions.map((d) => [d.name, d.kind]));
     const drops: Record<string, number> = {};
     for (const [name, value] of Object.entries(s.total)) if (kinds.get(name) === 'drop') drops[name] = value;
@@ -178,9 +228,30 @@ export class Gateway extends EventEmitter {
           dropped: counts?.dropped ?? 0,
         };
       }),
+      masquerade: this.compiled.config.masquerade.map((m, index) => {
+        const t = s.masquerade?.find((x) => x.index === index);
+        return {
+          index,
+          source: Array.isArray(m.source) ? m.source : [m.source],
+          address: m.address,
+          interface: m.interface,
+          ports: m.ports,
+          live: t?.live ?? 0,
+          byState: t?.byState ?? {},
+          outbound: t?.outbound ?? 0,
+          inbound: t?.inbound ?? 0,
+          dropped: t?.dropped ?? 0,
+        };
+      }),
       drops,
       total: s.total,
     };
+  }
+
+  // The live masquerade mappings (a snapshot; empty without masquerade).
+  mappings(): NativeMappingRecord[] {
+    if (this.compiled.config.masquerade.length === 0) return [];
+    return call(() => this.engine.mappings());
   }
 
   // Atomic: the new configuration is validated and its table compiled and swapped in by the engine; if the
@@ -189,8 +260,15 @@ export class Gateway extends EventEmitter {
   reload(config: unknown): Promise<ReloadResult> {
     return this.serialize(async () => {
       if (this.state !== 'running') throw new Npt66Error('ERR_NPT66_STATE', `cannot reload: the gateway is ${this.state}`);
-      const next = compileGatewayConfig(config);
+      const next = compileGatewayConfig(config, this.facts);
       const old = this.compiled;
+      if (JSON.stringify(old.config.masquerade) !== JSON.stringify(next.config.masquerade)) {
+        throw new Npt66Error(
+          'ERR_NPT66_RELOAD',
+          'changed, which needs a restart of npt66 (the live mappings belong to the running table and would be lost or become ambiguous); the running configuration is unchanged',
+          { field: 'masquerade' },
+        );
+      }
       for (const field of RESTART_FIELDS) {
         const before = JSON.stringify(old.config[field]);
         const after = JSON.stringify(next.config[field]);
@@ -258,14 +336,22 @@ export class Gateway extends EventEmitter {
     this.emitEvent('state', { message: `gateway ${state}`, state, ...fields });
   }
 
-  private emitEvent(type: 'warning' | 'state' | 'error', fields: { message: string; [k: string]: unknown }): void {
+  private emitEvent(type: EventName, fields: { message: string; [k: string]: unknown }): void {
     const event: GatewayEvent = { time: new Date().toISOString(), ...fields };
     // An 'error' nobody listens to must not throw inside the engine's callback: it becomes a warning.
     if (type === 'error' && this.listenerCount('error') === 0) this.emit('warning', { ...event, severity: 'error' });
     else this.emit(type, event);
   }
 
-  private nativeEvent(e: NativeEngineEvent): void {
+  private nativeEvents(events: NativeEngineEvent[]): void {
+    const time = new Date().toISOString();
+    for (const e of events) {
+      if (e.type === 'mapping') this.emit('mapping', { event: e.event, mapping: e.mapping, time } satisfies GatewayMappingEvent);
+      else this.nativeEvent(e);
+    }
+  }
+
+  private nativeEvent(e: NativeEngineNotice): void {
     this.emitEvent(e.type, {
       message: e.message,
       ...(e.queue !== undefined ? { queue: e.queue } : {}),

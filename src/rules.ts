@@ -5,6 +5,11 @@
 //          outbound in mangle POSTROUTING (-150, after routing: the out interface is known).
 // What:    outbound: `-o IF -s INSIDE`; inbound: `-d OUTSIDE` on any interface, so that packets from inside hosts
 //          to an outside address are translated too (hairpinning, RFC 6296 s4.3, see below).
+//          Masquerade (NAT66): outbound `-o IF -s SOURCE`; inbound only what can belong to a mapping, since the
+//          address is also the host's own: `-d ADDRESS` with TCP/UDP to the masquerade port range (1-1023 too with
+//          "privilegedPorts"), ICMPv6 echo replies (129) and ICMPv6 errors (1-4). The host's own sockets use
+//          net.ipv4.ip_local_port_range, which the configuration keeps apart from the masquerade range, so their
+//          replies are never queued; packets queued but matching no mapping are accepted for the host.
 //          Neighbor Discovery (ICMPv6 133-137) and MLD (130-132, 143) are never queued (RETURN first).
 //          NFQUEUE without --queue-bypass: with no program bound the kernel drops (fail-closed).
 // Hairpin: an inside host A reaching inside host B by B's outside address: raw PREROUTING translates the
@@ -12,6 +17,9 @@
 //          POSTROUTING queues marked packets whatever their out interface, and the engine translates the source
 //          (A_in -> A_out). B sees A_out and answers to it; the answer takes the same path. Conntrack sees
 //          A_in <-> B_in both ways, so a stateful firewall works. `hairpinMark: 0` turns this off.
+//          Masquerade hairpinning (RFC 4787 REQ-9) needs no mark: a packet from a masquerade source to the address
+//          and a mapped port is queued by the inbound rules (no `-i`) and the engine rewrites both of its
+//          addresses there, in raw PREROUTING.
 // When:    chains filled before the jumps to them are inserted, which happens after the queues are bound;
 //          removed on stop; chains left by a crashed run (any chain named NPT66-*) removed at start.
 // How:     ip6tables (xt NFQUEUE, through the nf_tables backend) with argument arrays and `-w`, never a shell;
@@ -21,6 +29,7 @@ import { execFile, execFileSync } from 'node:child_process';
 
 import { Npt66Error } from './errors';
 import type { GatewayConfig } from './gateway-config';
+import { parsePortRange, type MasqueradeEntry } from './masquerade-config';
 
 export const CHAIN_PREFIX = 'NPT66-';
 export const NFT_TABLE = 'npt66';
@@ -32,8 +41,24 @@ export const NEVER_QUEUED_ICMPV6_TYPES = [130, 131, 132, 133, 134, 135, 136, 137
 export type Table = 'raw' | 'mangle';
 export type Hook = 'PREROUTING' | 'POSTROUTING';
 
+// ICMPv6 messages that can concern a masquerade mapping: errors (RFC 4443 s3: 1 Destination Unreachable,
+// 2 Packet Too Big, 3 Time Exceeded, 4 Parameter Problem) quoting a mapped packet, and echo replies (129).
+export const MASQUERADE_ICMPV6_TYPES = [1, 2, 3, 4, 129] as const;
+
+export type RuleMasquerade = Pick<MasqueradeEntry, 'source' | 'interface' | 'address' | 'ports'> & { privilegedPorts?: boolean };
+
 // The configuration fields the rules depend on (a reload that changes none of them keeps the rules).
-export type RuleConfig = Pick<GatewayConfig, 'nptv6' | 'queues' | 'hairpinMark'>;
+export type RuleConfig = Pick<GatewayConfig, 'nptv6' | 'queues' | 'hairpinMark'> & { masquerade?: RuleMasquerade[] };
+
+function sourcesOf(m: RuleMasquerade): string[] {
+  return Array.isArray(m.source) ? m.source : [m.source];
+}
+
+// The destination port ranges of inbound TCP/UDP that can belong to a mapping, as "MIN:MAX".
+function masqueradePorts(m: RuleMasquerade): string[] {
+  const { min, max } = parsePortRange(m.ports);
+  return [...(m.privilegedPorts ? ['1:1023'] : []), `${min}:${max}`];
+}
 
 export interface RulePlan {
   generation: number;
@@ -43,7 +68,8 @@ export interface RulePlan {
 }
 
 export function ruleKey(config: RuleConfig): string {
-  return JSON.stringify([config.nptv6, config.queues, config.hairpinMark]);
+  const masquerade = (config.masquerade ?? []).map((m) => [m.source, m.interface, m.address, m.ports, m.privilegedPorts ?? false]);
+  return JSON.stringify([config.nptv6, config.queues, config.hairpinMark, masquerade]);
 }
 
 function unique<T>(items: T[]): T[] {
@@ -78,7 +104,17 @@ export function planRules(config: RuleConfig, generation: number): RulePlan {
   const rules: RulePlan['rules'] = [];
   const add = (table: Table, chain: string, args: string[]) => rules.push({ table, chain, args });
 
+  const masquerade = config.masquerade ?? [];
   for (const outside of unique(config.nptv6.map((m) => m.outside))) add('raw', c.inbound, ['-d', outside, '-g', c.inboundQueue]);
+  for (const m of masquerade) {
+    for (const ports of masqueradePorts(m)) {
+      add('raw', c.inbound, ['-d', m.address, '-p', 'tcp', '-m', 'tcp', '--dport', ports, '-g', c.inboundQueue]);
+      add('raw', c.inbound, ['-d', m.address, '-p', 'udp', '-m', 'udp', '--dport', ports, '-g', c.inboundQueue]);
+    }
+    for (const t of MASQUERADE_ICMPV6_TYPES) {
+      add('raw', c.inbound, ['-d', m.address, '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(t), '-g', c.inboundQueue]);
+    }
+  }
   for (const args of neverQueued) add('raw', c.inboundQueue, args);
   if (mark) {
     for (const inside of unique(config.nptv6.map((m) => m.inside))) {
@@ -88,6 +124,9 @@ export function planRules(config: RuleConfig, generation: number): RulePlan {
   add('raw', c.inboundQueue, queueTarget(config.queues));
 
   for (const m of config.nptv6) add('mangle', c.outbound, ['-o', m.interface, '-s', m.inside, '-g', c.outboundQueue]);
+  for (const m of masquerade) {
+    for (const source of sourcesOf(m)) add('mangle', c.outbound, ['-o', m.interface, '-s', source, '-g', c.outboundQueue]);
+  }
   if (mark) add('mangle', c.outbound, ['-m', 'mark', '--mark', mark, '-g', c.outboundQueue]);
   for (const args of neverQueued) add('mangle', c.outboundQueue, args);
   add('mangle', c.outboundQueue, queueTarget(config.queues));
@@ -159,11 +198,16 @@ function nftQueue(queues: RuleConfig['queues']): string {
 export function nftRuleset(config: RuleConfig): string {
   const mark = config.hairpinMark ? hex(config.hairpinMark) : null;
   const never = `icmpv6 type { ${NEVER_QUEUED_ICMPV6_TYPES.join(', ')} } return`;
+  const masquerade = config.masquerade ?? [];
   const lines = [
     `table ip6 ${NFT_TABLE} {`,
     '  chain inbound {',
     '    type filter hook prerouting priority raw; policy accept;',
     ...unique(config.nptv6.map((m) => m.outside)).map((o) => `    ip6 daddr ${o} goto inbound_queue`),
+    ...masquerade.flatMap((m) => [
+      ...masqueradePorts(m).flatMap((p) => ['tcp', 'udp'].map((proto) => `    ip6 daddr ${m.address} ${proto} dport ${p.replace(':', '-')} goto inbound_queue`)),
+      `    ip6 daddr ${m.address} icmpv6 type { ${MASQUERADE_ICMPV6_TYPES.join(', ')} } goto inbound_queue`,
+    ]),
     '  }',
     '  chain inbound_queue {',
     `    ${never}`,
@@ -173,6 +217,7 @@ export function nftRuleset(config: RuleConfig): string {
     '  chain outbound {',
     '    type filter hook postrouting priority mangle; policy accept;',
     ...config.nptv6.map((m) => `    oifname "${m.interface}" ip6 saddr ${m.inside} goto outbound_queue`),
+    ...masquerade.flatMap((m) => sourcesOf(m).map((s) => `    oifname "${m.interface}" ip6 saddr ${s} goto outbound_queue`)),
     ...(mark ? [`    meta mark & ${mark} == ${mark} goto outbound_queue`] : []),
     '  }',
     '  chain outbound_queue {',

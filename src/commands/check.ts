@@ -9,7 +9,8 @@ export const summary = 'validate a configuration file (exit 0 valid, 2 invalid)'
 
 const usage = `usage: npt66 check -c FILE [--rules]
 
-Validates FILE as \`npt66 run\` would, without touching the system.
+Validates FILE as \`npt66 run\` would, without touching the system (it reads net.ipv4.ip_local_port_range and,
+for a masquerade entry without "address", the interface's addresses, from the network namespace it runs in).
   -c, --config FILE   the configuration file (required)
   --rules             also print the ip6tables commands and the nft ruleset npt66 would install
 Exit status: 0 valid, 2 invalid (the message names the field and the fix).
@@ -36,17 +37,29 @@ export async function run(argv: string[]): Promise<number> {
   const file = values.config;
   if (!file) throw usageError('give the configuration file with -c FILE');
   let config;
+  let compiled;
   try {
-    ({ config } = loadGatewayConfig(file));
+    compiled = loadGatewayConfig(file);
+    ({ config } = compiled);
   } catch (e) {
     if (e instanceof Npt66Error) throw new Npt66Error(e.code, `${file}: ${e.message}`, { cause: e });
     throw e;
   }
   const lines = [`${file}: valid`];
   config.nptv6.forEach((m, i) => lines.push(`  nptv6[${i}]: ${m.inside} <-> ${m.outside} (outside interface ${m.interface})`));
+  config.masquerade.forEach((m, i) => {
+    const from = compiled.masqueradeAddressFrom[i] === 'interface' ? ` (${m.interface}'s stable global address here)` : '';
+    const sources = Array.isArray(m.source) ? m.source.join(', ') : m.source;
+    const t = m.timeouts;
+    lines.push(
+      `  masquerade[${i}]: ${sources} -> ${m.address}${from} ports ${m.ports} on ${m.interface}, ${m.filtering} filtering, ` +
+        `timeouts udp ${t.udp} s, tcp ${t.tcpEstablished}/${t.tcpTransitory} s, icmp ${t.icmp} s, at most ${m.maxMappings} mappings (${m.maxPerHost64} per inside /64)`,
+    );
+  });
   const { first, count } = config.queues;
   lines.push(`  queues ${count === 1 ? first : `${first}..${first + count - 1}`}, failOpen ${config.failOpen}, control socket ${config.control.socket}`);
   if (config.failOpen) lines.push('  warning: failOpen is true: packets are accepted untranslated when a queue is full or a packet cannot be translated');
+  for (const w of compiled.warnings) lines.push(`  warning: ${w.field}: ${w.message}`);
   if (values.rules) {
     lines.push('', '# ip6tables (this kernel has no nft queue statement):');
     for (const argv of installArgv(planRules(config, 1))) lines.push(argv.join(' '));

@@ -5,16 +5,19 @@ import { parseArgs } from 'node:util';
 
 import { ControlServer } from '../control';
 import { fromParseArgsError, Npt66Error, usageError } from '../errors';
-import { Gateway, type GatewayEvent } from '../gateway';
+import { Gateway, type GatewayEvent, type GatewayMappingEvent } from '../gateway';
 import { loadGatewayConfig } from '../gateway-config';
 import { Logger } from '../log';
+import { mappingLogFields } from '../mapping-format';
 
-export const summary = 'run the NPTv6 gateway in the foreground (JSON logs on stdout)';
+export const summary = 'run the NPTv6 / NAT66 masquerade gateway in the foreground (JSON logs on stdout)';
 
 const usage = `usage: npt66 run -c FILE
 
 Runs the gateway described by FILE (JSON, see schema/npt66.schema.json) until SIGTERM or SIGINT.
 Logs one JSON object per line on stdout; the line with "msg":"ready" means queues bound and rules installed.
+Masquerade mappings are logged as they are created, change state and expire, like \`conntrack -E\`:
+  {"msg":"mapping","event":"NEW"|"UPDATE"|"DESTROY","protocol":...,"inside":"[addr]:port","outside":...,"remote":...}
   -c, --config FILE   the configuration file (required)
 Signals: SIGTERM/SIGINT stop cleanly (exit 0), SIGHUP reloads FILE (the old configuration stays on error).
 Exit status: 0 stopped cleanly, 1 failed while starting or stopping, 2 bad usage or configuration.
@@ -53,12 +56,16 @@ export async function run(argv: string[]): Promise<number> {
 
   try {
     const { config } = loadGatewayConfig(file);
-    log.info('starting', { config: file, pid: process.pid, mappings: config.nptv6.length, queues: config.queues });
+    log.info('starting', { config: file, pid: process.pid, mappings: config.nptv6.length, masquerade: config.masquerade.length, queues: config.queues });
     // The control socket first: if another npt66 owns it, stop here before touching its queues or rules.
     control = await ControlServer.listen(config.control.socket, {
       stats: () => {
         if (!gateway) throw new Npt66Error('ERR_NPT66_STATE', 'the gateway is still starting');
         return gateway.stats();
+      },
+      mappings: () => {
+        if (!gateway) throw new Npt66Error('ERR_NPT66_STATE', 'the gateway is still starting');
+        return { time: Date.now(), mappings: gateway.mappings() };
       },
       config: () => gateway?.config,
     });
@@ -68,6 +75,7 @@ export async function run(argv: string[]): Promise<number> {
         warning: (e: GatewayEvent) => log.warning(e.message, { event: 'warning', ...e, message: undefined, time: undefined }),
         error: (e: GatewayEvent) => log.error(e.message, { event: 'error', ...e, message: undefined, time: undefined }),
         state: (e: GatewayEvent) => log.info(e.message, { event: 'state', ...e, message: undefined, time: undefined }),
+        mapping: (e: GatewayMappingEvent) => log.info('mapping', mappingLogFields(e.event, e.mapping)),
       },
     });
   } catch (e) {
@@ -84,6 +92,7 @@ export async function run(argv: string[]): Promise<number> {
     rules: running.rulesBackend,
     socket: server.socketPath,
     mappings: running.config.nptv6,
+    masquerade: running.config.masquerade.map((m) => ({ source: m.source, interface: m.interface, address: m.address, ports: m.ports, filtering: m.filtering })),
     failOpen: running.config.failOpen,
   });
 

@@ -7,7 +7,7 @@ import type { GatewayStats } from '../gateway';
 import { DEFAULT_SOCKET, loadGatewayConfig } from '../gateway-config';
 import { native } from '../native';
 
-export const summary = "print the running gateway's counters (per queue, per mapping, drops by reason)";
+export const summary = "print the running gateway's counters (per queue, per mapping, masquerade table, drops by reason)";
 
 const usage = `usage: npt66 stats [--json] [--explain] [--socket PATH | -c FILE]
 
@@ -37,10 +37,21 @@ export function formatStats(s: GatewayStats, explain: boolean): string {
     `npt66 ${s.state} since ${s.startedAt} (${s.uptimeSeconds} s), rules: ${s.rules}, failOpen: ${s.failOpen}`,
     '',
     'mappings:',
-    ...s.mappings.map((m) => `  [${m.index}] ${m.inside} <-> ${m.outside} on ${m.interface}: ${m.outbound} outbound, ${m.inbound} inbound, ${m.dropped} dropped`),
-    '',
-    'queues:',
+    ...(s.mappings.length ? s.mappings.map((m) => `  [${m.index}] ${m.inside} <-> ${m.outside} on ${m.interface}: ${m.outbound} outbound, ${m.inbound} inbound, ${m.dropped} dropped`) : ['  (none)']),
   ];
+  // A daemon from before masquerade existed answers without the section.
+  const masquerade = s.masquerade ?? [];
+  if (masquerade.length) {
+    lines.push('', 'masquerade:');
+    for (const m of masquerade) {
+      const states = Object.entries(m.byState).filter(([, v]) => v !== 0).map(([k, v]) => `${k} ${v}`);
+      lines.push(
+        `  [${m.index}] ${m.source.join(', ')} -> ${m.address} ports ${m.ports} on ${m.interface}: ${m.live} live mappings${states.length ? ` (${states.join(', ')})` : ''}; ` +
+          `${m.outbound ?? 0} outbound, ${m.inbound ?? 0} inbound, ${m.dropped ?? 0} dropped`,
+      );
+    }
+  }
+  lines.push('', 'queues:');
   for (const q of s.queues) {
     const k = q.kernel;
     lines.push(

@@ -41,6 +41,7 @@ test('the issue example is valid, and every default is filled in', () => {
     icmpRateLimit: 100,
     hairpinMark: 0x10000000,
     control: { socket: '/run/npt66/npt66.sock' },
+    masquerade: [],
   });
   assert.equal(mappings.length, 1);
   assert.equal(mappings[0]!.insideLength, 64);
@@ -75,14 +76,11 @@ test('unknown keys are errors, with the closest allowed key suggested', () => {
   assert.doesNotMatch(far, /did you mean/);
 });
 
-test('"masquerade" is refused with a pointer that it is not available yet', () => {
-  refuses(withTop({ masquerade: [] }), 'masquerade', /NAT66 masquerade is not available/, /remove the "masquerade" section/);
-});
-
-test('nptv6: missing, empty, or not an array', () => {
-  refuses({}, 'nptv6', /is missing; it must be a non-empty array of NPTv6 mappings/);
-  refuses({ nptv6: [] }, 'nptv6', /is empty; add at least one mapping, e\.g\. \[\{"inside"/);
-  refuses({ nptv6: {} }, 'nptv6', /must be a non-empty array/, /got an object/);
+test('nptv6: missing or empty without masquerade, or not an array', () => {
+  refuses({}, 'nptv6', /is missing and there is no "masquerade" either, so npt66 would have nothing to do/, /"nptv6": \[\{"inside"/, /"masquerade": \[\{"source"/);
+  refuses({ nptv6: [] }, 'nptv6', /is empty and there is no "masquerade" either/);
+  refuses({ nptv6: [], masquerade: [] }, 'nptv6', /is empty and there is no "masquerade" either/);
+  refuses({ nptv6: {} }, 'nptv6', /must be an array of NPTv6 mappings/, /got an object/);
   refuses({ nptv6: ['x'] }, 'nptv6[0]', /must be an object \{"inside"/);
 });
 
@@ -191,7 +189,7 @@ test('the JSON Schema refuses unknown keys and documents every field', () => {
     properties: Record<string, { description?: string; default?: unknown }>;
   };
   assert.equal(schema.additionalProperties, false);
-  assert.deepEqual(schema.required, ['nptv6']);
+  assert.equal(schema.required, undefined); // "nptv6" or "masquerade", checked when compiling
   for (const [name, p] of Object.entries(schema.properties)) assert.ok(p.description, `${name} has no description`);
   assert.equal(schema.properties.queueMaxLen!.default, 4096);
 });

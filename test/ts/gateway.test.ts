@@ -13,13 +13,13 @@ const m1 = { inside: 'fd5a:ceb9:ed8d:fefc::/64', outside: '2001:db8:ff67::/64', 
 const config = { nptv6: [m0], queues: { first: 2, count: 1 }, control: { socket: '/tmp/ng-unused.sock' } };
 
 class FakeEngine implements NativeEngine {
-  mappings: NativeMapping[];
+  table: NativeMapping[];
   failSetMappings = false;
   constructor(
     readonly options: NativeEngineOptions,
     private readonly log: string[],
   ) {
-    this.mappings = options.mappings;
+    this.table = options.mappings;
   }
   start(): void {
     this.log.push('engine.start');
@@ -28,13 +28,17 @@ class FakeEngine implements NativeEngine {
   setMappings(m: NativeMapping[]): void {
     if (this.failSetMappings) throw Object.assign(new Error('bad table'), { code: 'ERR_NPT66_CONFIG' });
     this.log.push(`engine.setMappings(${m.length})`);
-    this.mappings = m;
+    this.table = m;
+  }
+  mappings(): never[] {
+    return [];
   }
   stats(): NativeEngineStats {
     return {
       queues: [{ queue: 2, counters: { queue_received: 5 }, kernel: null }],
       total: { queue_received: 5, nptv6_outbound: 3, drop_truncated: 1, drop_iid_all_ones: 0 },
       mappings: [{ index: 0, outbound: 3, inbound: 1, dropped: 1 }],
+      masquerade: [],
     };
   }
   async stop(drainMs?: number): Promise<void> {
@@ -138,7 +142,7 @@ test('reload: new mappings swapped in, rules replaced; unchanged config touches 
   log.length = 0;
   assert.deepEqual(await gateway.reload({ ...config, nptv6: [m0, m1] }), { mappingsChanged: true, rulesChanged: true });
   assert.deepEqual(log, ['engine.setMappings(2)', 'rules.replace']);
-  assert.equal(engine.mappings.length, 2);
+  assert.equal(engine.table.length, 2);
   assert.equal(rules.installed!.nptv6.length, 2);
   assert.equal(gateway.config.nptv6.length, 2);
   log.length = 0;
@@ -164,7 +168,7 @@ test('reload keeps the old configuration on a validation error, a table error, a
   await assert.rejects(gateway.reload({ ...config, nptv6: [m1] }), /ip6tables said no/);
   // The table was swapped and swapped back; the rules were never changed.
   assert.deepEqual(log, ['engine.setMappings(1)', 'engine.setMappings(1)']);
-  assert.deepEqual(engine.mappings[0]!.outside, Buffer.from('20010db8ff6600000000000000000000', 'hex'));
+  assert.deepEqual(engine.table[0]!.outside, Buffer.from('20010db8ff6600000000000000000000', 'hex'));
   assert.deepEqual(gateway.config.nptv6, [m0]);
   assert.deepEqual(rules.installed!.nptv6, [m0]);
   assert.equal(gateway.currentState, 'running');

@@ -1,0 +1,162 @@
+// Gateway with masquerade, against a recording engine and rules backend (no root): what the engine is given,
+// refusal of an engine without masquerade, warnings (RFC timers, kernel conntrack), mapping events, table
+// figures in stats, the live mappings, and reload refusing masquerade changes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { Npt66Error } from '../../src/errors';
+import { Gateway, type GatewayEvent, type GatewayMappingEvent } from '../../src/gateway';
+import type { HostFacts } from '../../src/host-facts';
+import type { NativeEngine, NativeEngineOptions, NativeEngineStats, NativeMapping, NativeMappingRecord } from '../../src/native';
+import type { RuleBackend, RuleConfig } from '../../src/rules';
+
+const HOST = 'fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5';
+const entry = { source: 'fd5a:ceb9:ed8d:1::/64', interface: 'ens192', ports: '20000-29999' };
+const config = { masquerade: [entry], queues: { first: 0, count: 1 }, control: { socket: '/tmp/nm2-unused.sock' } };
+
+const facts = (conntrack = { udpStream: 120, tcpEstablished: 432000, icmpv6: 30 } as ReturnType<HostFacts['conntrackTimeouts']>): HostFacts => ({
+  localPortRange: () => [32768, 60999],
+  interfaceAddresses: (name) => (name === 'ens192' ? [{ address: HOST, prefixLength: 64, flags: [] }] : null),
+  conntrackTimeouts: () => conntrack,
+});
+
+const record: NativeMappingRecord = {
+  masquerade: 0,
+  protocol: 'icmpv6',
+  state: 'icmp',
+  inside: 'fd5a:ceb9:ed8d:1::2',
+  insidePort: 7,
+  outside: HOST,
+  outsidePort: 20000,
+  remote: '2001:4860:4860::8888',
+  remotePort: 7,
+  created: 1000,
+  lastUsed: 1000,
+  expires: 61000,
+  packetsOut: 1,
+  packetsIn: 0,
+  bytesOut: 104,
+  bytesIn: 0,
+};
+
+class MasqueradeFakeEngine implements NativeEngine {
+  constructor(readonly options: NativeEngineOptions) {}
+  start(): void {}
+  setMappings(_m: NativeMapping[]): void {}
+  stats(): NativeEngineStats {
+    return {
+      queues: [],
+      total: { nat66_outbound: 4, drop_nat66_filtered: 2 },
+      mappings: [],
+      masquerade: [{ index: 0, live: 2, byState: { udp: 1, tcp_transitory: 0, tcp_established: 0, icmp: 1 }, outbound: 4, inbound: 3, dropped: 2 }],
+    };
+  }
+  mappings(): NativeMappingRecord[] {
+    return [record];
+  }
+  async stop(): Promise<void> {}
+}
+
+class Rules implements RuleBackend {
+  readonly name = 'ip6tables';
+  installed: RuleConfig | null = null;
+  async removeStale(): Promise<string[]> {
+    return [];
+  }
+  async install(c: RuleConfig): Promise<string[]> {
+    this.installed = c;
+    return [];
+  }
+  async replace(c: RuleConfig): Promise<void> {
+    this.installed = c;
+  }
+  async remove(): Promise<void> {}
+  removeSync(): void {}
+}
+
+async function start(cfg: unknown = config, f: HostFacts = facts()) {
+  const events: { type: string; e: GatewayEvent | GatewayMappingEvent }[] = [];
+  let engine: MasqueradeFakeEngine | null = null;
+  const rules = new Rules();
+  const on = Object.fromEntries(['warning', 'state', 'error', 'mapping'].map((t) => [t, (e: GatewayEvent) => events.push({ type: t, e })]));
+  const gateway = await Gateway.start(cfg, { rules, facts: f, createEngine: (o: NativeEngineOptions) => (engine = new MasqueradeFakeEngine(o)), on });
+  return { gateway, events, engine: engine! as MasqueradeFakeEngine, rules };
+}
+
+test('start: the engine gets the compiled masquerade (address from the interface), the rules get the resolved address', async () => {
+  const { engine, rules } = await start();
+  assert.deepEqual(engine.options.mappings, []);
+  const m = engine.options.masquerade!;
+  assert.equal(m.length, 1);
+  assert.deepEqual(m[0]!.addresses, [Buffer.from('fd5aceb9ed8dfe0aed5761d820ebaba5', 'hex')]);
+  assert.deepEqual([m[0]!.portMin, m[0]!.portMax, m[0]!.timeouts.udpMs], [20000, 29999, 300000]);
+  assert.equal(rules.installed!.masquerade![0]!.address, HOST);
+});
+
+test('an NPTv6-only configuration passes no masquerade option (engines without it keep working)', async () => {
+  const { engine } = await start({ nptv6: [{ inside: 'fd00:1::/64', outside: '2001:db8:1::/64', interface: 'eth1' }] });
+  assert.equal('masquerade' in engine.options, false);
+});
+
+test('an engine without masquerade is refused before it starts: never accept inside sources untranslated', async () => {
+  let started = false;
+  const bare = {
+    start: () => void (started = true),
+    setMappings: () => undefined,
+    stats: () => ({ queues: [], total: {}, mappings: [] }),
+    stop: async () => undefined,
+  };
+  await assert.rejects(
+    Gateway.start(config, { rules: new Rules(), facts: facts(), createEngine: () => bare as unknown as NativeEngine }),
+    (e: Npt66Error) => e.code === 'ERR_NPT66_ENGINE_UNAVAILABLE' && /has no NAT66 masquerade/.test(e.message),
+  );
+  assert.equal(started, false);
+});
+
+test('warnings: short kernel conntrack timeouts and below-RFC timers, each a warning event', async () => {
+  const { events } = await start({ ...config, masquerade: [{ ...entry, timeouts: { icmp: 10 } }] });
+  const warnings = events.filter((x) => x.type === 'warning').map((x) => x.e as GatewayEvent);
+  assert.deepEqual(
+    warnings.map((w) => w.message.split(':')[0]),
+    ['masquerade[0].timeouts.icmp', 'kernel conntrack forgets UDP flows after 120 s (net.netfilter.nf_conntrack_udp_timeout_stream) but masquerade keeps their mappings 300 s'],
+  );
+  assert.equal(warnings[1]!.sysctl, 'net.netfilter.nf_conntrack_udp_timeout_stream');
+  assert.equal(warnings[1]!.tableSeconds, 300);
+  // icmp 10 s <= conntrack's 30 s: no conntrack warning for ICMPv6.
+  const quiet = await start(config, facts({ udpStream: 300, tcpEstablished: 7440, icmpv6: 60 }));
+  assert.equal(quiet.events.filter((x) => x.type === 'warning').length, 0);
+});
+
+test("mapping events: one 'mapping' event per record of the engine's batch, other events unchanged", async () => {
+  const { engine, events } = await start();
+  events.length = 0;
+  engine.options.onEvents([
+    { type: 'mapping', event: 'NEW', mapping: record, message: 'NEW icmpv6', time: 4 },
+    { type: 'warning', message: 'ENOBUFS', time: 5 },
+    { type: 'mapping', event: 'DESTROY', mapping: { ...record, packetsIn: 1 }, message: 'DESTROY icmpv6', time: 6 },
+  ]);
+  assert.deepEqual(events.map((x) => `${x.type}:${(x.e as GatewayMappingEvent).event ?? (x.e as GatewayEvent).message}`), ['mapping:NEW', 'warning:ENOBUFS', 'mapping:DESTROY']);
+  assert.equal((events[2]!.e as GatewayMappingEvent).mapping.packetsIn, 1);
+});
+
+test('stats: table figures per masquerade entry; mappings(): the live records', async () => {
+  const { gateway } = await start();
+  const s = gateway.stats();
+  assert.deepEqual(s.masquerade, [
+    { index: 0, source: ['fd5a:ceb9:ed8d:1::/64'], address: HOST, interface: 'ens192', ports: '20000-29999', live: 2, byState: { udp: 1, tcp_transitory: 0, tcp_established: 0, icmp: 1 }, outbound: 4, inbound: 3, dropped: 2 },
+  ]);
+  assert.deepEqual(gateway.mappings(), [record]);
+});
+
+test('reload: a masquerade change needs a restart; the running configuration stays', async () => {
+  const { gateway } = await start();
+  await assert.rejects(gateway.reload({ ...config, masquerade: [{ ...entry, ports: '21000-21999' }] }), (e: Npt66Error) => {
+    assert.equal(e.code, 'ERR_NPT66_RELOAD');
+    assert.equal(e.field, 'masquerade');
+    assert.match(e.message, /^masquerade: changed, which needs a restart of npt66 .*the running configuration is unchanged$/);
+    return true;
+  });
+  assert.equal(gateway.config.masquerade[0]!.ports, '20000-29999');
+  // The same file again (address still defaulted from the interface) is no change.
+  assert.deepEqual(await gateway.reload(config), { mappingsChanged: false, rulesChanged: false });
+});

@@ -1,0 +1,97 @@
+// Masquerade's netfilter rules as exact argv lists (and nft lines): outbound by source and interface, inbound only
+// what can belong to a mapping (the port range, echo replies, ICMPv6 errors), ND/MLD never queued.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { installArgv, nftRuleset, planRules, ruleKey, type RuleConfig } from '../../src/rules';
+
+const HOST = 'fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5';
+const W = ['ip6tables', '-w'];
+
+const docker: RuleConfig = {
+  nptv6: [],
+  queues: { first: 0, count: 1 },
+  hairpinMark: 0x10000000,
+  masquerade: [{ source: 'fd5a:ceb9:ed8d:1::/64', interface: 'ens192', address: HOST, ports: '20000-29999' }],
+};
+
+test('masquerade only: the exact ip6tables commands, in order', () => {
+  const raw = (chain: string, ...args: string[]) => [...W, '-t', 'raw', '-A', chain, ...args];
+  const icmp = (t: number) => raw('NPT66-IN-1', '-d', HOST, '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(t), '-g', 'NPT66-INQ-1');
+  const never = (table: string, chain: string) =>
+    [130, 131, 132, 133, 134, 135, 136, 137, 143].map((t) => [...W, '-t', table, '-A', chain, '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(t), '-j', 'RETURN']);
+  assert.deepEqual(installArgv(planRules(docker, 1)), [
+    [...W, '-t', 'raw', '-N', 'NPT66-INQ-1'],
+    [...W, '-t', 'raw', '-N', 'NPT66-IN-1'],
+    [...W, '-t', 'mangle', '-N', 'NPT66-OUTQ-1'],
+    [...W, '-t', 'mangle', '-N', 'NPT66-OUT-1'],
+    raw('NPT66-IN-1', '-d', HOST, '-p', 'tcp', '-m', 'tcp', '--dport', '20000:29999', '-g', 'NPT66-INQ-1'),
+    raw('NPT66-IN-1', '-d', HOST, '-p', 'udp', '-m', 'udp', '--dport', '20000:29999', '-g', 'NPT66-INQ-1'),
+    icmp(1), // destination unreachable
+    icmp(2), // packet too big
+    icmp(3), // time exceeded
+    icmp(4), // parameter problem
+    icmp(129), // echo reply
+    ...never('raw', 'NPT66-INQ-1'),
+    raw('NPT66-INQ-1', '-j', 'NFQUEUE', '--queue-num', '0'),
+    [...W, '-t', 'mangle', '-A', 'NPT66-OUT-1', '-o', 'ens192', '-s', 'fd5a:ceb9:ed8d:1::/64', '-g', 'NPT66-OUTQ-1'],
+    [...W, '-t', 'mangle', '-A', 'NPT66-OUT-1', '-m', 'mark', '--mark', '0x10000000/0x10000000', '-g', 'NPT66-OUTQ-1'],
+    ...never('mangle', 'NPT66-OUTQ-1'),
+    [...W, '-t', 'mangle', '-A', 'NPT66-OUTQ-1', '-j', 'NFQUEUE', '--queue-num', '0'],
+    [...W, '-t', 'raw', '-I', 'PREROUTING', '1', '-j', 'NPT66-IN-1'],
+    [...W, '-t', 'mangle', '-I', 'POSTROUTING', '1', '-j', 'NPT66-OUT-1'],
+  ]);
+});
+
+test('never queued inbound: echo requests, ND, MLD, and TCP/UDP outside the range (the host\'s own sockets)', () => {
+  const args = planRules(docker, 1).rules.filter((r) => r.chain === 'NPT66-IN-1').map((r) => r.args.join(' '));
+  for (const t of [128, 130, 133, 134, 135, 136, 137, 143]) assert.ok(!args.some((a) => a.endsWith(`--icmpv6-type ${t} -g NPT66-INQ-1`)), `type ${t}`);
+  assert.ok(args.every((a) => a.startsWith(`-d ${HOST} `)), 'only packets to the masquerade address');
+  assert.ok(!args.some((a) => a.includes('-i ')), 'no -i: inside hosts reaching the address are queued too (hairpinning)');
+  assert.deepEqual(args.filter((a) => a.includes('--dport')).map((a) => a.split(' ').slice(2, 8).join(' ')), ['-p tcp -m tcp --dport 20000:29999', '-p udp -m udp --dport 20000:29999']);
+});
+
+test('NPTv6 and masquerade together; several sources; privilegedPorts adds 1:1023; the hairpin mark stays NPTv6-only', () => {
+  const both: RuleConfig = {
+    nptv6: [{ inside: 'fd5a:ceb9:ed8d:fefc::/64', outside: '2001:db8:ff67::/64', interface: 'eth1' }],
+    queues: { first: 3, count: 2 },
+    hairpinMark: 0x10000000,
+    masquerade: [{ source: ['fd5a:ceb9:ed8d:1::/64', 'fd5a:ceb9:ed8d:2::/64'], interface: 'eth1', address: '2001:db8:5::1', ports: '40000-40999', privilegedPorts: true }],
+  };
+  const rules = installArgv(planRules(both, 2)).filter((a) => a[4] === '-A' && !a.includes('RETURN') && !a.includes('icmp6'));
+  assert.deepEqual(rules.map((a) => a.slice(2)), [
+    ['-t', 'raw', '-A', 'NPT66-IN-2', '-d', '2001:db8:ff67::/64', '-g', 'NPT66-INQ-2'],
+    ['-t', 'raw', '-A', 'NPT66-IN-2', '-d', '2001:db8:5::1', '-p', 'tcp', '-m', 'tcp', '--dport', '1:1023', '-g', 'NPT66-INQ-2'],
+    ['-t', 'raw', '-A', 'NPT66-IN-2', '-d', '2001:db8:5::1', '-p', 'udp', '-m', 'udp', '--dport', '1:1023', '-g', 'NPT66-INQ-2'],
+    ['-t', 'raw', '-A', 'NPT66-IN-2', '-d', '2001:db8:5::1', '-p', 'tcp', '-m', 'tcp', '--dport', '40000:40999', '-g', 'NPT66-INQ-2'],
+    ['-t', 'raw', '-A', 'NPT66-IN-2', '-d', '2001:db8:5::1', '-p', 'udp', '-m', 'udp', '--dport', '40000:40999', '-g', 'NPT66-INQ-2'],
+    ['-t', 'raw', '-A', 'NPT66-INQ-2', '-s', 'fd5a:ceb9:ed8d:fefc::/64', '-j', 'MARK', '--set-xmark', '0x10000000/0x10000000'],
+    ['-t', 'raw', '-A', 'NPT66-INQ-2', '-j', 'NFQUEUE', '--queue-balance', '3:4'],
+    ['-t', 'mangle', '-A', 'NPT66-OUT-2', '-o', 'eth1', '-s', 'fd5a:ceb9:ed8d:fefc::/64', '-g', 'NPT66-OUTQ-2'],
+    ['-t', 'mangle', '-A', 'NPT66-OUT-2', '-o', 'eth1', '-s', 'fd5a:ceb9:ed8d:1::/64', '-g', 'NPT66-OUTQ-2'],
+    ['-t', 'mangle', '-A', 'NPT66-OUT-2', '-o', 'eth1', '-s', 'fd5a:ceb9:ed8d:2::/64', '-g', 'NPT66-OUTQ-2'],
+    ['-t', 'mangle', '-A', 'NPT66-OUT-2', '-m', 'mark', '--mark', '0x10000000/0x10000000', '-g', 'NPT66-OUTQ-2'],
+    ['-t', 'mangle', '-A', 'NPT66-OUTQ-2', '-j', 'NFQUEUE', '--queue-balance', '3:4'],
+  ]);
+});
+
+test('the nft ruleset carries the same masquerade rules', () => {
+  const text = nftRuleset(docker);
+  assert.match(
+    text,
+    new RegExp(
+      [
+        `    ip6 daddr ${HOST} tcp dport 20000-29999 goto inbound_queue`,
+        `    ip6 daddr ${HOST} udp dport 20000-29999 goto inbound_queue`,
+        `    ip6 daddr ${HOST} icmpv6 type \\{ 1, 2, 3, 4, 129 \\} goto inbound_queue`,
+      ].join('\n'),
+    ),
+  );
+  assert.match(text, /    oifname "ens192" ip6 saddr fd5a:ceb9:ed8d:1::\/64 goto outbound_queue\n/);
+});
+
+test('ruleKey changes with the masquerade rules and not with table-only settings', () => {
+  const moved = { ...docker, masquerade: [{ ...docker.masquerade![0]!, ports: '20000-20999' }] };
+  assert.notEqual(ruleKey(docker), ruleKey(moved));
+  assert.equal(ruleKey({ ...docker, masquerade: [{ ...docker.masquerade![0]!, privilegedPorts: false }] }), ruleKey(docker));
+});
