@@ -46,15 +46,63 @@ export interface NativeEngineOptions {
   failOpen: boolean; // accept untranslatable packets untranslated (and set NFQA_CFG_F_FAIL_OPEN); default false
   icmpRateLimit: number; // ICMPv6 Parameter Problem replies per second, all queues together, default 100; 0 = none
   mappings: NativeMapping[]; // compiled natively; throws ERR_NPT66_CONFIG
+  masquerade?: NativeMasquerade[]; // one NAT66 table each, compiled natively; errors throw ERR_NPT66_CONFIG naming masquerade[i].field
   onEvents: (events: NativeEngineEvent[]) => void; // batched via one ThreadSafeFunction, rare events only
 }
 
-export interface NativeEngineEvent {
+// NAT66 masquerade (issue 4): one table per entry, kept for the engine's life (setMappings leaves them alone;
+// changing them means a new engine). Ports below 1024 stay below 1024; others and ICMPv6 echo ids use
+// [portMin, portMax].
+export interface NativeMasquerade {
+  sources: { prefix: Buffer; length: number }[]; // inside prefixes
+  addresses: Buffer[]; // outside address pool (16 bytes each), >= 1
+  portMin: number;
+  portMax: number;
+  filtering: 'address-dependent' | 'endpoint-independent';
+  timeouts: { udpMs: number; tcpEstablishedMs: number; tcpTransitoryMs: number; icmpMs: number }; // udpMs >= 120000 (RFC 4787 REQ-5)
+  maxMappings: number;
+  maxPerHost64: number;
+  inboundRefresh: boolean;
+}
+
+export interface NativeMappingRecord {
+  masquerade: number; // index into NativeEngineOptions.masquerade
+  protocol: 'tcp' | 'udp' | 'icmpv6';
+  state: 'udp' | 'tcp_transitory' | 'tcp_established' | 'icmp';
+  inside: string; // RFC 5952 text
+  insidePort: number; // ICMPv6: the echo identifier
+  outside: string;
+  outsidePort: number;
+  remote: string; // the last remote the inside endpoint sent to
+  remotePort: number;
+  created: number; // ms since the Unix epoch (converted from the engine's monotonic clock)
+  lastUsed: number;
+  expires: number;
+  packetsOut: number;
+  packetsIn: number;
+  bytesOut: number;
+  bytesIn: number;
+}
+
+// Rare events: warnings, state changes, errors, and masquerade mapping events (conntrack -E style: NEW on
+// creation, UPDATE on a TCP state change, DESTROY on expiry), gathered natively and handed over in batches at
+// most every ~100 ms, never per packet.
+export interface NativeEngineNotice {
   type: 'warning' | 'state' | 'error';
   message: string;
   queue?: number;
   time: number; // ms since the Unix epoch
 }
+
+export interface NativeMappingEvent {
+  type: 'mapping';
+  event: 'NEW' | 'UPDATE' | 'DESTROY';
+  mapping: NativeMappingRecord;
+  message: string; // a conntrack-like one-line summary
+  time: number; // ms since the Unix epoch, when the table queued the event
+}
+
+export type NativeEngineEvent = NativeEngineNotice | NativeMappingEvent;
 
 export interface NativeKernelQueueFigures {
   portId: number;
@@ -76,6 +124,10 @@ export interface NativeEngineStats {
   queues: NativeQueueStats[];
   total: Record<string, number>;
   mappings: { index: number; outbound: number; inbound: number; dropped: number }[];
+  // One per masquerade table: live mappings (in all and by state: udp, tcp_transitory, tcp_established, icmp)
+  // and the packets it translated out (hairpinned ones included), in, or dropped. NAT66 counters (nat66_*,
+  // drop_nat66_*) are in `total` and the per-queue counters; nat66_mapping_expired only in `total`.
+  masquerade: { index: number; live: number; byState: Record<string, number>; outbound: number; inbound: number; dropped: number }[];
 }
 
 // Errors: ERR_NPT66_CONFIG (options, mappings), ERR_NPT66_INVALID_ARG (argument shapes), ERR_NPT66_STATE (start
@@ -84,6 +136,7 @@ export interface NativeEngine {
   start(): void; // binds every queue, starts threads; throws ERR_NPT66_QUEUE and leaves nothing bound
   setMappings(mappings: NativeMapping[]): void; // atomic swap; on error throws ERR_NPT66_CONFIG and the old table stays
   stats(): NativeEngineStats;
+  mappings(): NativeMappingRecord[]; // snapshot of every live masquerade mapping
   stop(drainMs?: number): Promise<void>; // drain (default 200 ms quiet), verdict for everything, unbind, join
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "convert.h"
+#include "masquerade_convert.h"
 #include "queue_error.h"
 
 namespace npt66::binding {
@@ -52,9 +53,14 @@ class EventDelivery : public std::enable_shared_from_this<EventDelivery> {
       scheduled_ = false;
     }
     if (env == nullptr || cb.IsEmpty() || batch.empty()) return;
-    Napi::Array a = Napi::Array::New(env, batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) {
-      const nfq::Event& e = batch[i];
+    // A mapping batch becomes one JS event per mapping event, all in the same call.
+    Napi::Array a = Napi::Array::New(env);
+    uint32_t n = 0;
+    for (const nfq::Event& e : batch) {
+      if (e.type == nfq::Event::Type::mapping) {
+        for (const nfq::MappingEvent& m : e.mappings) a.Set(n++, mapping_event(env, m));
+        continue;
+      }
       Napi::Object o = Napi::Object::New(env);
       o.Set("type", e.type == nfq::Event::Type::warning ? "warning"
                     : e.type == nfq::Event::Type::error ? "error"
@@ -62,9 +68,19 @@ class EventDelivery : public std::enable_shared_from_this<EventDelivery> {
       o.Set("message", e.message);
       if (e.queue >= 0) o.Set("queue", e.queue);
       o.Set("time", e.time_ms);
-      a.Set(static_cast<uint32_t>(i), o);
+      a.Set(n++, o);
     }
-    cb.Call({a});
+    if (n != 0) cb.Call({a});
+  }
+
+  static Napi::Object mapping_event(Napi::Env env, const nfq::MappingEvent& m) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("type", "mapping");
+    o.Set("event", to_string(m.event.type));
+    o.Set("message", describe_mapping_event(m.event.type, m.event.mapping));
+    o.Set("time", static_cast<double>(m.event.time_ms));
+    o.Set("mapping", from_mapping_record(env, m.masquerade, m.event.mapping));
+    return o;
   }
 
   std::mutex mutex_;
@@ -143,11 +159,12 @@ class StopWorker : public Napi::AsyncWorker {
 Napi::Function Engine::Define(Napi::Env env) {
   return DefineClass(env, "Engine",
                      {InstanceMethod<&Engine::Start>("start"), InstanceMethod<&Engine::SetMappings>("setMappings"),
-                      InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::Stop>("stop")});
+                      InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::Mappings>("mappings"),
+                      InstanceMethod<&Engine::Stop>("stop")});
 }
 
 // new Engine({queueFirst, queueCount, queueMaxLen?, socketBufferBytes?, failOpen?, icmpRateLimit?, mappings,
-// onEvents})
+// masquerade?, onEvents})
 Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info), env_(info.Env()) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw_error(env, "ERR_NPT66_INVALID_ARG", "options must be an object");
@@ -164,6 +181,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info),
     throw_error(env, "ERR_NPT66_CONFIG", "failOpen must be a boolean");
   options.fail_open = fail_open.IsBoolean() && fail_open.As<Napi::Boolean>().Value();
   options.table = to_table(env, o.Get("mappings"));
+  options.masquerade = to_masquerade(env, o.Get("masquerade"));
 
   events_ = std::make_shared<EventDelivery>();
   events_->open(env, o.Get("onEvents").As<Napi::Function>());
@@ -230,11 +248,39 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
     m.Set("dropped", static_cast<double>(s.mappings[i].dropped));
     mappings.Set(static_cast<uint32_t>(i), m);
   }
+  Napi::Array masquerade = Napi::Array::New(env, s.masquerade.size());
+  for (size_t i = 0; i < s.masquerade.size(); ++i) {
+    const nfq::MasqueradeStats& m = s.masquerade[i];
+    Napi::Object by_state = Napi::Object::New(env);
+    by_state.Set(to_string(Nat66State::udp), static_cast<double>(m.by_state.udp));
+    by_state.Set(to_string(Nat66State::tcp_transitory), static_cast<double>(m.by_state.tcp_transitory));
+    by_state.Set(to_string(Nat66State::tcp_established), static_cast<double>(m.by_state.tcp_established));
+    by_state.Set(to_string(Nat66State::icmp), static_cast<double>(m.by_state.icmp));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("index", m.index);
+    o.Set("live", static_cast<double>(m.by_state.total()));
+    o.Set("byState", by_state);
+    o.Set("outbound", static_cast<double>(m.outbound));
+    o.Set("inbound", static_cast<double>(m.inbound));
+    o.Set("dropped", static_cast<double>(m.dropped));
+    masquerade.Set(static_cast<uint32_t>(i), o);
+  }
   Napi::Object r = Napi::Object::New(env);
   r.Set("queues", queues);
   r.Set("total", from_counters(env, s.total));
   r.Set("mappings", mappings);
+  r.Set("masquerade", masquerade);
   return r;
+}
+
+// mappings(): NativeMappingRecord[], a snapshot of every live masquerade mapping.
+Napi::Value Engine::Mappings(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<nfq::MappingRecord> records = engine_->mappings();
+  Napi::Array a = Napi::Array::New(env, records.size());
+  for (size_t i = 0; i < records.size(); ++i)
+    a.Set(static_cast<uint32_t>(i), from_mapping_record(env, records[i].masquerade, records[i].record));
+  return a;
 }
 
 // stop(drainMs = 200): Promise<void>

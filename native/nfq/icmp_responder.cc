@@ -93,6 +93,15 @@ bool IcmpResponder::source_for(const Address& dst, int64_t now_ns, Address& src)
 
 void IcmpResponder::answer_refusal(const uint8_t* packet, size_t len, uint8_t pointer,
                                    CounterBlock& counters) noexcept {
+  answer(icmp6::kParamProblem, 0, pointer, Counter::param_problem_built, packet, len, counters);
+}
+
+void IcmpResponder::answer_admin_prohibited(const uint8_t* packet, size_t len, CounterBlock& counters) noexcept {
+  answer(icmp6::kDestUnreachable, 1, 0, Counter::icmp_admin_prohibited_built, packet, len, counters);
+}
+
+void IcmpResponder::answer(uint8_t type, uint8_t code, uint32_t param, Counter built, const uint8_t* packet,
+                           size_t len, CounterBlock& counters) noexcept {
   if (!may_answer_with_error(packet, len)) {
     counters.add(Counter::icmp_suppressed);
     return;
@@ -108,12 +117,12 @@ void IcmpResponder::answer_refusal(const uint8_t* packet, size_t len, uint8_t po
     counters.add(Counter::icmp_send_failed);
     return;
   }
-  size_t n = build_param_problem(from, pointer, packet, len, out_.data(), out_.size());
+  size_t n = build_icmp_error(type, code, param, from, packet, len, out_.data(), out_.size());
   if (n == 0) {
     counters.add(Counter::icmp_send_failed);
     return;
   }
-  counters.add(Counter::param_problem_built);
+  counters.add(built);
   sockaddr_in6 to = socket_address(sender, 0);
   if (sendto(raw_fd_, out_.data(), n, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) {
     counters.add(Counter::icmp_send_failed);

@@ -1,5 +1,6 @@
-// Answers refused packets with ICMPv6 Parameter Problem (RFC 6296 refusal, REFERENCE s1), from the address the
-// kernel itself would use to reach the sender, rate-limited by a limiter shared across queue threads.
+// Answers refused packets with ICMPv6 Parameter Problem (RFC 6296 refusal, REFERENCE s1) or, for new masquerade
+// flows refused for lack of resources, Destination Unreachable code 1 (RFC 6888), from the address the kernel
+// itself would use to reach the sender, rate-limited by a limiter shared across queue threads (both kinds).
 // One instance per queue thread (its sockets and cache are not shared).
 #pragma once
 #include <array>
@@ -27,7 +28,14 @@ class IcmpResponder {
   // 24 destination). Counts icmp_sent, icmp_rate_limited, icmp_suppressed or icmp_send_failed.
   void answer_refusal(const uint8_t* packet, size_t len, uint8_t pointer, CounterBlock& counters) noexcept;
 
+  // The refused outbound packet is packet[0, len), unchanged: Destination Unreachable code 1 "communication with
+  // destination administratively prohibited" (RFC 4443 s3.1). Counts as answer_refusal does, plus
+  // icmp_admin_prohibited_built.
+  void answer_admin_prohibited(const uint8_t* packet, size_t len, CounterBlock& counters) noexcept;
+
  private:
+  void answer(uint8_t type, uint8_t code, uint32_t param, Counter built, const uint8_t* packet, size_t len,
+              CounterBlock& counters) noexcept;
   struct CachedSource {
     Address dst;
     Address src;

@@ -1,10 +1,31 @@
 // The one per-packet dispatch of the queue engine: packet bytes + direction + the current tables -> Verdict.
-// Kept apart from the netlink plumbing so that NAT66 masquerade (issue 4) plugs in here and nowhere else.
+// Kept apart from the netlink plumbing: NPTv6 and NAT66 masquerade meet here and nowhere else.
+//
+// Dispatch (the direction comes from the hook, REFERENCE s3):
+//   outbound (POSTROUTING/OUTPUT): source in an NPTv6 inside prefix -> NPTv6 (RFC 6296 s3.2);
+//     else source in a masquerade table's source prefixes -> that table's outbound (the first such table);
+//     else not_ours.
+//   inbound (PREROUTING/INPUT): destination in an NPTv6 outside prefix -> NPTv6 (RFC 6296 s3.3);
+//     else destination equal to one of a masquerade table's outside addresses -> that table's inbound: TCP, UDP,
+//     ICMPv6 echo replies and ICMPv6 errors about mapped flows (RFC 5508 s4); what matches no mapping is the
+//     host's own traffic and passes (nat66_inbound_unmapped);
+//     else not_ours.
+//   Hairpinning (RFC 4787 REQ-9): an inbound packet to a masquerade outside address whose source is in that same
+//     table's source prefixes came from inside (queued in raw PREROUTING from the inside interface). It goes to
+//     the table's outbound path, which recognises the outside address as destination and translates both ways
+//     at once: source mapped out, destination mapped back in, filtering applied as if the packet came from our
+//     own outside address+port (so address-dependent filtering works). The rules also mark such packets and
+//     queue them again in mangle POSTROUTING; by then the source is the outside address, which no table owns,
+//     so that second pass is not_ours and the verdict (which carries no NFQA_MARK) leaves the mark alone.
+//     NPTv6 hairpins the other way (destination in raw PREROUTING, source in POSTROUTING), since it is stateless.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <span>
 
 #include "counters.h"
+#include "nat66_table.h"
 #include "prefix_map.h"
 #include "verdict.h"
 
@@ -13,13 +34,23 @@ namespace npt66::nfq {
 // The tables one receive batch works with; read once per batch so a swap never splits a batch.
 struct Tables {
   const PrefixTable* nptv6 = nullptr;
+  std::span<const std::unique_ptr<Nat66Table>> masquerade;  // fixed for the engine's life
+  uint64_t now_ms = 0;                                      // monotonic (engine_clock.h), read once per batch
+};
+
+// Which table decided, so per-mapping and per-masquerade counters land on the right one.
+struct Handled {
+  enum class By : uint8_t { none, nptv6, masquerade };
+  Verdict verdict;
+  By by = By::none;
+  uint32_t masquerade = 0;  // index into Tables::masquerade when by == masquerade
 };
 
 // Translates data[0, len) in place. A refusal leaves the bytes unchanged (fail-open may pass the original).
 // Counts the outcome's reason in `counters` (the queue_* verdict counters are the caller's).
-Verdict handle_packet(const Tables& tables, Direction d, uint8_t* data, size_t len, CounterBlock& counters) noexcept;
+Handled handle_packet(const Tables& tables, Direction d, uint8_t* data, size_t len, CounterBlock& counters) noexcept;
 
-// True when a drop verdict is about one mapping (a refusal) rather than a malformed or unmatched packet.
+// True when an NPTv6 drop verdict is about one mapping (a refusal) rather than a malformed or unmatched packet.
 bool drop_names_mapping(const Verdict& v) noexcept;
 
 }  // namespace npt66::nfq

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine_clock.h"
 #include "queue_error.h"
 #include "queue_worker.h"
 
@@ -43,6 +44,14 @@ Engine::Engine(Options options, EventSink emit)
                                 std::to_string(uint32_t{options_.queue_first} + options_.queue_count - 1) +
                                 " goes past queue 65535");
   if (options_.queue_max_len == 0) throw std::invalid_argument("queue max length must be at least 1");
+  if (options_.masquerade.size() > MappingCounters::kCapacity)
+    throw std::invalid_argument("at most " + std::to_string(MappingCounters::kCapacity) + " masquerade entries");
+  for (size_t i = 0; i < options_.masquerade.size(); ++i) {
+    std::string error;
+    auto t = Nat66Table::create(options_.masquerade[i], error);
+    if (!t) throw std::invalid_argument("masquerade[" + std::to_string(i) + "]: " + error);
+    masquerade_.push_back(std::move(t));
+  }
   table_.store(options_.table);
 }
 
@@ -66,7 +75,7 @@ void Engine::start() {
   try {
     for (uint32_t i = 0; i < options_.queue_count; ++i) {
       auto queue = static_cast<uint16_t>(options_.queue_first + i);
-      workers_.push_back(std::make_unique<QueueWorker>(queue, settings, table_, icmp_limiter_, sink));
+      workers_.push_back(std::make_unique<QueueWorker>(queue, settings, table_, masquerade_, icmp_limiter_, sink));
       workers_.back()->bind();
     }
   } catch (...) {
@@ -80,6 +89,7 @@ void Engine::start() {
   {
     SignalsBlocked blocked;
     for (auto& w : workers_) threads_.emplace_back([worker = w.get()] { worker->run(); });
+    if (!masquerade_.empty()) housekeeper_ = std::thread([this] { housekeeping(); });
   }
   state_ = State::running;
   emit(Event::Type::state, "running on queues " + std::to_string(options_.queue_first) + ".." +
@@ -103,6 +113,7 @@ Stats Engine::snapshot() const {
       if (k.queue == w->queue() && k.port_id == w->port_id()) q.kernel = k;
     s.queues.push_back(q);
   }
+  accumulate(s.total, housekeeping_counters_);
   std::shared_ptr<const PrefixTable> table = table_.load(std::memory_order_acquire);
   size_t mappings = table ? std::min(table->mappings().size(), MappingCounters::kCapacity) : 0;
   for (uint32_t i = 0; i < mappings; ++i) {
@@ -115,7 +126,69 @@ Stats Engine::snapshot() const {
     }
     s.mappings.push_back(m);
   }
+  for (uint32_t i = 0; i < masquerade_.size(); ++i) {
+    MasqueradeStats m;
+    m.index = i;
+    m.by_state = masquerade_[i]->counts();
+    for (const auto& w : workers_) {
+      m.outbound += w->masquerade_counters().get(i, MappingCounters::outbound);
+      m.inbound += w->masquerade_counters().get(i, MappingCounters::inbound);
+      m.dropped += w->masquerade_counters().get(i, MappingCounters::dropped);
+    }
+    s.masquerade.push_back(m);
+  }
   return s;
+}
+
+std::vector<MappingRecord> Engine::mappings() const {
+  std::vector<MappingRecord> out;
+  std::vector<Nat66MappingRecord> records;
+  const UnixTime unix_time;
+  for (uint32_t i = 0; i < masquerade_.size(); ++i) {
+    records.clear();
+    masquerade_[i]->snapshot(records);
+    for (Nat66MappingRecord& r : records) {
+      r.created_ms = unix_time.from_monotonic(r.created_ms);
+      r.last_ms = unix_time.from_monotonic(r.last_ms);
+      r.expires_ms = unix_time.from_monotonic(r.expires_ms);
+      out.push_back({i, r});
+    }
+  }
+  return out;
+}
+
+void Engine::housekeeping() noexcept {
+  std::unique_lock<std::mutex> lock(housekeeping_mutex_);
+  while (!housekeeping_stop_) {
+    housekeeping_wake_.wait_for(lock, options_.housekeeping_interval);
+    if (housekeeping_stop_) break;
+    lock.unlock();
+    expire_and_deliver(monotonic_ms());
+    lock.lock();
+  }
+}
+
+void Engine::expire_and_deliver(uint64_t now_ms) noexcept {
+  try {
+    Event batch = make_event(Event::Type::mapping, {});
+    const UnixTime unix_time;
+    for (uint32_t i = 0; i < masquerade_.size(); ++i) {
+      masquerade_[i]->expire(now_ms, options_.expire_budget, housekeeping_counters_);
+      drained_.clear();
+      masquerade_[i]->drain_events(drained_);
+      for (Nat66MappingEvent& e : drained_) {
+        e.time_ms = unix_time.from_monotonic(e.time_ms);
+        e.mapping.created_ms = unix_time.from_monotonic(e.mapping.created_ms);
+        e.mapping.last_ms = unix_time.from_monotonic(e.mapping.last_ms);
+        e.mapping.expires_ms = unix_time.from_monotonic(e.mapping.expires_ms);
+        batch.mappings.push_back({i, e});
+      }
+    }
+    if (batch.mappings.empty()) return;
+    housekeeping_counters_.add(Counter::engine_mapping_events, batch.mappings.size());
+    if (emit_) emit_(std::move(batch));
+  } catch (...) {  // out of memory building the batch: these events are lost, the next batch may fit
+  }
 }
 
 void Engine::stop(std::chrono::milliseconds drain) {
@@ -124,6 +197,16 @@ void Engine::stop(std::chrono::milliseconds drain) {
   for (auto& w : workers_) w->request_stop(drain);
   for (auto& t : threads_) t.join();
   threads_.clear();
+  if (housekeeper_.joinable()) {
+    {
+      std::lock_guard<std::mutex> guard(housekeeping_mutex_);
+      housekeeping_stop_ = true;
+    }
+    housekeeping_wake_.notify_all();
+    housekeeper_.join();
+    // The packet threads are gone: hand over what they queued since the last batch (no expiry: time stops).
+    expire_and_deliver(0);
+  }
   state_ = State::stopped;
   emit(Event::Type::state, "stopped");
 }

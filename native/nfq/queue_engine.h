@@ -1,7 +1,9 @@
 // The queue engine: one native thread per netfilter queue (first .. first+count-1, for --queue-balance),
-// translating packets with the current table. Plain C++: native/binding/engine.cc wraps it for JS.
+// translating packets with the current NPTv6 table and the NAT66 masquerade tables, plus one housekeeping
+// thread for the masquerade timers and mapping events. Plain C++: native/binding/engine.cc wraps it for JS.
 #pragma once
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -12,6 +14,8 @@
 #include "counters.h"
 #include "engine_event.h"
 #include "kernel_queue_stats.h"
+#include "nat66_config.h"
+#include "nat66_table.h"
 #include "prefix_map.h"
 #include "rate_limiter.h"
 #include "table_slot.h"
@@ -27,7 +31,13 @@ struct Options {
   uint32_t socket_buffer_bytes = 8u << 20;  // SO_RCVBUFFORCE / SO_SNDBUFFORCE
   bool fail_open = false;                 // accept untranslatable packets untranslated (leaks inside addresses)
   uint32_t icmp_rate_limit = 100;         // ICMPv6 errors per second, all queues together; 0 sends none
-  std::shared_ptr<const PrefixTable> table;
+  std::shared_ptr<const PrefixTable> table;  // NPTv6; may hold no mapping (a masquerade-only host)
+  // One NAT66 masquerade table per entry, built once and kept for the engine's life (set_table leaves them).
+  std::vector<Nat66Config> masquerade;
+  // Housekeeping: every interval, each table's expiry examines at most `expire_budget` mappings (incremental,
+  // never a stop-the-world scan) and the mapping events queued since are handed over as one batch.
+  std::chrono::milliseconds housekeeping_interval{100};
+  size_t expire_budget = 65536;
 };
 
 struct QueueStats {
@@ -43,15 +53,32 @@ struct MappingStats {
   uint64_t dropped = 0;
 };
 
+// One masquerade table's figures: live mappings by state and the packets it translated or dropped.
+struct MasqueradeStats {
+  uint32_t index = 0;
+  Nat66Counts by_state;
+  uint64_t outbound = 0;
+  uint64_t inbound = 0;
+  uint64_t dropped = 0;
+};
+
+// A live mapping as listed by Engine::mappings(); times are Unix epoch milliseconds.
+struct MappingRecord {
+  uint32_t masquerade = 0;
+  Nat66MappingRecord record;
+};
+
 struct Stats {
   std::vector<QueueStats> queues;
-  CounterSnapshot total{};
+  CounterSnapshot total{};  // the queues' counters plus the housekeeping thread's (nat66_mapping_expired, ...)
   std::vector<MappingStats> mappings;
+  std::vector<MasqueradeStats> masquerade;
 };
 
 class Engine {
  public:
-  // Throws std::invalid_argument for options that cannot work (no table, empty or overflowing queue range).
+  // Throws std::invalid_argument for options that cannot work (no table, empty or overflowing queue range, a
+  // masquerade entry that does not validate: the message starts with "masquerade[i]: ").
   Engine(Options options, EventSink emit);
   // Stops without a drain period if still running.
   ~Engine();
@@ -69,19 +96,31 @@ class Engine {
   // (the thread that calls start()).
   Stats snapshot() const;
 
+  // Every live masquerade mapping, table by table (each table shard by shard: not one instant). Any thread.
+  std::vector<MappingRecord> mappings() const;
+
   // Blocking: every thread drains until its queue has been quiet for `drain`, gives every packet a verdict,
   // unbinds and exits; then they are joined. Idempotent; safe to call from any one thread.
   void stop(std::chrono::milliseconds drain);
 
  private:
   void emit(Event::Type type, std::string message, int queue = -1) const noexcept;
+  void housekeeping() noexcept;                // the housekeeping thread's body
+  void expire_and_deliver(uint64_t now_ms) noexcept;
 
   Options options_;
   EventSink emit_;
   TableSlot table_;
+  std::vector<std::unique_ptr<Nat66Table>> masquerade_;
   RateLimiter icmp_limiter_;
   std::vector<std::unique_ptr<QueueWorker>> workers_;
   std::vector<std::thread> threads_;
+  std::thread housekeeper_;
+  std::mutex housekeeping_mutex_;
+  std::condition_variable housekeeping_wake_;
+  bool housekeeping_stop_ = false;
+  alignas(64) CounterBlock housekeeping_counters_;
+  std::vector<Nat66MappingEvent> drained_;  // housekeeping thread only (and stop() after it joined)
   std::mutex lifecycle_;
   enum class State { idle, running, stopped } state_ = State::idle;
 };

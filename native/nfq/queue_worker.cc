@@ -15,7 +15,9 @@ extern "C" {
 #include <libnetfilter_queue/libnetfilter_queue.h>
 }
 
+#include "engine_clock.h"
 #include "kernel_queue_stats.h"
+#include "nat66_translate.h"
 #include "queue_error.h"
 
 namespace npt66::nfq {
@@ -58,10 +60,12 @@ std::string describe_config_error(uint16_t queue, const char* step, int err) {
 }  // namespace
 
 QueueWorker::QueueWorker(uint16_t queue, const Settings& settings, const TableSlot& table,
-                         RateLimiter& icmp_limiter, const EventSink& emit)
+                         std::span<const std::unique_ptr<Nat66Table>> masquerade, RateLimiter& icmp_limiter,
+                         const EventSink& emit)
     : queue_(queue),
       settings_(settings),
       table_(table),
+      masquerade_(masquerade),
       emit_(emit),
       socket_(std::make_unique<QueueSocket>(queue, settings.socket)),
       port_id_(socket_->port_id()),
@@ -158,9 +162,10 @@ int QueueWorker::wait_for_ack(uint32_t seq, std::chrono::milliseconds timeout) n
 }
 
 void QueueWorker::process_ring(int received) noexcept {
-  // One table for the whole batch: a concurrent set_table() takes effect at the next batch.
+  // One table for the whole batch: a concurrent set_table() takes effect at the next batch. One clock
+  // reading too: the masquerade timers have 1 s buckets, a batch takes microseconds.
   std::shared_ptr<const PrefixTable> table = table_.load(std::memory_order_acquire);
-  Tables tables{table.get()};
+  Tables tables{table.get(), masquerade_, monotonic_ms()};
   for (int i = 0; i < received; ++i)
     process_buffer(ring_->slot(i), ring_->length(i), ring_->truncated(i), tables);
   flush();
@@ -203,15 +208,15 @@ void QueueWorker::on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept 
   Direction d;
   if (!direction_of_hook(ph->hook, d)) return drop(id, Counter::drop_unknown_hook);
 
-  const Verdict v = handle_packet(tables, d, data, len, counters_);
+  const Handled h = handle_packet(tables, d, data, len, counters_);
+  const Verdict& v = h.verdict;
+  count_per_table(h, d);
   switch (v.action) {
     case Action::translated:
-      mappings_.add(v.mapping, d == Direction::outbound ? MappingCounters::outbound : MappingCounters::inbound);
       return add_verdict(id, VerdictBatch::Kind::accept_mangled, data, len);
     case Action::not_ours:
       return add_verdict(id, VerdictBatch::Kind::accept);
     case Action::drop:
-      if (drop_names_mapping(v)) mappings_.add(v.mapping, MappingCounters::dropped);
       if (settings_.fail_open) {
         // The core leaves refused packets untouched, so this is the original packet.
         counters_.add(Counter::queue_fail_open_accept);
@@ -219,8 +224,25 @@ void QueueWorker::on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept 
       }
       add_verdict(id, VerdictBatch::Kind::drop);
       if (v.pointer != 0) icmp_.answer_refusal(data, len, v.pointer, counters_);
+      // RFC 6888 REQ-3/4: a new flow refused for lack of resources learns why instead of retrying blindly.
+      else if (h.by == Handled::By::masquerade && nat66_answer_admin_prohibited(v.reason))
+        icmp_.answer_admin_prohibited(data, len, counters_);
       return;
   }
+}
+
+void QueueWorker::count_per_table(const Handled& h, Direction d) noexcept {
+  const Verdict& v = h.verdict;
+  if (v.action == Action::not_ours) return;
+  // The translation's direction, not the hook's: a hairpinned packet (queued inbound) is counted outbound.
+  const MappingCounters::Field f = v.action == Action::drop ? MappingCounters::dropped
+                                   : v.reason == Counter::nat66_hairpin || d == Direction::outbound
+                                       ? MappingCounters::outbound
+                                       : MappingCounters::inbound;
+  if (h.by == Handled::By::nptv6 && (v.action == Action::translated || drop_names_mapping(v)))
+    mappings_.add(v.mapping, f);
+  else if (h.by == Handled::By::masquerade)
+    masquerade_counters_.add(h.masquerade, f);
 }
 
 void QueueWorker::on_truncated_message(uint8_t* buf, size_t len) noexcept {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "counters.h"
 #include "engine_event.h"
@@ -30,7 +31,8 @@ class QueueWorker {
   };
 
   // Opens the socket (throws QueueError). Nothing is bound yet.
-  QueueWorker(uint16_t queue, const Settings& settings, const TableSlot& table, RateLimiter& icmp_limiter,
+  QueueWorker(uint16_t queue, const Settings& settings, const TableSlot& table,
+              std::span<const std::unique_ptr<Nat66Table>> masquerade, RateLimiter& icmp_limiter,
               const EventSink& emit);
   // If the thread never ran, unbinds a bound queue; then closes the socket.
   ~QueueWorker();
@@ -50,11 +52,14 @@ class QueueWorker {
   uint32_t port_id() const noexcept { return port_id_; }
   const CounterBlock& counters() const noexcept { return counters_; }
   const MappingCounters& mapping_counters() const noexcept { return mappings_; }
+  // Per masquerade table (by index): packets translated out, in, and dropped.
+  const MappingCounters& masquerade_counters() const noexcept { return masquerade_counters_; }
 
  private:
   void process_ring(int received) noexcept;
   void process_buffer(uint8_t* buf, size_t len, bool truncated, const Tables& tables) noexcept;
   void on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept;
+  void count_per_table(const Handled& h, Direction d) noexcept;
   void on_truncated_message(uint8_t* buf, size_t len) noexcept;
   void on_netlink_error(const nlmsghdr* nlh) noexcept;
   void on_receive_error(int err) noexcept;
@@ -71,6 +76,7 @@ class QueueWorker {
   const uint16_t queue_;
   const Settings settings_;
   const TableSlot& table_;
+  const std::span<const std::unique_ptr<Nat66Table>> masquerade_;
   const EventSink& emit_;
   std::unique_ptr<QueueSocket> socket_;
   uint32_t port_id_ = 0;
@@ -82,6 +88,7 @@ class QueueWorker {
   IcmpResponder icmp_;
   alignas(64) CounterBlock counters_;
   MappingCounters mappings_;
+  MappingCounters masquerade_counters_;
 
   std::atomic<bool> stop_requested_{false};
   std::atomic<int64_t> drain_ms_{200};

@@ -1,0 +1,24 @@
+// JS <-> core conversions for NAT66 masquerade: NativeMasquerade options -> Nat66Config, mapping records and
+// events -> JS objects (src/native.ts: NativeMasquerade, NativeMappingRecord). Runs on the JS thread only.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "nat66_config.h"
+#include "nat66_types.h"
+
+namespace npt66::binding {
+
+// undefined -> no masquerade; otherwise an array of NativeMasquerade. Throws ERR_NPT66_CONFIG naming the field
+// (masquerade[i].field) for a missing, mistyped or out-of-range value, or one the core's validation refuses.
+std::vector<Nat66Config> to_masquerade(Napi::Env env, const Napi::Value& v);
+
+// A record whose times are already Unix epoch milliseconds.
+Napi::Object from_mapping_record(Napi::Env env, uint32_t masquerade, const Nat66MappingRecord& r);
+
+// One line in the manner of `conntrack -E`, for logs that only read `message`.
+std::string describe_mapping_event(Nat66EventType type, const Nat66MappingRecord& r);
+
+}  // namespace npt66::binding
