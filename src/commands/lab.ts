@@ -7,10 +7,13 @@ export const summary = 'build the seed network in namespaces, run npt66 on it an
 
 const usage = `usage: npt66 lab [--keep] | npt66 lab --down
 
-Builds the gateway side of the seed story in network namespaces named npt66-lab-*: inside hosts in
-fd5a:ceb9:ed8d:fe0a::/64 and fd5a:ceb9:ed8d:fefc::/64, the gateway running \`npt66 run\`, and dns.google
-(2001:4860:4860::8888) beyond an upstream router. Sends ping6, TCP and UDP both ways, prints the path hop by hop
-with the addresses before and after translation, and the counters; then tears it all down.
+Builds the seed story's whole path in network namespaces named npt66-lab-*: the container cnt01
+(fd5a:ceb9:ed8d:1::2) on the Docker host's bridge, the Docker host running \`npt66 run\` as masquerade to its
+ens192 address, a router, the gateway running \`npt66 run\` as NPTv6 (fd5a:ceb9:ed8d:fe0a::/64 ->
+2001:db8:ff66::/64, fd5a:ceb9:ed8d:fefc::/64 -> 2001:db8:ff67::/64), and dns.google (2001:4860:4860::8888) beyond
+an upstream router. Runs the article's checks (host <-> container, container -> host, container -> outside),
+prints the path hop by hop with each translation and the Docker host's mapping events, checks the gateway both
+ways (ping6, TCP, UDP, hairpin, traceroute), prints the counters, then tears it all down.
   --keep   leave the lab (and npt66) running
   --down   remove a lab left by --keep
 Exit status: 0 every check passed, 1 a check failed, 2 bad usage.

@@ -1,30 +1,19 @@
 // Builds a LabTopology (data) into network namespaces with src/netns.ts, and removes it again.
-import { run, Topology } from '../netns';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { Topology } from '../netns';
 import type { LabTopology } from './topology';
 
 export const LAB_PREFIX = 'npt66-lab-';
 
-// Topology with two lab needs: veth names that stay unique with a 10-character prefix (Topology.link derives the
-// temporary names from the namespace prefix and cuts them at 15 characters, so with "npt66-lab-" both ends of a
-// pair would get the same name), and keeping the namespaces when the lab exits with --keep.
+// `ip netns exec NS` bind-mounts /etc/netns/NS/* over /etc (iproute2 netns.c): a hosts file there gives the
+// lab's container a "dns.google" to ping by name.
+const NETNS_ETC = '/etc/netns';
+
+// Topology that can be kept when the lab exits with --keep.
 export class LabNetwork extends Topology {
   private kept = false;
-  private links = 0;
-
-  override async link(a: string, ifA: string, b: string, ifB: string, opts: { mtu?: number } = {}): Promise<void> {
-    const tmp = `ng-l${process.pid % 10000}-${this.links++}`;
-    const peer = `${tmp}p`;
-    await run(['ip', 'link', 'add', tmp, 'type', 'veth', 'peer', 'name', peer]);
-    await run(['ip', 'link', 'set', tmp, 'netns', this.ns(a).name, 'name', ifA]);
-    await run(['ip', 'link', 'set', peer, 'netns', this.ns(b).name, 'name', ifB]);
-    for (const [n, i] of [
-      [a, ifA],
-      [b, ifB],
-    ] as const) {
-      if (opts.mtu) await this.ns(n).exec(['ip', 'link', 'set', i, 'mtu', String(opts.mtu)]);
-      await this.ns(n).exec(['ip', 'link', 'set', i, 'up']);
-    }
-  }
 
   // Leave everything in place when this process exits (`npm run lab -- --keep`); `npt66 lab --down` removes it.
   keep(): void {
@@ -32,12 +21,26 @@ export class LabNetwork extends Topology {
   }
 
   override destroySync(): void {
-    if (!this.kept) super.destroySync();
+    if (this.kept) return;
+    for (const n of this.namespaces.values()) rmSync(path.join(NETNS_ETC, n.name), { recursive: true, force: true });
+    super.destroySync();
+  }
+}
+
+// Removes what a lab left behind (namespaces and their /etc/netns files).
+export function removeStaleLab(prefix = LAB_PREFIX): void {
+  Topology.removeStale(prefix);
+  try {
+    for (const name of readdirSync(NETNS_ETC)) {
+      if (name.startsWith(prefix)) rmSync(path.join(NETNS_ETC, name), { recursive: true, force: true });
+    }
+  } catch {
+    /* no /etc/netns */
   }
 }
 
 export async function buildLab(data: LabTopology, prefix = LAB_PREFIX): Promise<LabNetwork> {
-  Topology.removeStale(prefix);
+  removeStaleLab(prefix);
   const net = new LabNetwork(prefix);
   try {
     for (const n of data.namespaces) await net.addNamespace(n.name, { forwarding: n.forwarding ?? false });
@@ -57,6 +60,14 @@ export async function buildLab(data: LabTopology, prefix = LAB_PREFIX): Promise<
     }
     for (const a of data.addresses) await net.addAddress(a.ns, a.iface, a.cidr);
     for (const r of data.routes) await net.addRoute(r.ns, r.dst, r.via);
+    for (const s of data.sysctls) await net.ns(s.ns).sysctl(s.key, s.value);
+    const hosts = new Map<string, string[]>();
+    for (const h of data.hosts) hosts.set(h.ns, [...(hosts.get(h.ns) ?? []), `${h.address} ${h.name}`]);
+    for (const [ns, lines] of hosts) {
+      const dir = path.join(NETNS_ETC, net.ns(ns).name);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'hosts'), ['127.0.0.1 localhost', '::1 localhost ip6-localhost ip6-loopback', ...lines, ''].join('\n'));
+    }
   } catch (e) {
     net.destroySync();
     throw e;

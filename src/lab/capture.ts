@@ -8,6 +8,7 @@ export interface EchoLine {
   src: string;
   dst: string;
   kind: 'request' | 'reply';
+  id: number; // the echo identifier (masquerade rewrites it like a port)
 }
 
 export class TextCapture {
@@ -43,8 +44,8 @@ export class TextCapture {
   echoes(): EchoLine[] {
     const out: EchoLine[] = [];
     for (const l of this.lines) {
-      const m = /IP6 (\S+) > (\S+): ICMP6, echo (request|reply)/.exec(l);
-      if (m) out.push({ src: m[1]!, dst: m[2]!.replace(/:$/, ''), kind: m[3] as EchoLine['kind'] });
+      const m = /IP6 (\S+) > (\S+): ICMP6, echo (request|reply), id (\d+)/.exec(l);
+      if (m) out.push({ src: m[1]!, dst: m[2]!.replace(/:$/, ''), kind: m[3] as EchoLine['kind'], id: Number(m[4]) });
     }
     return out;
   }

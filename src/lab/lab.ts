@@ -1,23 +1,22 @@
-// `npm run lab`: the seed story's gateway side in namespaces, with the real `npt66 run` on the gateway.
-// Sends ping6, TCP and UDP both ways (and hairpin, and a traceroute), prints the path hop by hop with the addresses
-// before and after translation (tcpdump on each link) and the counters, then tears everything down.
+// `npm run lab`: the seed story's whole path in namespaces, with two real `npt66 run` daemons: masquerade on the
+// Docker host (cnt01's fd5a:ceb9:ed8d:1::/64 leaves with the host's ens192 address) and NPTv6 on the gateway.
+// Runs the article's checks (host <-> container, container -> host, container -> outside), shows the path hop by
+// hop with each translation (tcpdump on each link) and the Docker host's mapping events, then the gateway's own
+// checks (inbound, hairpin, TCP/UDP both ways, traceroute), the counters, and tears everything down.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { Topology, waitFor } from '../netns';
+import { waitFor } from '../netns';
 import { Translator } from '../translator';
-import { buildLab, LAB_PREFIX, type LabNetwork } from './build';
+import { buildLab, LAB_PREFIX, removeStaleLab, type LabNetwork } from './build';
 import { TextCapture, type EchoLine } from './capture';
-import { ADDRESSES, SEED_AMBIGUITY, SEED_GATEWAY_SIDE, SEED_NPTV6, type LabTopology } from './topology';
+import { ADDRESSES, SEED_AMBIGUITY, SEED_LAB, SEED_NPTV6, type LabTopology } from './topology';
 
 const CLI = path.resolve(__dirname, '..', 'cli.js');
 const PEER = path.resolve(__dirname, 'peer.js');
 export const LAB_DIR = '/run/npt66-lab';
-const CONFIG_FILE = path.join(LAB_DIR, 'npt66.json');
 const SEED_CONFIG_FILE = path.join(LAB_DIR, 'seed-npt66.json');
-const SOCKET = path.join(LAB_DIR, 'npt66.sock');
-const DAEMON_LOG = path.join(LAB_DIR, 'npt66.log');
 
 type Out = (text?: string) => void;
 
@@ -27,10 +26,23 @@ interface CheckResult {
   detail: string;
 }
 
-// Daemon output, whether piped (normal run) or written to a file (--keep).
+// One `npt66 run` in one namespace: its files and its output, whether piped (normal run) or in a file (--keep).
+interface DaemonSpec {
+  name: string; // "docker-host" or "gateway"
+  ns: string;
+  config: Record<string, unknown>;
+}
+
+const files = (name: string) => ({
+  config: path.join(LAB_DIR, `${name}.json`),
+  socket: path.join(LAB_DIR, `${name}.sock`),
+  log: path.join(LAB_DIR, `${name}.log`),
+});
+
 class Daemon {
   readonly lines: string[] = [];
   constructor(
+    readonly spec: DaemonSpec,
     readonly child: ChildProcess,
     private readonly logFile: string | null,
   ) {
@@ -43,6 +55,10 @@ class Daemon {
     });
   }
 
+  get socket(): string {
+    return files(this.spec.name).socket;
+  }
+
   allLines(): string[] {
     if (!this.logFile) return this.lines;
     try {
@@ -52,16 +68,35 @@ class Daemon {
     }
   }
 
-  find(msg: string): Record<string, unknown> | null {
+  records(): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [];
     for (const l of this.allLines()) {
       try {
-        const j = JSON.parse(l) as Record<string, unknown>;
-        if (j.msg === msg) return j;
+        out.push(JSON.parse(l) as Record<string, unknown>);
       } catch {
         /* not JSON */
       }
     }
-    return null;
+    return out;
+  }
+
+  find(msg: string): Record<string, unknown> | null {
+    return this.records().find((r) => r.msg === msg) ?? null;
+  }
+
+  async ready(): Promise<void> {
+    await waitFor(`npt66 (${this.spec.name}) to log "ready"`, () => {
+      if (this.child.exitCode !== null) throw new Error(`npt66 run (${this.spec.name}) exited early:\n${this.allLines().join('\n')}`);
+      return this.find('ready') !== null;
+    }, 20_000);
+  }
+
+  async stop(): Promise<number | null> {
+    this.child.kill('SIGTERM');
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null) resolve(this.child.exitCode);
+      else this.child.once('exit', (c) => resolve(c));
+    });
   }
 }
 
@@ -81,11 +116,11 @@ export interface LabOptions {
 }
 
 // Builds, exercises and (unless keep) removes the lab. Returns the exit code: 0 when every check passed.
-export async function runLab(opts: LabOptions, data: LabTopology = SEED_GATEWAY_SIDE): Promise<number> {
+export async function runLab(opts: LabOptions, data: LabTopology = SEED_LAB): Promise<number> {
   const out = opts.out;
-  out('npt66 lab: the gateway side of the seed story (IPv6 for Docker networks), in network namespaces');
+  out('npt66 lab: the seed story (IPv6 for Docker networks), whole path, in network namespaces');
   out();
-  out('Why two outside prefixes:');
+  out('Why the gateway has two outside prefixes:');
   out(`  ${SEED_AMBIGUITY}`);
   mkdirSync(LAB_DIR, { recursive: true, mode: 0o700 });
   writeFileSync(SEED_CONFIG_FILE, JSON.stringify({ nptv6: SEED_NPTV6 }, null, 2));
@@ -102,56 +137,141 @@ export async function runLab(opts: LabOptions, data: LabTopology = SEED_GATEWAY_
   const translator = new Translator(data.nptv6);
   const hostOut = outsideOf(translator, ADDRESSES.host);
   const mgmtOut = outsideOf(translator, ADDRESSES.mgmt);
+  const dockerHost: DaemonSpec = {
+    name: 'docker-host',
+    ns: data.dockerHost.ns,
+    config: { masquerade: data.masquerade, control: { socket: files('docker-host').socket } },
+  };
+  const gateway: DaemonSpec = {
+    name: 'gateway',
+    ns: data.gateway.ns,
+    config: { nptv6: data.nptv6, queues: { first: 0, count: 1 }, failOpen: false, control: { socket: files('gateway').socket } },
+  };
 
   out('Building the network:');
   const net = await buildLab(data);
-  let daemon: Daemon | null = null;
+  const daemons: Daemon[] = [];
   let code = 1;
   try {
     for (const n of data.namespaces) out(`  ${(LAB_PREFIX + n.name).padEnd(18)} ${n.role}`);
-    out(`  NPTv6 on ${data.gateway.ns} (outside interface ${data.gateway.outside}):`);
-    for (const m of data.nptv6) out(`    ${m.inside} <-> ${m.outside}`);
-    out(`  host ${ADDRESSES.host} appears outside as ${hostOut}`);
-    out(`  mgmt ${ADDRESSES.mgmt} appears outside as ${mgmtOut}`);
+    for (const s of data.sysctls) out(`  sysctl ${s.key}=${s.value} in ${LAB_PREFIX}${s.ns} (${s.why}; kernel conntrack must remember flows as long)`);
+    for (const h of data.hosts) out(`  /etc/netns/${LAB_PREFIX}${h.ns}/hosts: ${h.address} ${h.name}`);
     out();
 
-    // The real daemon, as an operator would run it.
-    writeFileSync(
-      CONFIG_FILE,
-      JSON.stringify({ nptv6: data.nptv6, queues: { first: 0, count: 1 }, failOpen: false, control: { socket: SOCKET } }, null, 2),
-    );
-    daemon = startDaemon(net, data.gateway.ns, opts.keep);
-    const started = daemon;
-    await waitFor('npt66 to log "ready"', () => {
-      if (started.child.exitCode !== null) throw new Error(`npt66 run exited early:\n${started.allLines().join('\n')}`);
-      return started.find('ready') !== null;
-    }, 20_000);
-    out(`npt66 run -c ${CONFIG_FILE} (in ${LAB_PREFIX}${data.gateway.ns}) is ready:`);
-    out(`  ${JSON.stringify(daemon.find('ready'))}`);
-    const rules = await exec(net, data.gateway.ns, ['ip6tables-save']);
-    out('  its rules (ip6tables-save | grep NPT66):');
-    for (const l of rules.stdout.split('\n').filter((x) => x.includes('NPT66') && !x.includes('--icmpv6-type'))) out(`    ${l}`);
-    out('    (plus ICMPv6 types 130-137 and 143, Neighbor Discovery and MLD, returned before every queue rule)');
+    // The real daemons, as an operator would run them: one per namespace (queues and rules are per namespace).
+    for (const spec of [dockerHost, gateway]) {
+      writeFileSync(files(spec.name).config, JSON.stringify(spec.config, null, 2));
+      const d = startDaemon(net, spec, opts.keep);
+      daemons.push(d);
+      await d.ready();
+    }
+    const masq = (daemons[0]!.find('ready')?.masquerade as { address?: string }[] | undefined)?.[0];
+    if (masq?.address !== ADDRESSES.host) throw new Error(`lab: the Docker host's npt66 masquerades to ${masq?.address}, expected ${ADDRESSES.host}`);
+    out('Translations:');
+    for (const m of data.masquerade) {
+      out(`  Docker host (${LAB_PREFIX}${dockerHost.ns}), npt66 masquerade: ${m.source} -> ${masq.address} ports ${m.ports}`);
+      out(`    (no "address" in its configuration: npt66 took ${m.interface}'s stable global address)`);
+    }
+    for (const m of data.nptv6) out(`  gateway (${LAB_PREFIX}${gateway.ns}), npt66 NPTv6: ${m.inside} <-> ${m.outside}`);
+    out(`  so the Docker host ${ADDRESSES.host} appears outside as ${hostOut}, mgmt ${ADDRESSES.mgmt} as ${mgmtOut}`);
+    out();
+    for (const d of daemons) {
+      out(`npt66 run -c ${files(d.spec.name).config} (in ${LAB_PREFIX}${d.spec.ns}) is ready:`);
+      out(`  ${JSON.stringify(d.find('ready'))}`);
+      for (const w of d.records().filter((r) => r.level === 'warning')) out(`  warning: ${String(w.msg)}`);
+      const rules = await exec(net, d.spec.ns, ['ip6tables-save']);
+      out('  its rules (ip6tables-save | grep NPT66, without the ND/MLD returns):');
+      for (const l of rules.stdout.split('\n').filter((x) => x.includes('NPT66') && !/--icmpv6-type 13[0-7] -j RETURN|--icmpv6-type 143 -j RETURN/.test(x))) {
+        out(`    ${l}`);
+      }
+    }
+    out('  (ICMPv6 types 130-137 and 143, Neighbor Discovery and MLD, are returned before every queue rule)');
     out();
 
     const results: CheckResult[] = [];
-    out('Path of `ping6 dns.google` from the Docker host, hop by hop (tcpdump on each link):');
+    const cnt = data.container.ns;
+    out("The article's checks:");
+    results.push(await pingCheck(net, out, data.dockerHost.ns, ADDRESSES.cnt01, 'Docker host -> container (ping6 fd5a:ceb9:ed8d:1::2, plain routing over br_ipv6_nw)'));
+    results.push(await pingCheck(net, out, cnt, ADDRESSES.dockerBridge, 'container -> Docker host bridge (ping6 fd5a:ceb9:ed8d:1::1)'));
+    results.push(await pingCheck(net, out, cnt, ADDRESSES.host, "container -> Docker host's ens192 address (delivered locally, not masqueraded)"));
+    out();
+    out('container -> outside: `ping6 dns.google` in cnt01, hop by hop (tcpdump on each link):');
+    results.push(
+      await tracePing(net, out, cnt, 'dns.google', [
+        { ns: cnt, iface: data.container.iface, where: 'cnt01            (cnt01 eth0)  ' },
+        { ns: data.dockerHost.ns, iface: data.dockerHost.outside, where: 'Docker host out  (host ens192) ', by: 'npt66 masquerade on the Docker host' },
+        { ns: gateway.ns, iface: data.gateway.inside, where: 'gateway inside   (gw eth0)     ' },
+        { ns: gateway.ns, iface: data.gateway.outside, where: 'gateway outside  (gw eth1)     ', by: 'npt66 NPTv6 on the gateway' },
+        { ns: 'dns', iface: 'eth0', where: 'dns.google       (dns eth0)    ' },
+      ], `ping6 dns.google from cnt01: dns.google sees ${hostOut}`, (e) => e.some((x) => x.kind === 'request' && x.src === hostOut) && e.some((x) => x.kind === 'reply' && x.dst === ADDRESSES.cnt01)),
+    );
+    out();
+
+    out('TCP and UDP from cnt01 to dns.google (the server answers with the address and port it saw):');
+    const port = 5300;
+    const servers: ChildProcess[] = [];
+    for (const ns of ['dns', 'host']) {
+      for (const proto of ['tcp', 'udp']) servers.push(await startServer(net, ns, proto, port));
+    }
+    const [pMin, pMax] = data.masquerade[0]!.ports.split('-').map(Number) as [number, number];
+    for (const proto of ['tcp', 'udp']) {
+      const r = await exec(net, cnt, [process.execPath, PEER, `${proto}-client`, ADDRESSES.dns, String(port)]);
+      const m = /local (\S+) seen-from (\S+) port (\d+)/.exec(r.stdout);
+      const seenPort = Number(m?.[3]);
+      const ok = r.code === 0 && m?.[2] === hostOut && seenPort >= pMin && seenPort <= pMax;
+      const detail = m
+        ? `cnt01 [${m[1]}] -> server saw [${m[2]}]:${m[3]} (masquerade port in ${pMin}-${pMax}, then NPTv6)`
+        : `no answer: ${r.stderr.trim()}`;
+      results.push({ name: `${proto.toUpperCase()} cnt01 -> dns.google`, ok, detail });
+      out(`  ${ok ? 'ok  ' : 'FAIL'} ${proto.toUpperCase()} cnt01 -> dns.google: ${detail}`);
+    }
+    out();
+
+    out('traceroute -6 -n dns.google from cnt01 (every Time Exceeded and the final Port Unreachable come back through');
+    out('NPTv6 on the gateway and masquerade on the Docker host, with their embedded packet translated too):');
+    const ctr = await exec(net, cnt, ['traceroute', '-6', '-n', '-q', '1', '-w', '2', '-m', '8', ADDRESSES.dns]);
+    for (const l of ctr.stdout.trim().split('\n')) out(`  ${l}`);
+    const ctrOk = [ADDRESSES.dockerBridge, ADDRESSES.routerDown, ADDRESSES.gwInside, ADDRESSES.ispDown, ADDRESSES.dns].every((a) => ctr.stdout.includes(a));
+    results.push({ name: 'traceroute cnt01 -> dns.google', ok: ctrOk, detail: ctrOk ? 'every hop answered' : 'hops missing' });
+    out(`  ${ctrOk ? 'ok  ' : 'FAIL'} every hop answered: Docker host, router, gateway, ISP, dns.google`);
+    out();
+
+    const host = daemons[0]!;
+    await waitFor('mapping events', () => {
+      const news = host.records().filter((r) => r.msg === 'mapping' && r.event === 'NEW');
+      return ['icmpv6', 'tcp', 'udp'].every((p) => news.some((r) => r.protocol === p));
+    }, 5000).catch(() => undefined);
+    const events = host.allLines().filter((l) => l.includes('"msg":"mapping"'));
+    out(`The Docker host's npt66 log, mapping events (conntrack -E style; DESTROY follows when a mapping expires):`);
+    for (const l of events) out(`  ${l}`);
+    const eventsOk = ['icmpv6', 'tcp', 'udp'].every((p) => host.records().some((r) => r.msg === 'mapping' && r.event === 'NEW' && r.protocol === p));
+    results.push({ name: 'mapping events in the Docker host log', ok: eventsOk, detail: eventsOk ? 'NEW for icmpv6, tcp and udp' : 'missing NEW events' });
+    out();
+    out(`npt66 mappings --socket ${host.socket} (on the Docker host, like conntrack -L):`);
+    const listing = await exec(net, host.spec.ns, [process.execPath, CLI, 'mappings', '--socket', host.socket]);
+    for (const l of (listing.stdout || listing.stderr).trimEnd().split('\n')) out(`  ${l}`);
+    const listOk = listing.code === 0 && listing.stdout.includes(`[${ADDRESSES.cnt01}]`);
+    results.push({ name: 'npt66 mappings lists the container', ok: listOk, detail: listOk ? 'listed' : 'not listed' });
+    out();
+
+    out("The gateway's own checks:");
+    out('Path of `ping6 dns.google` from the Docker host itself (its own traffic: NPTv6 only):');
     results.push(
       await tracePing(net, out, 'host', ADDRESSES.dns, [
-        { ns: 'router', iface: 'eth0', where: "host's LAN     (router eth0)" },
-        { ns: data.gateway.ns, iface: data.gateway.inside, where: 'gateway inside (gw eth0)    ' },
-        { ns: data.gateway.ns, iface: data.gateway.outside, where: 'gateway outside(gw eth1)    ' },
-        { ns: 'dns', iface: 'eth0', where: 'dns.google     (dns eth0)   ' },
+        { ns: 'router', iface: 'eth0', where: "host's LAN       (router eth0) " },
+        { ns: gateway.ns, iface: data.gateway.inside, where: 'gateway inside   (gw eth0)     ' },
+        { ns: gateway.ns, iface: data.gateway.outside, where: 'gateway outside  (gw eth1)     ', by: 'npt66 NPTv6 on the gateway' },
+        { ns: 'dns', iface: 'eth0', where: 'dns.google       (dns eth0)    ' },
       ], `ping6 host -> dns.google: dns.google sees ${hostOut}`, (e) => e.some((x) => x.kind === 'request' && x.src === hostOut)),
     );
     out();
     out(`Path of \`ping6 ${hostOut}\` from dns.google (inbound, to the host's outside address):`);
     results.push(
       await tracePing(net, out, 'dns', hostOut, [
-        { ns: 'dns', iface: 'eth0', where: 'dns.google     (dns eth0)   ' },
-        { ns: data.gateway.ns, iface: data.gateway.outside, where: 'gateway outside(gw eth1)    ' },
-        { ns: data.gateway.ns, iface: data.gateway.inside, where: 'gateway inside (gw eth0)    ' },
-        { ns: 'host', iface: 'ens192', where: 'Docker host    (ens192)     ' },
+        { ns: 'dns', iface: 'eth0', where: 'dns.google       (dns eth0)    ' },
+        { ns: gateway.ns, iface: data.gateway.outside, where: 'gateway outside  (gw eth1)     ' },
+        { ns: gateway.ns, iface: data.gateway.inside, where: 'gateway inside   (gw eth0)     ', by: 'npt66 NPTv6 on the gateway' },
+        { ns: 'host', iface: 'ens192', where: 'Docker host      (ens192)      ' },
       ], `ping6 dns.google -> host's outside address: the host sees the request to ${ADDRESSES.host}`, (e) =>
         e.some((x) => x.kind === 'request' && x.dst === ADDRESSES.host)),
     );
@@ -159,20 +279,16 @@ export async function runLab(opts: LabOptions, data: LabTopology = SEED_GATEWAY_
     out(`Hairpin (RFC 6296 s4.3): \`ping6 ${hostOut}\` from mgmt, an inside host, to the host's OUTSIDE address:`);
     results.push(
       await tracePing(net, out, 'mgmt', hostOut, [
-        { ns: 'mgmt', iface: 'eth0', where: 'mgmt           (mgmt eth0)  ' },
-        { ns: data.gateway.ns, iface: data.gateway.inside, where: 'gateway inside (gw eth0)    ' },
-        { ns: 'host', iface: 'ens192', where: 'Docker host    (ens192)     ' },
+        { ns: 'mgmt', iface: 'eth0', where: 'mgmt             (mgmt eth0)   ' },
+        // The gateway sends the packet back out of the interface it came in on: both copies show on gw eth0.
+        { ns: gateway.ns, iface: data.gateway.inside, where: 'gateway inside   (gw eth0)     ', by: 'npt66 NPTv6 on the gateway (hairpin)' },
+        { ns: 'host', iface: 'ens192', where: 'Docker host      (ens192)      ' },
       ], `hairpin ping6 mgmt -> host's outside address: the host sees ${mgmtOut} -> ${ADDRESSES.host}`, (e) =>
         e.some((x) => x.kind === 'request' && x.src === mgmtOut && x.dst === ADDRESSES.host)),
     );
     out();
 
-    out('TCP and UDP both ways (each server answers with the address it saw the client come from):');
-    const port = 5300;
-    const servers = [];
-    for (const ns of ['dns', 'host']) {
-      for (const proto of ['tcp', 'udp']) servers.push(await startServer(net, ns, proto, port));
-    }
+    out('TCP and UDP both ways through the gateway (each server answers with the address it saw the client come from):');
     const flows: [string, string, string, string, string][] = [
       ['tcp', 'host', ADDRESSES.dns, hostOut, 'host -> dns.google'],
       ['udp', 'host', ADDRESSES.dns, hostOut, 'host -> dns.google'],
@@ -193,18 +309,12 @@ export async function runLab(opts: LabOptions, data: LabTopology = SEED_GATEWAY_
     for (const s of servers) s.kill('SIGTERM');
     out();
 
-    out('traceroute -6 -n dns.google from the Docker host (Time Exceeded and Port Unreachable come back through');
-    out('npt66 with their embedded packet translated too, or the hops would not show):');
-    const tr = await exec(net, 'host', ['traceroute', '-6', '-n', '-q', '1', '-w', '2', '-m', '8', ADDRESSES.dns]);
-    for (const l of tr.stdout.trim().split('\n')) out(`  ${l}`);
-    const trOk = tr.stdout.includes(ADDRESSES.dns) && tr.stdout.includes(ADDRESSES.ispDown);
-    results.push({ name: 'traceroute host -> dns.google', ok: trOk, detail: trOk ? 'every hop answered' : 'hops missing' });
-    out();
-
-    out(`Counters: npt66 stats --socket ${SOCKET}`);
-    const stats = await exec(net, data.gateway.ns, [process.execPath, CLI, 'stats', '--socket', SOCKET]);
-    for (const l of (stats.stdout || stats.stderr).trimEnd().split('\n')) out(`  ${l}`);
-    out();
+    for (const d of daemons) {
+      out(`Counters of the ${d.spec.name}: npt66 stats --socket ${d.socket}`);
+      const stats = await exec(net, d.spec.ns, [process.execPath, CLI, 'stats', '--socket', d.socket]);
+      for (const l of (stats.stdout || stats.stderr).trimEnd().split('\n')) out(`  ${l}`);
+      out();
+    }
 
     const failed = results.filter((r) => !r.ok);
     out(`Summary: ${results.length - failed.length} of ${results.length} checks passed.`);
@@ -213,26 +323,25 @@ export async function runLab(opts: LabOptions, data: LabTopology = SEED_GATEWAY_
 
     if (opts.keep) {
       net.keep();
-      daemon.child.unref();
+      for (const d of daemons) d.child.unref();
       out();
       out('The lab stays up (--keep). Try, for example:');
-      out(`  ip netns exec ${LAB_PREFIX}host ping6 -c 2 ${ADDRESSES.dns}`);
-      out(`  ip netns exec ${LAB_PREFIX}gw node ${CLI} stats --socket ${SOCKET}`);
-      out(`  npt66's log: ${DAEMON_LOG}`);
+      out(`  ip netns exec ${LAB_PREFIX}${cnt} ping6 -c 2 dns.google`);
+      out(`  ip netns exec ${LAB_PREFIX}host node ${CLI} mappings --socket ${files('docker-host').socket}`);
+      out(`  ip netns exec ${LAB_PREFIX}gw node ${CLI} stats --socket ${files('gateway').socket}`);
+      out(`  npt66's logs: ${files('docker-host').log}, ${files('gateway').log}`);
       out(`Remove it with: node ${CLI} lab --down`);
       return code;
     }
 
     out();
-    out('Tearing down: SIGTERM to npt66, which removes its rules and drains its queue before exiting.');
-    daemon.child.kill('SIGTERM');
-    const exitCode = await new Promise<number | null>((resolve) => {
-      if (started.child.exitCode !== null) resolve(started.child.exitCode);
-      else started.child.once('exit', (c) => resolve(c));
-    });
-    const left = (await exec(net, data.gateway.ns, ['ip6tables-save'])).stdout.split('\n').filter((l) => l.includes('NPT66'));
-    out(`  npt66 exited with ${exitCode}; NPT66 rules left behind: ${left.length}`);
-    if (exitCode !== 0 || left.length) code = 1;
+    out('Tearing down: SIGTERM to both npt66, which remove their rules and drain their queues before exiting.');
+    for (const d of daemons) {
+      const exitCode = await d.stop();
+      const left = (await exec(net, d.spec.ns, ['ip6tables-save'])).stdout.split('\n').filter((l) => l.includes('NPT66'));
+      out(`  ${d.spec.name}: npt66 exited with ${exitCode}; NPT66 rules left behind: ${left.length}`);
+      if (exitCode !== 0 || left.length) code = 1;
+    }
   } finally {
     if (!opts.keep) {
       net.destroySync();
@@ -243,14 +352,15 @@ export async function runLab(opts: LabOptions, data: LabTopology = SEED_GATEWAY_
   return code;
 }
 
-function startDaemon(net: LabNetwork, gw: string, keep: boolean): Daemon {
-  const argv = [process.execPath, CLI, 'run', '-c', CONFIG_FILE];
-  if (!keep) return new Daemon(net.spawn(gw, argv), null);
+function startDaemon(net: LabNetwork, spec: DaemonSpec, keep: boolean): Daemon {
+  const argv = [process.execPath, CLI, 'run', '-c', files(spec.name).config];
+  if (!keep) return new Daemon(spec, net.spawn(spec.ns, argv), null);
   // Kept labs outlive this process: detached, output to a file.
-  const fd = openSync(DAEMON_LOG, 'w');
-  const child = spawn('ip', ['netns', 'exec', net.ns(gw).name, ...argv], { detached: true, stdio: ['ignore', fd, fd] });
+  const logFile = files(spec.name).log;
+  const fd = openSync(logFile, 'w');
+  const child = spawn('ip', ['netns', 'exec', net.ns(spec.ns).name, ...argv], { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
-  return new Daemon(child, DAEMON_LOG);
+  return new Daemon(spec, child, logFile);
 }
 
 async function startServer(net: LabNetwork, ns: string, proto: string, port: number): Promise<ChildProcess> {
@@ -261,14 +371,23 @@ async function startServer(net: LabNetwork, ns: string, proto: string, port: num
   return child;
 }
 
+async function pingCheck(net: LabNetwork, out: Out, from: string, to: string, name: string): Promise<CheckResult> {
+  const r = await exec(net, from, ['ping', '-6', '-c', '1', '-W', '3', to]);
+  const rtt = /time=(\S+ ms)/.exec(r.stdout)?.[1];
+  const ok = r.code === 0;
+  out(`  ${ok ? 'ok  ' : 'FAIL'} ${name}${ok ? `: answered in ${rtt}` : ''}`);
+  return { name, ok, detail: ok ? 'answered' : 'no answer' };
+}
+
 interface CapturePoint {
   ns: string;
   iface: string;
   where: string;
+  by?: string; // the translator between the previous point and this one
 }
 
 // One ping with tcpdump at each point; prints the request going forward and the reply coming back, marking
-// where the addresses changed.
+// where the addresses (and the echo identifier) changed and which npt66 changed them.
 async function tracePing(
   net: LabNetwork,
   out: Out,
@@ -279,39 +398,44 @@ async function tracePing(
   expect: (all: EchoLine[]) => boolean,
 ): Promise<CheckResult> {
   const filter = 'icmp6 and (ip6[40] == 128 or ip6[40] == 129)';
-  const caps: TextCapture[] = [];
+  const caps: { point: CapturePoint; cap: TextCapture }[] = [];
   try {
-    for (const p of points) caps.push(await TextCapture.start(net, p.ns, p.iface, filter, p.where));
-    const ping = await exec(net, from, ['ping', '-6', '-c', '1', '-W', '3', to]);
+    for (const p of points) caps.push({ point: p, cap: await TextCapture.start(net, p.ns, p.iface, filter, p.where) });
+    const ping = await exec(net, from, ['ping6', '-c', '1', '-W', '3', to]);
     // Each point sees the request and the reply (the first and last points may see only one each way).
-    await waitFor('captures', () => caps.every((c) => c.echoes().length >= 2), 3000).catch(() => undefined);
-    let previous: EchoLine | null = null;
-    const show = (c: TextCapture, e: EchoLine) => {
-      if (previous && (previous.src !== e.src || previous.dst !== e.dst) && previous.kind === e.kind) {
-        const what = [
-          ...(previous.src !== e.src ? [`source ${previous.src} -> ${e.src}`] : []),
-          ...(previous.dst !== e.dst ? [`destination ${previous.dst} -> ${e.dst}`] : []),
-        ];
-        out(`      ^ npt66 rewrote the ${what.join(' and the ')}`);
+    await waitFor('captures', () => caps.every((c) => c.cap.echoes().length >= 2), 3000).catch(() => undefined);
+    const show = (lines: { point: CapturePoint; e: EchoLine }[], forward: boolean) => {
+      let prev: { point: CapturePoint; e: EchoLine } | null = null;
+      for (const cur of lines) {
+        if (prev && (prev.e.src !== cur.e.src || prev.e.dst !== cur.e.dst || prev.e.id !== cur.e.id)) {
+          const what = [
+            ...(prev.e.src !== cur.e.src ? [`source ${prev.e.src} -> ${cur.e.src}`] : []),
+            ...(prev.e.dst !== cur.e.dst ? [`destination ${prev.e.dst} -> ${cur.e.dst}`] : []),
+            ...(prev.e.id !== cur.e.id ? [`echo id ${prev.e.id} -> ${cur.e.id}`] : []),
+          ];
+          const by = (forward ? cur.point.by : prev.point.by) ?? 'npt66';
+          out(`      ^ ${by} rewrote the ${what.join(', the ')}`);
+        }
+        out(`    ${cur.point.where}  ${cur.e.src} > ${cur.e.dst}  echo ${cur.e.kind} id ${cur.e.id}`);
+        prev = cur;
       }
-      out(`    ${c.where}  ${e.src} > ${e.dst}  echo ${e.kind}`);
-      previous = e;
     };
-    for (const c of caps) for (const e of c.echoes().filter((x) => x.kind === 'request')) show(c, e);
-    for (const c of [...caps].reverse()) for (const e of c.echoes().filter((x) => x.kind === 'reply')) show(c, e);
-    const all = caps.flatMap((c) => c.echoes());
+    const of = (kind: EchoLine['kind'], list: typeof caps) => list.flatMap((c) => c.cap.echoes().filter((x) => x.kind === kind).map((e) => ({ point: c.point, e })));
+    show(of('request', caps), true);
+    show(of('reply', [...caps].reverse()), false);
+    const all = caps.flatMap((c) => c.cap.echoes());
     const ok = ping.code === 0 && expect(all);
     out(`  ${ok ? 'ok  ' : 'FAIL'} ${name}${ping.code === 0 ? '' : ` (ping: ${ping.stdout.trim().split('\n').pop()})`}`);
     return { name, ok, detail: ok ? 'ping answered' : 'see the path above' };
   } finally {
-    for (const c of caps) c.stop();
+    for (const c of caps) c.cap.stop();
   }
 }
 
-// `npt66 lab --down`: removes a lab left by --keep (its daemon dies with its namespace).
+// `npt66 lab --down`: removes a lab left by --keep (its daemons die with their namespaces).
 export function downLab(out: Out): number {
-  Topology.removeStale(LAB_PREFIX);
+  removeStaleLab(LAB_PREFIX);
   rmSync(LAB_DIR, { recursive: true, force: true });
-  out(`removed every namespace named ${LAB_PREFIX}* and ${LAB_DIR}`);
+  out(`removed every namespace named ${LAB_PREFIX}*, their /etc/netns files, and ${LAB_DIR}`);
   return 0;
 }

@@ -1,15 +1,20 @@
-// The lab's network, as data: the seed story's gateway side (REFERENCE s5). One list of namespaces, links,
-// bridges, addresses and routes, so a later part (the Docker host's masquerade) can extend it by adding entries.
+// The lab's network, as data: the seed story's whole path (REFERENCE s5). One list of namespaces, links, bridges,
+// addresses, routes and the two npt66 daemons with their configurations.
 //
-//   host (Docker host)                 router                     lan (bridge)           gw (npt66)            isp            dns
-//   ens192 fd5a:ceb9:ed8d:fe0a:        eth0 fe0a::1               br0 ── mgmt eth0       eth0 fefc::1          eth0 ffff::1   eth0
-//          ed57:61d8:20eb:aba5/64 ──── eth1 fefc::2 ──── p-router  │     fefc::10          eth1 2001:db8:ffff::2 ─ eth1 ──────── 2001:4860:4860::8888
-//                                                                  └─ p-gw ─────────────  eth0                    2001:4860:4860::1
+//   cnt01 (container)     host (Docker host, npt66 masquerade)      router            lan (bridge)       gw (npt66 NPTv6)     isp           dns
+//   eth0 1::2 ─ veth-cnt01─br_ipv6_nw 1::1, fe80::1                                    br0 ── mgmt eth0
+//                         ens192 fd5a:ceb9:ed8d:fe0a:   ──── eth0 fe0a::1              │     fefc::10
+//                                ed57:61d8:20eb:aba5/64     eth1 fefc::2 ── p-router ──┤                      eth1 ffff::2 ── eth0 ffff::1
+//                                                                                      └─ p-gw ──── eth0 fefc::1              eth1 ──────── 2001:4860:4860::8888
 //
-// Inside: fd5a:ceb9:ed8d:fe0a::/64 (the Docker host's LAN) and fd5a:ceb9:ed8d:fefc::/64 (the router-gateway LAN,
-// with a management host). Outside: the transit 2001:db8:ffff::/64 to an ISP router, which routes the two
-// outside prefixes to the gateway, and dns.google's 2001:4860:4860::8888 beyond it.
-// The bridge lives in its own namespace so the gateway's netfilter never sees bridged frames.
+// Docker network: fd5a:ceb9:ed8d:1::/64 on the host's bridge br_ipv6_nw (::1 and fe80::1), cnt01 at ::2 with its
+// default route via ::1; the host masquerades it to its ens192 address (like `firewall-cmd --masquerade`), so
+// nobody else needs a route to the Docker network.
+// Inside the gateway: fd5a:ceb9:ed8d:fe0a::/64 (the Docker host's LAN) and fd5a:ceb9:ed8d:fefc::/64 (the
+// router-gateway LAN, with a management host). Outside: the transit 2001:db8:ffff::/64 to an ISP router, which
+// routes the two outside prefixes to the gateway, and dns.google's 2001:4860:4860::8888 beyond it.
+// The gateway LAN's bridge lives in its own namespace so the gateway's netfilter never sees bridged frames; the
+// Docker bridge is in the Docker host, as Docker puts it.
 
 export interface LabNamespace {
   name: string;
@@ -47,17 +52,38 @@ export interface LabMapping {
   interface: string; // the gateway's outside interface
 }
 
+export interface LabMasquerade {
+  source: string;
+  interface: string; // the Docker host's outside interface
+  ports: string;
+  // no "address": npt66 takes the interface's stable global address, as the seed's firewalld masquerade does
+}
+
+export interface LabSysctl {
+  ns: string;
+  key: string;
+  value: number;
+  why: string;
+}
+
 export interface LabTopology {
   namespaces: LabNamespace[];
   links: LabLink[];
   bridges: LabBridge[];
   addresses: LabAddress[];
   routes: LabRoute[];
-  gateway: { ns: string; inside: string; outside: string }; // where npt66 runs and its two interfaces
+  sysctls: LabSysctl[];
+  hosts: { ns: string; name: string; address: string }[]; // /etc/hosts entries (ip netns exec mounts /etc/netns/NS/hosts)
+  gateway: { ns: string; inside: string; outside: string }; // where npt66 runs NPTv6, and its two interfaces
   nptv6: LabMapping[];
+  dockerHost: { ns: string; inside: string; outside: string }; // where npt66 runs masquerade, and its two interfaces
+  container: { ns: string; iface: string };
+  masquerade: LabMasquerade[];
 }
 
 export const ADDRESSES = {
+  cnt01: 'fd5a:ceb9:ed8d:1::2', // the seed's container
+  dockerBridge: 'fd5a:ceb9:ed8d:1::1', // the Docker host's br_ipv6_nw
   host: 'fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5', // the seed's Docker host (ens192)
   routerDown: 'fd5a:ceb9:ed8d:fe0a::1',
   routerUp: 'fd5a:ceb9:ed8d:fefc::2',
@@ -88,9 +114,12 @@ export const SEED_AMBIGUITY =
   'gives each inside /64 its own outside /64: fe0a -> 2001:db8:ff66::/64, fefc -> 2001:db8:ff67::/64 ' +
   '(with one routed /64 only, masquerade one of the LANs instead).';
 
-export const SEED_GATEWAY_SIDE: LabTopology = {
+export const MASQUERADE: LabMasquerade[] = [{ source: 'fd5a:ceb9:ed8d:1::/64', interface: 'ens192', ports: '20000-29999' }];
+
+export const SEED_LAB: LabTopology = {
   namespaces: [
-    { name: 'host', role: 'the Docker host (seed: ens192 fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5)' },
+    { name: 'cnt01', role: 'the container cnt01 (fd5a:ceb9:ed8d:1::2 on the Docker network br_ipv6_nw)' },
+    { name: 'host', role: 'the Docker host running npt66 masquerade (seed: ens192 fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5)', forwarding: true },
     { name: 'router', role: 'the router between the Docker host LAN and the gateway', forwarding: true },
     { name: 'lan', role: 'the switch of the fd5a:ceb9:ed8d:fefc::/64 LAN' },
     { name: 'mgmt', role: 'an inside host on the gateway LAN' },
@@ -99,6 +128,7 @@ export const SEED_GATEWAY_SIDE: LabTopology = {
     { name: 'dns', role: 'dns.google (2001:4860:4860::8888)' },
   ],
   links: [
+    { a: { ns: 'cnt01', iface: 'eth0' }, b: { ns: 'host', iface: 'veth-cnt01' } },
     { a: { ns: 'host', iface: 'ens192' }, b: { ns: 'router', iface: 'eth0' } },
     { a: { ns: 'router', iface: 'eth1' }, b: { ns: 'lan', iface: 'p-router' } },
     { a: { ns: 'mgmt', iface: 'eth0' }, b: { ns: 'lan', iface: 'p-mgmt' } },
@@ -106,8 +136,14 @@ export const SEED_GATEWAY_SIDE: LabTopology = {
     { a: { ns: 'gw', iface: 'eth1' }, b: { ns: 'isp', iface: 'eth0' } },
     { a: { ns: 'isp', iface: 'eth1' }, b: { ns: 'dns', iface: 'eth0' } },
   ],
-  bridges: [{ ns: 'lan', name: 'br0', ports: ['p-router', 'p-mgmt', 'p-gw'] }],
+  bridges: [
+    { ns: 'host', name: 'br_ipv6_nw', ports: ['veth-cnt01'] },
+    { ns: 'lan', name: 'br0', ports: ['p-router', 'p-mgmt', 'p-gw'] },
+  ],
   addresses: [
+    { ns: 'host', iface: 'br_ipv6_nw', cidr: `${ADDRESSES.dockerBridge}/64` },
+    { ns: 'host', iface: 'br_ipv6_nw', cidr: 'fe80::1/64' },
+    { ns: 'cnt01', iface: 'eth0', cidr: `${ADDRESSES.cnt01}/64` },
     { ns: 'host', iface: 'ens192', cidr: `${ADDRESSES.host}/64` },
     { ns: 'router', iface: 'eth0', cidr: `${ADDRESSES.routerDown}/64` },
     { ns: 'router', iface: 'eth1', cidr: `${ADDRESSES.routerUp}/64` },
@@ -119,6 +155,7 @@ export const SEED_GATEWAY_SIDE: LabTopology = {
     { ns: 'dns', iface: 'eth0', cidr: `${ADDRESSES.dns}/64` },
   ],
   routes: [
+    { ns: 'cnt01', dst: 'default', via: ADDRESSES.dockerBridge }, // seed: "default via fd5a:ceb9:ed8d:1::1"
     { ns: 'host', dst: 'default', via: ADDRESSES.routerDown },
     { ns: 'router', dst: 'default', via: ADDRESSES.gwInside }, // seed: "default via fd5a:ceb9:ed8d:fefc::1"
     { ns: 'mgmt', dst: 'default', via: ADDRESSES.gwInside },
@@ -127,6 +164,15 @@ export const SEED_GATEWAY_SIDE: LabTopology = {
     ...NPTV6.map((m) => ({ ns: 'isp', dst: m.outside, via: ADDRESSES.gwOutside })),
     { ns: 'dns', dst: 'default', via: ADDRESSES.ispUp },
   ],
+  sysctls: [
+    // Kernel conntrack must remember a flow as long as the masquerade table keeps its mapping (npt66 warns otherwise).
+    { ns: 'host', key: 'net.netfilter.nf_conntrack_udp_timeout_stream', value: 300, why: 'UDP mappings live 300 s' },
+    { ns: 'host', key: 'net.netfilter.nf_conntrack_icmpv6_timeout', value: 60, why: 'ICMPv6 echo mappings live 60 s' },
+  ],
+  hosts: [{ ns: 'cnt01', name: 'dns.google', address: ADDRESSES.dns }],
   gateway: { ns: 'gw', inside: 'eth0', outside: 'eth1' },
   nptv6: NPTV6,
+  dockerHost: { ns: 'host', inside: 'br_ipv6_nw', outside: 'ens192' },
+  container: { ns: 'cnt01', iface: 'eth0' },
+  masquerade: MASQUERADE,
 };
