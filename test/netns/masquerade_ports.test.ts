@@ -81,7 +81,8 @@ describe('masquerade: outside ports and per-host limits', () => {
     assert.ok(inRange(second.port), `${second.port} in ${PORT_RANGE.min}-${PORT_RANGE.max}`);
   });
 
-  test('a source port below 1024 stays below 1024, also for the second container', async () => {
+  test('a source port below 1024 stays below 1024, also for the second container (privilegedPorts)', async () => {
+    await g.restart({ privilegedPorts: true });
     const sport = 500;
     const first = await udpFrom('c1', sport, 5320);
     const second = await udpFrom('c2', sport, 5320);

@@ -38,9 +38,12 @@ function portOrNull(v: unknown): number | null {
   return typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null;
 }
 
-// An endpoint written either flat ({inside, insidePort}) or nested ({inside: {address, port}}).
+// An endpoint written as "[address]:port" (npt66's JSON), flat ({inside, insidePort}) or nested
+// ({inside: {address, port}}).
 function endpoint(o: Record<string, unknown>, key: string): { address: string | null; port: number | null } {
   const v = o[key];
+  const bracketed = typeof v === 'string' ? /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(v) : null;
+  if (bracketed) return { address: normalizeAddress(bracketed[1]), port: Number(bracketed[2]) };
   if (v && typeof v === 'object') {
     const e = v as Record<string, unknown>;
     return { address: addressOrNull(e.address ?? e.addr), port: portOrNull(e.port ?? e.id) };

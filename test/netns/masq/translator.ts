@@ -26,6 +26,9 @@ export interface MasqOptions {
   timeouts?: { udp?: number; icmp?: number; tcpTransitory?: number; tcpEstablished?: number };
   maxMappings?: number;
   maxPerHost64?: number;
+  // Inside source ports below 1024 keep an outside port below 1024 (npt66's masquerade[].privilegedPorts: it
+  // then also queues replies to ports 1-1023 of the address).
+  privilegedPorts?: boolean;
 }
 
 const DEFAULT_TIMEOUTS = { udp: 120, icmp: 60, tcpTransitory: 240, tcpEstablished: 7440 };
@@ -75,8 +78,8 @@ const LIMIT_CHAIN = 'NX-LIMIT';
 
 // The kernel's MASQUERADE on the host's outside interface, as firewalld's masquerade does it, plus:
 // - `--to-ports` needs a protocol, so TCP and UDP get the range and ICMPv6 echo keeps the kernel's id choice;
-// - ports below 1024 keep the kernel's own rule (below 1024 stays below 1024), which applies only without a
-//   range, so they get a rule without `--to-ports`;
+// - with privilegedPorts, ports below 1024 keep the kernel's own rule (below 1024 stays below 1024), which
+//   applies only without a range, so they get a rule without `--to-ports`;
 // - timeouts become the host's conntrack timeouts; maxPerHost64 a connlimit per /64 answered with
 //   administratively prohibited. Filtering is always the kernel's (address- and port-dependent).
 class KernelMasquerade implements MasqTranslator {
@@ -106,7 +109,7 @@ class KernelMasquerade implements MasqTranslator {
     const range = `${PORT_RANGE.min}-${PORT_RANGE.max}`;
     const nat = (args: string[]) => this.host.ip6tables(['-t', 'nat', ...args]);
     await nat(['-N', CHAIN]);
-    for (const p of ['tcp', 'udp']) await nat(['-A', CHAIN, '-p', p, '--sport', '1:1023', '-j', 'MASQUERADE']);
+    if (opts.privilegedPorts) for (const p of ['tcp', 'udp']) await nat(['-A', CHAIN, '-p', p, '--sport', '1:1023', '-j', 'MASQUERADE']);
     for (const p of ['tcp', 'udp']) await nat(['-A', CHAIN, '-p', p, '-j', 'MASQUERADE', '--to-ports', range]);
     await nat(['-A', CHAIN, '-j', 'MASQUERADE']);
     await this.add(['-t', 'nat', 'POSTROUTING', '-o', HOST_OUTSIDE_IF, '-s', SOURCE_PREFIX, '-j', CHAIN]);
@@ -157,6 +160,8 @@ class KernelMasquerade implements MasqTranslator {
       const r = await this.host.exec(['ip6tables', '-w', '-t', table, '-F', chain], { allowFailure: true });
       if (r.code === 0) await this.host.ip6tables(['-t', table, '-X', chain]);
     }
+    // Conntrack entries keep their NAT bindings after the rules are gone: a later translator must not meet them.
+    await this.host.exec(['conntrack', '-F', '-f', 'ipv6'], { allowFailure: true });
     this.events.length = 0;
     this.parsed = 0;
   }
@@ -189,6 +194,7 @@ export interface Npt66MasqConfig {
     timeouts: { udp: number; icmp: number; tcpTransitory: number; tcpEstablished: number };
     maxMappings: number;
     maxPerHost64: number;
+    privilegedPorts: boolean;
   }[];
   queues: { first: number; count: number };
   control: { socket: string };
@@ -225,6 +231,7 @@ export class Npt66Masquerade implements MasqTranslator {
           timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
           maxMappings: opts.maxMappings ?? 1000,
           maxPerHost64: opts.maxPerHost64 ?? 100,
+          privilegedPorts: opts.privilegedPorts ?? false,
         },
       ],
       queues: { first: 0, count: 1 },
