@@ -1,16 +1,24 @@
 // Runs a native queue Engine inside a network namespace for the namespace tests (`ip netns exec NS node
 // engine_driver.js`), driven by JSON lines on stdin: {"id", "cmd", "args"}. Answers {"id", "ok", "result" |
-// "error"} and forwards engine events as {"events": [...]}, one JSON line each, on stdout.
+// "error"} and forwards engine events as {"events": [...]}, one JSON line each, on stdout. Masquerade entries are
+// given in JSON form (prefix and address strings) and converted to the native Buffers here.
 import * as readline from 'node:readline';
 
 import { validateNptv6, type Nptv6Mapping } from '../../../src/config';
-import { native, type NativeEngine, type NativeEngineOptions, type NativeMapping } from '../../../src/native';
+import { native, type NativeEngine, type NativeEngineOptions, type NativeMapping, type NativeMasquerade } from '../../../src/native';
+import { parseAddress, parsePrefix } from '../../../src/prefix';
+
+// NativeMasquerade with text instead of Buffers: sources like "fd00::/64", addresses like "2001:db8::1".
+export interface DriverMasquerade extends Omit<NativeMasquerade, 'sources' | 'addresses'> {
+  sources: string[];
+  addresses: string[];
+}
 
 export interface DriverRequest {
   id: number;
-  cmd: 'create' | 'start' | 'stats' | 'setMappings' | 'setRawMappings' | 'stop' | 'exit';
+  cmd: 'create' | 'start' | 'stats' | 'mappings' | 'setMappings' | 'setRawMappings' | 'stop' | 'exit';
   args?: {
-    options?: Omit<NativeEngineOptions, 'mappings' | 'onEvents'> & { mappings: Nptv6Mapping[] };
+    options?: Omit<NativeEngineOptions, 'mappings' | 'masquerade' | 'onEvents'> & { mappings: Nptv6Mapping[]; masquerade?: DriverMasquerade[] };
     mappings?: Nptv6Mapping[];
     raw?: { inside: string; insideLength: number; outside: string; outsideLength: number }[];  // hex, unvalidated
     drainMs?: number;
@@ -32,6 +40,17 @@ function raw(list: NonNullable<DriverRequest['args']>['raw']): NativeMapping[] {
   }));
 }
 
+function masquerade(list: DriverMasquerade[] | undefined): NativeMasquerade[] | undefined {
+  return list?.map((m, i) => ({
+    ...m,
+    sources: m.sources.map((s, j) => {
+      const p = parsePrefix(s, `masquerade[${i}].sources[${j}]`);
+      return { prefix: p.bytes, length: p.length };
+    }),
+    addresses: m.addresses.map((a, j) => parseAddress(a, `masquerade[${i}].addresses[${j}]`)),
+  }));
+}
+
 function need(): NativeEngine {
   if (!engine) throw new Error('no engine: send "create" first');
   return engine;
@@ -42,7 +61,12 @@ async function handle(req: DriverRequest): Promise<unknown> {
   switch (req.cmd) {
     case 'create': {
       const o = args.options!;
-      engine = new native.Engine({ ...o, mappings: validateNptv6(o.mappings), onEvents: (events) => send({ events }) });
+      engine = new native.Engine({
+        ...o,
+        mappings: validateNptv6(o.mappings),
+        masquerade: masquerade(o.masquerade),
+        onEvents: (events) => send({ events }),
+      });
       return null;
     }
     case 'start':
@@ -50,6 +74,8 @@ async function handle(req: DriverRequest): Promise<unknown> {
       return null;
     case 'stats':
       return need().stats();
+    case 'mappings':
+      return need().mappings();
     case 'setMappings':
       need().setMappings(validateNptv6(args.mappings ?? []));
       return null;
