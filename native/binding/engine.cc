@@ -35,6 +35,20 @@ class EventDelivery : public std::enable_shared_from_this<EventDelivery> {
   void push(nfq::Event e) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return;
+    if (e.type == nfq::Event::Type::mapping) {
+      // A JS thread that stops taking events must not make mapping events pile up without bound.
+      if (pending_mappings_ + e.mappings.size() > kMaxPendingMappings) {
+        dropped_mappings_ += e.mappings.size();
+        return;
+      }
+      pending_mappings_ += e.mappings.size();
+    }
+    if (dropped_mappings_ != 0 && pending_mappings_ < kMaxPendingMappings / 2) {
+      pending_.push_back(nfq::make_event(nfq::Event::Type::warning,
+                                         std::to_string(dropped_mappings_) +
+                                             " mapping events dropped: the JS thread did not take them in time"));
+      dropped_mappings_ = 0;
+    }
     pending_.push_back(std::move(e));
     if (scheduled_) return;
     scheduled_ = true;
@@ -50,6 +64,7 @@ class EventDelivery : public std::enable_shared_from_this<EventDelivery> {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       batch.swap(pending_);
+      pending_mappings_ = 0;
       scheduled_ = false;
     }
     if (env == nullptr || cb.IsEmpty() || batch.empty()) return;
@@ -83,8 +98,12 @@ class EventDelivery : public std::enable_shared_from_this<EventDelivery> {
     return o;
   }
 
+  static constexpr size_t kMaxPendingMappings = 1u << 20;
+
   std::mutex mutex_;
   std::vector<nfq::Event> pending_;
+  size_t pending_mappings_ = 0;
+  uint64_t dropped_mappings_ = 0;
   bool scheduled_ = false;
   bool closed_ = false;
   Napi::ThreadSafeFunction tsfn_;

@@ -100,9 +100,10 @@ Nat66Config one(Napi::Env env, const Napi::Value& v, const std::string& field) {
   if (!error.empty()) {
     const std::string prefix = "masquerade: ";
     if (error.rfind(prefix, 0) == 0) error.erase(0, prefix.size());
-    const char* which = error.find("source prefix") != std::string::npos    ? ".sources"
-                        : error.find("outside address") != std::string::npos ? ".addresses"
-                                                                              : "";
+    // The core names the offending thing first: "outside address X ..." or "source prefix X ...".
+    const char* which = error.rfind("outside address", 0) == 0 ? ".addresses"
+                        : error.rfind("source prefix", 0) == 0 ? ".sources"
+                                                                : "";
     config_error(env, field + which + ":", error);
   }
   return c;

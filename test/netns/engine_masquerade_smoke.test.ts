@@ -11,8 +11,9 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { after, before, test } from 'node:test';
 
-import type { NativeEngineEvent, NativeEngineStats, NativeMappingEvent, NativeMappingRecord } from '../../src/native';
+import { native, type NativeEngineEvent, type NativeEngineStats, type NativeMappingEvent, type NativeMappingRecord, type NativeMasquerade } from '../../src/native';
 import { Topology, waitFor } from '../../src/netns';
+import { parseAddress, parsePrefix } from '../../src/prefix';
 import type { DriverMasquerade, DriverRequest } from './lib/engine_driver';
 
 const PREFIX = 'ni-';
@@ -480,4 +481,35 @@ test('masquerade under load: two queues (--queue-balance), many flows whose two 
       await engine.close();
     }
   });
+});
+
+// No namespaces needed: an Engine that is never started binds nothing.
+test('masquerade options are compiled natively; errors are ERR_NPT66_CONFIG naming masquerade[i].field', () => {
+  const ok: NativeMasquerade = {
+    ...MASQUERADE,
+    sources: [{ prefix: parsePrefix(INSIDE, 's').bytes, length: 64 }],
+    addresses: [parseAddress(HOST_ADDR, 'a')],
+  };
+  const create = (masquerade: unknown[]) =>
+    new native.Engine({ ...DEFAULTS, mappings: [], masquerade: masquerade as NativeMasquerade[], onEvents: () => undefined });
+  const refused: [unknown[], RegExp][] = [
+    [[{ ...ok, portMin: 80 }], /^masquerade\[0\]\.portMin must be an integer from 1024 to 65535$/],
+    [[{ ...ok, portMin: 30000 }], /^masquerade\[0\]\.portMin must not be above portMax$/],
+    [[{ ...ok, timeouts: { ...ok.timeouts, udpMs: 60_000 } }], /^masquerade\[0\]\.timeouts\.udpMs must be an integer from 120000/],
+    [[{ ...ok, timeouts: { ...ok.timeouts, icmpMs: undefined } }], /^masquerade\[0\]\.timeouts\.icmpMs is required$/],
+    [[{ ...ok, filtering: 'full-cone' }], /^masquerade\[0\]\.filtering must be 'address-dependent' or 'endpoint-independent'$/],
+    [[{ ...ok, addresses: [] }], /^masquerade\[0\]\.addresses must hold at least one outside address$/],
+    [[{ ...ok, addresses: [Buffer.alloc(4)] }], /^masquerade\[0\]\.addresses\[0\] must be a 16-byte Buffer$/],
+    [[{ ...ok, sources: [{ prefix: parseAddress(CONTAINER, 'a'), length: 64 }] }], /^masquerade\[0\]\.sources: source prefix .* has bits set/],
+    [[{ ...ok, addresses: [parseAddress('fd5a:ceb9:ed8d:1::9', 'a')] }], /^masquerade\[0\]\.addresses: outside address .* lies inside the source prefix/],
+    [[ok, { ...ok, inboundRefresh: 'yes' }], /^masquerade\[1\]\.inboundRefresh must be a boolean$/],
+  ];
+  for (const [masquerade, message] of refused) assert.throws(() => create(masquerade), { code: 'ERR_NPT66_CONFIG', message });
+  const engine = create([ok]);
+  const s = engine.stats();
+  assert.deepEqual(s.masquerade, [
+    { index: 0, live: 0, byState: { udp: 0, tcp_transitory: 0, tcp_established: 0, icmp: 0 }, outbound: 0, inbound: 0, dropped: 0 },
+  ]);
+  assert.deepEqual(engine.mappings(), []);
+  assert.deepEqual(create([]).stats().masquerade, []);
 });
