@@ -1,10 +1,24 @@
 // IPv6 wire constants and a 16-byte address value type. Pure C++, no system headers beyond the standard.
 #pragma once
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
 namespace npt66 {
+
+// Big-endian (network order) loads and stores at any alignment: one move and one byte swap each.
+inline uint64_t load_be64(const uint8_t* p) noexcept {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  return v;
+}
+inline void store_be64(uint8_t* p, uint64_t v) noexcept {
+  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
+  std::memcpy(p, &v, 8);
+}
+inline uint16_t load_be16(const uint8_t* p) noexcept { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
 struct Address {
   std::array<uint8_t, 16> b{};
@@ -15,11 +29,8 @@ struct Address {
     b[2 * i] = static_cast<uint8_t>(w >> 8);
     b[2 * i + 1] = static_cast<uint8_t>(w);
   }
-  uint64_t high64() const noexcept {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | b[i];
-    return v;
-  }
+  uint64_t high64() const noexcept { return load_be64(b.data()); }
+  uint64_t low64() const noexcept { return load_be64(b.data() + 8); }
   static Address from(const uint8_t* p) noexcept {
     Address a;
     std::memcpy(a.b.data(), p, 16);

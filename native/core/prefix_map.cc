@@ -1,6 +1,7 @@
 #include "prefix_map.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "checksum.h"
 
@@ -96,71 +97,52 @@ std::shared_ptr<const PrefixTable> PrefixTable::compile(const std::vector<Prefix
     t->mappings_.push_back(m);
   }
   auto index = [&](std::vector<Bucket>& buckets, bool inside) {
+    std::vector<std::vector<std::pair<uint64_t, uint32_t>>> keys;  // per bucket: (masked prefix, mapping)
     for (const Mapping& m : t->mappings_) {
       const Prefix& p = inside ? m.pair.inside : m.pair.outside;
       auto it = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& b) { return b.len == p.len; });
-      if (it == buckets.end()) it = buckets.insert(buckets.end(), Bucket{p.len, prefix_mask64(p.len), {}});
-      it->keys.emplace_back(hi_of(p), m.index);
+      if (it == buckets.end()) {
+        it = buckets.insert(buckets.end(), Bucket{p.len, prefix_mask64(p.len), 0, 0, {}});
+        keys.emplace_back();
+      }
+      keys[static_cast<size_t>(it - buckets.begin())].emplace_back(hi_of(p), m.index);
+    }
+    for (size_t i = 0; i < buckets.size(); ++i) {
+      Bucket& b = buckets[i];
+      size_t slots = 2;
+      while (slots < 2 * keys[i].size()) slots *= 2;
+      b.slots.assign(slots, Slot{});
+      b.slot_mask = slots - 1;
+      b.shift = 64 - static_cast<unsigned>(std::countr_zero(slots));
+      for (auto [key, mapping] : keys[i]) {
+        size_t j = static_cast<size_t>((key * kHashMul) >> b.shift);
+        while (b.slots[j].mapping != kEmpty) j = (j + 1) & b.slot_mask;
+        b.slots[j] = Slot{key, mapping};
+      }
     }
     std::sort(buckets.begin(), buckets.end(), [](const Bucket& a, const Bucket& b) { return a.len > b.len; });
-    for (Bucket& b : buckets) std::sort(b.keys.begin(), b.keys.end());
   };
   index(t->by_inside_, true);
   index(t->by_outside_, false);
+  if (t->mappings_.size() == 1) {
+    const PrefixPair& p = t->mappings_[0].pair;
+    t->only_[static_cast<size_t>(Direction::outbound)] = {prefix_mask64(p.inside.len), hi_of(p.inside)};
+    t->only_[static_cast<size_t>(Direction::inbound)] = {prefix_mask64(p.outside.len), hi_of(p.outside)};
+  }
   return t;
 }
 
-const Mapping* PrefixTable::lookup(const std::vector<Bucket>& buckets, uint64_t hi) const noexcept {
-  for (const Bucket& b : buckets) {
-    uint64_t key = hi & b.mask;
-    if (b.keys.size() == 1) {
-      if (b.keys[0].first == key) return &mappings_[b.keys[0].second];
-      continue;
+const Mapping* PrefixTable::match_buckets(uint64_t hi, Direction d) const noexcept {
+  // Inside (resp. outside) prefixes never overlap (compile() refuses it), so the first hit is the only one.
+  for (const Bucket& b : d == Direction::outbound ? by_inside_ : by_outside_) {
+    const uint64_t key = hi & b.mask;
+    for (size_t i = static_cast<size_t>((key * kHashMul) >> b.shift);; i = (i + 1) & b.slot_mask) {
+      const Slot& s = b.slots[i];
+      if (s.mapping == kEmpty) break;
+      if (s.key == key) return &mappings_[s.mapping];
     }
-    auto it = std::lower_bound(b.keys.begin(), b.keys.end(), std::pair<uint64_t, uint32_t>{key, 0});
-    if (it != b.keys.end() && it->first == key) return &mappings_[it->second];
   }
   return nullptr;
-}
-
-const Mapping* PrefixTable::match(const Address& a, Direction d) const noexcept {
-  return lookup(d == Direction::outbound ? by_inside_ : by_outside_, a.high64());
-}
-
-Counter map_address(const Mapping& m, Direction d, Address& a) noexcept {
-  const bool out = d == Direction::outbound;
-  const uint64_t from = out ? m.inside_hi : m.outside_hi;
-  const uint64_t to = out ? m.outside_hi : m.inside_hi;
-  uint64_t hi = a.high64();
-  // s3.7: the shorter prefix is zero-extended, so the bits between the two lengths must be zero.
-  if ((hi & m.mask) != from) return Counter::drop_outside_mapped_range;
-
-  Address r = a;
-  hi = (hi & ~m.mask) | to;
-  for (int i = 0; i < 8; ++i) r.b[i] = static_cast<uint8_t>(hi >> (56 - 8 * i));
-
-  int word;
-  if (m.len <= 48) {  // s3.4: the subnet word takes the adjustment
-    if (a.word(3) == 0xFFFF) return Counter::drop_subnet_ffff;  // s4.2: 0xFFFF == 0x0000 in one's complement
-    word = 3;
-  } else {  // s3.5: the first of words 4..7 that is not 0xFFFF
-    word = 4;
-    while (word < 8 && a.word(word) == 0xFFFF) ++word;
-    if (word == 8) return Counter::drop_iid_all_ones;
-  }
-  uint16_t w = out ? csum::add(a.word(word), m.adjustment) : csum::sub(a.word(word), m.adjustment);
-  if (w == 0xFFFF) w = 0;  // s3.2: 0xFFFF is written as 0x0000
-  r.set_word(word, w);
-
-  uint64_t iid = 0, iid_before = 0;
-  for (int i = 8; i < 16; ++i) iid = iid << 8 | r.b[i], iid_before = iid_before << 8 | a.b[i];
-  if (iid == ~uint64_t{0}) return Counter::drop_iid_all_ones;
-  // Subnet-router anycast (RFC 4291 s2.6.1), as a result *or as the input*: with L > 48 the anycast address
-  // maps to an ordinary address whose reverse mapping is the anycast one again, so accepting it on one side
-  // only would translate a packet whose replies are then refused. Refusing both keeps the mapping a bijection.
-  if (iid == 0 || iid_before == 0) return Counter::drop_result_anycast;
-  a = r;
-  return Counter::count_;
 }
 
 }  // namespace npt66
