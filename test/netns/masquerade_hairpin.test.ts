@@ -11,7 +11,7 @@ import { ADDR } from './masq/masq_lab';
 import { describeMapping } from './masq/mapping';
 import { masqSuite } from './masq/suite';
 import { jsonLines, listening, startFlow, startTool } from './masq/traffic';
-import { PORT_RANGE, waitForMapping } from './masq/translator';
+import { PORT_RANGE, npt66Counters, waitForMapping } from './masq/translator';
 
 describe('masquerade: hairpinning between containers', () => {
   const g = masqSuite('nx-hp-', 'hairpin', { filtering: 'endpoint-independent' });
@@ -39,6 +39,8 @@ describe('masquerade: hairpinning between containers', () => {
       assert.ok(m1.outsidePort >= PORT_RANGE.min && m1.outsidePort <= PORT_RANGE.max, describeMapping(m1));
       // c2 sees c1 by its outside endpoint, never by its inside address.
       assert.deepEqual([...new Set(arrived.map((d) => `[${d.from}]:${d.port}`))], [`[${ADDR.host}]:${m1.outsidePort}`]);
+      const c = await npt66Counters(t);
+      assert.ok(c && c.nat66_hairpin >= 2 * count, `every request and answer turned around at the host: ${JSON.stringify(c)}`);
     } finally {
       c2.child.kill('SIGKILL');
     }

@@ -12,6 +12,7 @@ import { VALID, echoId, embeddedPacket, residual } from './masq/checksum';
 import { ADDR, HOST_OUTSIDE_IF, SMALL_MTU } from './masq/masq_lab';
 import { masqSuite } from './masq/suite';
 import { ping, tcpTransfer } from './masq/traffic';
+import { npt66Counters } from './masq/translator';
 
 const hex = (n: number | null) => (n === null ? 'null' : `0x${n.toString(16)}`);
 
@@ -133,5 +134,12 @@ describe('masquerade: ICMPv6 errors about masqueraded flows', () => {
     }
     const route = await g.lab.ns('c2').exec(['ip', '-6', 'route', 'get', ADDR.outSmallMtu]);
     assert.match(route.stdout, /\bmtu 1280\b/, `c2's stack accepted the error: ${route.stdout}`);
+  });
+
+  test('npt66 counted the errors it translated back, and refused none', { skip: g.kind !== 'npt66' && 'npt66 only' }, async () => {
+    const c = await npt66Counters(g.translator);
+    // Two Time Exceeded, one Packet Too Big about the echo, at least one about the TCP flow.
+    assert.ok(c && c.nat66_icmp_error_inbound >= 4, JSON.stringify(c));
+    for (const k of ['drop_nat66_no_mapping', 'drop_nat66_inner_truncated', 'drop_nat66_icmp_bad_checksum']) assert.equal(c[k], 0, k);
   });
 });

@@ -11,7 +11,7 @@ import { ADDR, SOURCE_PREFIX, type Container } from './masq/masq_lab';
 import { describeMapping, type Mapping } from './masq/mapping';
 import { masqSuite } from './masq/suite';
 import { jsonLines, listening, ping, startFlow, startTool } from './masq/traffic';
-import { PORT_RANGE, waitForEvent, waitForMapping } from './masq/translator';
+import { PORT_RANGE, growth, npt66Counters, waitForEvent, waitForMapping } from './masq/translator';
 import { inPrefix } from './lib/ipv6_decode';
 
 const ADMINISTRATIVELY_PROHIBITED = 1; // RFC 4443 §3.1, Destination Unreachable code 1
@@ -104,6 +104,7 @@ describe('masquerade: outside ports and per-host limits', () => {
       const live = (await g.translator.mappings()).filter((m) => inPrefix(m.inside, SOURCE_PREFIX));
       assert.equal(live.length, limit, live.map(describeMapping).join('\n'));
 
+      const countersBefore = await npt66Counters(g.translator);
       // Containers share the /64: c2's TCP, c3's UDP and ping6 are all beyond the limit.
       const caps = { c2: await Capture.start(lab, 'c2', 'eth0', ['icmp6']), c3: await Capture.start(lab, 'c3', 'eth0', ['icmp6']) };
       let refusals: Record<'c2' | 'c3', string[]> = { c2: [], c3: [] };
@@ -127,6 +128,12 @@ describe('masquerade: outside ports and per-host limits', () => {
         caps.c3.discard();
       }
       assert.ok(refusals.c2.length >= 1 && refusals.c3.length >= 1, JSON.stringify(refusals));
+      if (countersBefore) {
+        const grew = growth(countersBefore, (await npt66Counters(g.translator)) ?? {});
+        assert.ok((grew.drop_nat66_host_limit ?? 0) >= 3, `a TCP SYN, a UDP datagram and an echo request refused: ${JSON.stringify(grew)}`);
+        assert.ok((grew.icmp_admin_prohibited_built ?? 0) >= 2, JSON.stringify(grew));
+        assert.equal(grew.nat66_mapping_created ?? 0, 0, 'no mapping created beyond the limit');
+      }
 
       // Nothing was evicted: the five live connections still carry data both ways.
       const from = holder.lines.length;

@@ -11,7 +11,7 @@ import { ADDR } from './masq/masq_lab';
 import { describeMapping, type Mapping, type MappingEvent } from './masq/mapping';
 import { masqSuite } from './masq/suite';
 import { listening, ping, startFlow } from './masq/traffic';
-import { waitForEvent, type MasqTranslator } from './masq/translator';
+import { npt66Counters, waitForEvent, type MasqTranslator } from './masq/translator';
 
 const TIMEOUTS = { icmp: 2, tcpTransitory: 5, udp: 120, tcpEstablished: 7440 };
 
@@ -77,5 +77,10 @@ describe('masquerade: timers with shortened timeouts', () => {
     } finally {
       server.child.kill('SIGKILL');
     }
+  });
+
+  test('npt66 counted the expiries', { skip: g.kind !== 'npt66' && 'npt66 only' }, async () => {
+    const c = await npt66Counters(g.translator);
+    assert.ok(c && c.nat66_mapping_expired >= 3, `the echo mapping and both TCP mappings: ${JSON.stringify(c)}`);
   });
 });

@@ -10,7 +10,7 @@ import { ADDR, CONTAINERS, type Container } from './masq/masq_lab';
 import { describeMapping } from './masq/mapping';
 import { masqSuite } from './masq/suite';
 import { jsonLines, listening, ping, startFlow, startTool, tcpTransfer } from './masq/traffic';
-import { PORT_RANGE, waitForMapping, type Filtering } from './masq/translator';
+import { PORT_RANGE, growth, npt66Counters, waitForMapping, type Filtering } from './masq/translator';
 
 const MIB = 1 << 20;
 const inRange = (p: number) => p >= PORT_RANGE.min && p <= PORT_RANGE.max;
@@ -99,6 +99,7 @@ describe('masquerade: traffic from several containers at once', () => {
       try {
         const m = await waitForMapping(g.translator, 'the UDP mapping of c1', (x) => x.protocol === 'udp' && x.inside === ADDR.c1 && x.insidePort === insidePort);
         assert.equal(m.outside, ADDR.host);
+        const countersBefore = await npt66Counters(g.translator);
         const send = async (src: string, sport: number, text: string) => {
           const p = startFlow(lab, 'out', ['udp-send-from', src, sport, ADDR.host, m.outsidePort, text]);
           assert.equal((await p.waitExit(10_000)).code, 0, p.stderr);
@@ -115,11 +116,24 @@ describe('masquerade: traffic from several containers at once', () => {
             : { sameAddressOtherPort: true, otherAddress: filtering === 'endpoint-independent' };
         assert.deepEqual(got, expected, `arrived at c1: ${JSON.stringify(arrived)}`);
         for (const d of arrived) assert.ok(([ADDR.out, ADDR.outSmallMtu] as string[]).includes(d.from), `c1 sees the real remote address, got ${d.from}`);
+        if (countersBefore) {
+          // The datagram from the other address is the one address-dependent filtering refuses, and counts.
+          const grew = growth(countersBefore, (await npt66Counters(g.translator)) ?? {});
+          assert.equal(grew.drop_nat66_filtered ?? 0, filtering === 'address-dependent' ? 1 : 0, JSON.stringify(grew));
+          assert.equal(grew.nat66_inbound, filtering === 'address-dependent' ? 2 : 3, JSON.stringify(grew));
+        }
       } finally {
         c1.child.kill('SIGKILL');
       }
     });
   }
+
+  test('npt66 translated the traffic both ways and dropped nothing it should have translated', { skip: g.kind !== 'npt66' && 'npt66 only' }, async () => {
+    const c = await npt66Counters(g.translator);
+    assert.ok(c && c.nat66_outbound > 0 && c.nat66_inbound > 0, JSON.stringify(c));
+    const drops = Object.entries(c).filter(([k, v]) => k.startsWith('drop_') && v > 0);
+    assert.deepEqual(drops, [], 'drops since the last restart (endpoint-independent filtering: none expected)');
+  });
 
   test('the translator stops cleanly (npt66: exit 0, rules removed); then nothing gets out', async () => {
     await g.translator.stop();

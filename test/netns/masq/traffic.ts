@@ -65,7 +65,7 @@ export interface TcpTransferResult {
 }
 
 // BYTES of random data from `from` to a sink at `toAddr`:`port` in `to`, hashed at both ends.
-export async function tcpTransfer(lab: MasqLab, from: MasqNs, to: MasqNs, toAddr: string, bytes: number, port: number, timeoutMs = 120_000): Promise<TcpTransferResult> {
+export async function tcpTransfer(lab: MasqLab, from: MasqNs, to: MasqNs, toAddr: string, bytes: number, port: number, timeoutMs = 60_000): Promise<TcpTransferResult> {
   const sink = await listening(startTool(lab, to, ['tcp-sink', port]));
   const sender = startTool(lab, from, ['tcp-send', toAddr, port, bytes]);
   const [se, re] = await Promise.all([sender.waitExit(timeoutMs), sink.waitExit(timeoutMs)]);

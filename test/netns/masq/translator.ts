@@ -61,6 +61,23 @@ export async function waitForEvent(t: MasqTranslator, what: string, pred: (e: Ma
   return found as MappingEvent;
 }
 
+// npt66's counters summed over its queues (`stats --json` "total", names from native/core/counters.def);
+// null for the kernel, which has none of these.
+export async function npt66Counters(t: MasqTranslator): Promise<Record<string, number> | null> {
+  const stats = await t.stats();
+  if (stats === null) return null;
+  const total = stats.total as Record<string, number> | undefined;
+  if (!total || typeof total.nat66_outbound !== 'number') throw new Error(`stats --json has no masquerade counters:\n${JSON.stringify(stats)}`);
+  return total;
+}
+
+// The counters that grew between two snapshots, with how much.
+export function growth(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) if (v !== (before[k] ?? 0)) out[k] = v - (before[k] ?? 0);
+  return out;
+}
+
 // Polls the live mappings until one satisfies `pred` and returns it.
 export async function waitForMapping(t: MasqTranslator, what: string, pred: (m: Mapping) => boolean, timeoutMs = 10_000): Promise<Mapping> {
   let found: Mapping | undefined;
