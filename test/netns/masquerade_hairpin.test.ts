@@ -1,12 +1,13 @@
-// Issue 4: hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8): a container reaches another container through the
-// host's outside address and the other's outside port, and sees it by its outside address and port (not its
-// inside one). With endpoint-independent filtering the listening container's mapping accepts the first
-// datagram; its outside port is learnt from the translator's mapping list after it sent one datagram out.
-// The kernel's MASQUERADE has no hairpinning for dynamic mappings (the datagram is for the host itself, where
-// nothing listens): against it the test asserts that nothing arrives, which is what "the same test fails
+// Issue 4: hairpinning (RFC 4787 REQ-9, RFC 5382 REQ-8), UDP and TCP: a container reaches another container
+// through the host's outside address and the other's outside port, and sees it by its outside address and port
+// (not its inside one). With endpoint-independent filtering the listening container's mapping accepts the
+// first packet; its outside port is learnt from the translator's mapping list after it sent something out.
+// The kernel's MASQUERADE has no hairpinning for dynamic mappings (the packet is for the host itself, where
+// nothing listens): against it the tests assert that nothing gets through, which is what "the same test fails
 // without hairpinning" looks like.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { waitFor } from '../../src/netns';
 import { ADDR } from './masq/masq_lab';
 import { describeMapping } from './masq/mapping';
 import { masqSuite } from './masq/suite';
@@ -43,6 +44,34 @@ describe('masquerade: hairpinning between containers', () => {
       assert.ok(c && c.nat66_hairpin >= 2 * count, `every request and answer turned around at the host: ${JSON.stringify(c)}`);
     } finally {
       c2.child.kill('SIGKILL');
+    }
+  });
+
+  // c2 listens and also connects out from the same port (SO_REUSEPORT, as a peer-to-peer program does), which
+  // gives the port a mapping; c1 then connects to [host]:that outside port. socat tells c1 who c2 saw.
+  test('TCP: c1 connects to c2’s listening port through [host]:its outside port and gets its data echoed', async () => {
+    const { lab, translator: t } = g;
+    const c2Port = 25720;
+    const listener = lab.topology.spawn('c2', ['socat', `TCP6-LISTEN:${c2Port},reuseport,reuseaddr,fork`, 'SYSTEM:echo "peer $SOCAT_PEERADDR $SOCAT_PEERPORT"; cat']);
+    const server = await listening(startFlow(lab, 'out', ['tcp-echo', 5720]));
+    try {
+      await waitFor('c2 to listen', async () => (await lab.ns('c2').exec(['ss', '-ltnH', `sport = :${c2Port}`])).stdout.includes(`:${c2Port}`));
+      const out = await lab.ns('c2').exec(['socat', '-u', 'OPEN:/dev/null', `TCP6:[${ADDR.out}]:5720,sourceport=${c2Port},reuseport,reuseaddr,connect-timeout=5`], { allowFailure: true });
+      assert.equal(out.code, 0, `c2's outbound connection from its listening port: ${out.stderr}`);
+      const m2 = await waitForMapping(t, 'c2’s TCP mapping', (m) => m.protocol === 'tcp' && m.inside === ADDR.c2 && m.insidePort === c2Port);
+      const c1 = await lab.ns('c1').exec(['socat', '-t', '2', '-', `TCP6:[${ADDR.host}]:${m2.outsidePort},connect-timeout=3`], { input: 'hairpin over tcp\n', allowFailure: true, timeoutMs: 20_000 });
+      if (g.kind === 'kernel') {
+        assert.notEqual(c1.code, 0, `the kernel’s MASQUERADE does not hairpin: ${c1.stdout}`);
+        return;
+      }
+      assert.equal(c1.code, 0, c1.stderr);
+      const [peerLine, echoed] = c1.stdout.split('\n');
+      const m1 = await waitForMapping(t, 'c1’s TCP mapping', (m) => m.protocol === 'tcp' && m.inside === ADDR.c1 && m.remotePort === m2.outsidePort);
+      assert.equal(peerLine, `peer [${ADDR.host}] ${m1.outsidePort}`, 'c2 sees c1 by its outside endpoint');
+      assert.equal(echoed, 'hairpin over tcp');
+    } finally {
+      listener.kill('SIGKILL');
+      server.child.kill('SIGKILL');
     }
   });
 });
