@@ -37,7 +37,16 @@ struct Address {
     return a;
   }
   void store(uint8_t* p) const noexcept { std::memcpy(p, b.data(), 16); }
-  friend bool operator==(const Address&, const Address&) = default;
+  // Two 64-bit compares: the defaulted == on std::array calls memcmp, which dominates a masquerade lookup's
+  // key check and remote-address filtering.
+  friend bool operator==(const Address& x, const Address& y) noexcept {
+    uint64_t x0, x1, y0, y1;
+    std::memcpy(&x0, x.b.data(), 8);
+    std::memcpy(&x1, x.b.data() + 8, 8);
+    std::memcpy(&y0, y.b.data(), 8);
+    std::memcpy(&y1, y.b.data() + 8, 8);
+    return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+  }
 };
 
 // Mask of the first `len` bits of a 64-bit prefix (len 0..64).
