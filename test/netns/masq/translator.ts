@@ -98,7 +98,8 @@ const LIMIT_CHAIN = 'NX-LIMIT';
 // - with privilegedPorts, ports below 1024 keep the kernel's own rule (below 1024 stays below 1024), which
 //   applies only without a range, so they get a rule without `--to-ports`;
 // - timeouts become the host's conntrack timeouts; maxPerHost64 a connlimit per /64 answered with
-//   administratively prohibited. Filtering is always the kernel's (address- and port-dependent).
+//   administratively prohibited. Filtering is always the kernel's (address- and port-dependent); maxMappings
+//   is not applied (no test reaches it).
 class KernelMasquerade implements MasqTranslator {
   readonly kind = 'kernel';
   readonly events: MappingEvent[] = [];
