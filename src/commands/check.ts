@@ -1,9 +1,8 @@
 // npt66 check -c FILE: validates a configuration without touching the system (no root needed).
-import { parseArgs } from 'node:util';
-
-import { fromParseArgsError, Npt66Error, usageError } from '../errors';
+import { Npt66Error } from '../errors';
 import { loadGatewayConfig } from '../gateway-config';
 import { installArgv, nftRuleset, planRules } from '../rules';
+import { parseCommandLine, requireConfigFile } from './common';
 
 export const summary = 'validate a configuration file (exit 0 valid, 2 invalid)';
 
@@ -17,25 +16,13 @@ Exit status: 0 valid, 2 invalid (the message names the field and the fix).
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        config: { type: 'string', short: 'c' },
-        rules: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (e) {
-    throw fromParseArgsError(e);
-  }
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const file = values.config;
-  if (!file) throw usageError('give the configuration file with -c FILE');
+  const parsed = parseCommandLine(argv, usage, {
+    config: { type: 'string', short: 'c' },
+    rules: { type: 'boolean', default: false },
+  });
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const file = requireConfigFile(values.config);
   let config;
   let compiled;
   try {

@@ -1,7 +1,6 @@
 // npt66 lab: the seed story's gateway side in network namespaces (root). `npm run lab` runs it.
-import { parseArgs } from 'node:util';
-
-import { fromParseArgsError, usageError } from '../errors';
+import { usageError } from '../errors';
+import { parseCommandLine } from './common';
 
 export const summary = 'build the seed network in namespaces, run npt66 on it and show the path (root)';
 
@@ -20,23 +19,12 @@ Exit status: 0 every check passed, 1 a check failed, 2 bad usage.
 `;
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        keep: { type: 'boolean', default: false },
-        down: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (e) {
-    throw fromParseArgsError(e);
-  }
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
+  const parsed = parseCommandLine(argv, usage, {
+    keep: { type: 'boolean', default: false },
+    down: { type: 'boolean', default: false },
+  });
+  if (!parsed) return 0;
+  const { values } = parsed;
   if (values.keep && values.down) throw usageError('--keep and --down exclude each other');
   if (process.getuid?.() !== 0) throw usageError('the lab creates network namespaces: run it as root');
   const out = (text = '') => process.stdout.write(`${text}\n`);

@@ -1,12 +1,9 @@
 // npt66 mappings: the running daemon's live masquerade mappings, read through its root-only control socket,
 // printed like `conntrack -L` (or as JSON).
-import { parseArgs } from 'node:util';
-
-import { controlRequest } from '../control';
-import { fromParseArgsError, Npt66Error } from '../errors';
-import { DEFAULT_SOCKET, loadGatewayConfig } from '../gateway-config';
+import { DEFAULT_SOCKET } from '../gateway-config';
 import { formatMappingsTable, mappingJson } from '../mapping-format';
 import type { NativeMappingRecord } from '../native';
+import { askDaemon, controlSocket, parseCommandLine } from './common';
 
 export const summary = "list the running gateway's live masquerade mappings (like conntrack -L)";
 
@@ -28,35 +25,15 @@ export interface MappingsReply {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        json: { type: 'boolean', default: false },
-        socket: { type: 'string' },
-        config: { type: 'string', short: 'c' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (e) {
-    throw fromParseArgsError(e);
-  }
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const socket = values.socket ?? (values.config ? loadGatewayConfig(values.config).config.control.socket : DEFAULT_SOCKET);
-  let reply: MappingsReply;
-  try {
-    reply = (await controlRequest(socket, 'mappings')) as MappingsReply;
-  } catch (e) {
-    if (e instanceof Npt66Error && e.code !== 'ERR_NPT66_CONFIG') {
-      process.stderr.write(`npt66 mappings: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  const parsed = parseCommandLine(argv, usage, {
+    json: { type: 'boolean', default: false },
+    socket: { type: 'string' },
+    config: { type: 'string', short: 'c' },
+  });
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const reply = await askDaemon<MappingsReply>('mappings', controlSocket(values), 'mappings');
+  if (!reply) return 1;
   if (values.json) process.stdout.write(`${JSON.stringify(reply.mappings.map(mappingJson), null, 2)}\n`);
   else process.stdout.write(formatMappingsTable(reply.mappings, reply.time));
   return 0;

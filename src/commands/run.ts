@@ -1,14 +1,13 @@
 // npt66 run -c FILE: the gateway daemon, in the foreground (systemd or a container runtime supervises it).
 // JSON lines on stdout; "msg":"ready" once the queues are bound and the rules installed; SIGTERM/SIGINT stop
 // cleanly (rules removed, queues drained, exit 0); SIGHUP reloads the file (logs "reloaded" or "reload failed").
-import { parseArgs } from 'node:util';
-
 import { ControlServer } from '../control';
-import { fromParseArgsError, Npt66Error, usageError } from '../errors';
+import { Npt66Error } from '../errors';
 import { Gateway, type GatewayEvent, type GatewayMappingEvent } from '../gateway';
 import { loadGatewayConfig } from '../gateway-config';
 import { Logger } from '../log';
 import { mappingLogFields } from '../mapping-format';
+import { parseCommandLine, requireConfigFile } from './common';
 
 export const summary = 'run the NPTv6 / NAT66 masquerade gateway in the foreground (JSON logs on stdout)';
 
@@ -29,21 +28,9 @@ function exitCodeFor(e: unknown): number {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h', default: false } },
-    }));
-  } catch (e) {
-    throw fromParseArgsError(e);
-  }
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const file = values.config;
-  if (!file) throw usageError('give the configuration file with -c FILE');
+  const parsed = parseCommandLine(argv, usage, { config: { type: 'string', short: 'c' } });
+  if (!parsed) return 0;
+  const file = requireConfigFile(parsed.values.config);
 
   const log = new Logger();
   let gateway: Gateway | null = null;

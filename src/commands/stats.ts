@@ -1,11 +1,8 @@
 // npt66 stats: the running daemon's counters, read through its root-only control socket.
-import { parseArgs } from 'node:util';
-
-import { controlRequest } from '../control';
-import { fromParseArgsError, Npt66Error } from '../errors';
 import type { GatewayStats } from '../gateway';
-import { DEFAULT_SOCKET, loadGatewayConfig } from '../gateway-config';
+import { DEFAULT_SOCKET } from '../gateway-config';
 import { native } from '../native';
+import { askDaemon, controlSocket, parseCommandLine } from './common';
 
 export const summary = "print the running gateway's counters (per queue, per mapping, masquerade table, drops by reason)";
 
@@ -72,36 +69,16 @@ export function formatStats(s: GatewayStats, explain: boolean): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        json: { type: 'boolean', default: false },
-        explain: { type: 'boolean', default: false },
-        socket: { type: 'string' },
-        config: { type: 'string', short: 'c' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }));
-  } catch (e) {
-    throw fromParseArgsError(e);
-  }
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const socket = values.socket ?? (values.config ? loadGatewayConfig(values.config).config.control.socket : DEFAULT_SOCKET);
-  let stats: GatewayStats;
-  try {
-    stats = (await controlRequest(socket, 'stats')) as GatewayStats;
-  } catch (e) {
-    if (e instanceof Npt66Error && e.code !== 'ERR_NPT66_CONFIG') {
-      process.stderr.write(`npt66 stats: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
-  }
+  const parsed = parseCommandLine(argv, usage, {
+    json: { type: 'boolean', default: false },
+    explain: { type: 'boolean', default: false },
+    socket: { type: 'string' },
+    config: { type: 'string', short: 'c' },
+  });
+  if (!parsed) return 0;
+  const { values } = parsed;
+  const stats = await askDaemon<GatewayStats>('stats', controlSocket(values), 'stats');
+  if (!stats) return 1;
   if (values.json) {
     const doc = values.explain ? { ...stats, descriptions: Object.fromEntries(describe()) } : stats;
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

@@ -1,11 +1,10 @@
 // npt66 translate: what an address becomes under the given NPTv6 mappings, offline (no queue, no root).
-import { parseArgs } from 'node:util';
-
-import { fromParseArgsError, usageError } from '../errors';
+import { usageError } from '../errors';
 import { native } from '../native';
 import { validateNptv6, type Nptv6Mapping } from '../config';
 import { parseAddress } from '../prefix';
 import { Translator, type MapAddressResult } from '../translator';
+import { parseCommandLine } from './common';
 
 export const summary = 'print what addresses become under NPTv6 mappings (offline)';
 
@@ -36,26 +35,18 @@ function humanLine(r: MapAddressResult): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        map: { type: 'string', multiple: true },
-        inbound: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (e) {
-    throw fromParseArgsError(e);
-  }
+  const parsed = parseCommandLine(
+    argv,
+    usage,
+    {
+      map: { type: 'string', multiple: true },
+      inbound: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    true,
+  );
+  if (!parsed) return 0;
   const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
   const maps = values.map ?? [];
   if (maps.length === 0) throw usageError('give at least one --map INSIDE=OUTSIDE, e.g. --map fd01:203:405::/48=2001:db8:1::/48');
   if (positionals.length === 0) throw usageError('give at least one ADDRESS to translate');
