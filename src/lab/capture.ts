@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 
 import { waitFor } from '../netns';
 import type { LabNetwork } from './build';
+import { collectLines } from './lines';
 
 export interface EchoLine {
   src: string;
@@ -19,13 +20,7 @@ export class TextCapture {
     private readonly child: ChildProcess,
     readonly where: string,
   ) {
-    let partial = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      this.lines.push(...parts);
-    });
+    collectLines(child.stdout, this.lines);
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => (this.stderr += chunk));
   }

@@ -11,6 +11,7 @@ import { waitFor } from '../netns';
 import { Translator } from '../translator';
 import { buildLab, LAB_PREFIX, removeStaleLab, type LabNetwork } from './build';
 import { TextCapture, type EchoLine } from './capture';
+import { collectLines } from './lines';
 import { ADDRESSES, SEED_AMBIGUITY, SEED_LAB, SEED_NPTV6, type LabTopology } from './topology';
 
 const CLI = path.resolve(__dirname, '..', 'cli.js');
@@ -46,13 +47,7 @@ class Daemon {
     readonly child: ChildProcess,
     private readonly logFile: string | null,
   ) {
-    let partial = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      this.lines.push(...parts);
-    });
+    collectLines(child.stdout, this.lines);
   }
 
   get socket(): string {
