@@ -140,8 +140,11 @@ Nat66Table::Nat66Table(const Nat66Config& config)
 Nat66Table::~Nat66Table() = default;
 
 // --- small helpers ---
+// The per-packet helpers below are defined `inline`: the core is built as position-independent code, where
+// GCC will not inline an ordinary member function into its callers (it could be interposed), and these calls
+// were a good part of a lookup's instructions.
 
-uint64_t Nat66Table::hash_inside(Nat66Proto p, const Address& a, uint16_t port) const noexcept {
+inline uint64_t Nat66Table::hash_inside(Nat66Proto p, const Address& a, uint16_t port) const noexcept {
   // Keyed so that inside hosts cannot aim many flows at one shard or probe run.
   uint64_t h = mix(raw_high(a) ^ key_[0], raw_low(a) ^ key_[1]);
   return mix(h ^ key_[2], (uint64_t{static_cast<uint8_t>(p)} << 16 | port) ^ key_[3]);
@@ -166,7 +169,7 @@ const Address& Nat66Table::outside_for(const Address& inside) const noexcept {
   return config_.outside[mix(raw_high(inside) ^ key_[4], raw_low(inside) ^ key_[5]) % n];
 }
 
-uint64_t Nat66Table::timeout_for(Nat66State st) const noexcept {
+inline uint64_t Nat66Table::timeout_for(Nat66State st) const noexcept {
   switch (st) {
     case Nat66State::udp: return config_.timeouts.udp_ms;
     case Nat66State::tcp_transitory: return config_.timeouts.tcp_transitory_ms;
@@ -176,7 +179,7 @@ uint64_t Nat66Table::timeout_for(Nat66State st) const noexcept {
   return config_.timeouts.udp_ms;
 }
 
-void Nat66Table::set_state(Entry& e, Nat66State st) noexcept {
+inline void Nat66Table::set_state(Entry& e, Nat66State st) noexcept {
   if (e.state == st) return;
   by_state_[static_cast<int>(e.state)].fetch_sub(1, std::memory_order_relaxed);
   by_state_[static_cast<int>(st)].fetch_add(1, std::memory_order_relaxed);
@@ -207,7 +210,7 @@ void Nat66Table::record(const Entry& e, Nat66MappingRecord& r) const noexcept {
   r.bytes_in = e.bytes_in;
 }
 
-void Nat66Table::bind(const Entry& e, uint32_t handle, Nat66Binding& out) const noexcept {
+inline void Nat66Table::bind(const Entry& e, uint32_t handle, Nat66Binding& out) const noexcept {
   out.handle = handle;
   out.proto = e.proto;
   out.inside = e.inside;
@@ -249,7 +252,7 @@ void Nat66Table::wheel_unlink(Shard& s, uint32_t slot) noexcept {
 
 // --- lookups ---
 
-uint32_t Nat66Table::find_slot_locked(Shard& s, uint32_t tag, Nat66Proto p, const Address& a,
+inline uint32_t Nat66Table::find_slot_locked(Shard& s, uint32_t tag, Nat66Proto p, const Address& a,
                                       uint16_t port) const noexcept {
   return s.index.find(tag, [&](uint32_t slot) {
     const Entry& e = s.at(slot);
@@ -259,7 +262,7 @@ uint32_t Nat66Table::find_slot_locked(Shard& s, uint32_t tag, Nat66Proto p, cons
 
 // The entry a port owner points at, if it is still that live, unexpired mapping (the owner was read before
 // the lock was taken, so the mapping may have gone meanwhile).
-Nat66Table::Entry* Nat66Table::resolve_outside_locked(Shard& s, uint32_t handle, Nat66Proto p, int pool,
+inline Nat66Table::Entry* Nat66Table::resolve_outside_locked(Shard& s, uint32_t handle, Nat66Proto p, int pool,
                                                       uint16_t port, uint64_t now_ms) const noexcept {
   uint32_t slot = handle & kSlotMask;
   if (slot >= s.high_water) return nullptr;
@@ -301,7 +304,7 @@ Nat66Lookup Nat66Table::find_outside(Nat66Proto p, const Address& outside, uint1
 
 // --- per-packet update (shard lock held) ---
 
-void Nat66Table::touch(Shard& s, uint32_t slot, bool outbound, const Nat66Flow& f, uint64_t now_ms) noexcept {
+inline void Nat66Table::touch(Shard& s, uint32_t slot, bool outbound, const Nat66Flow& f, uint64_t now_ms) noexcept {
   Entry& e = s.at(slot);
   e.last_ms = now_ms;
   if (outbound) {
@@ -470,7 +473,7 @@ static_assert(std::is_trivially_destructible_v<Nat66MappingEvent>);
 inline void prefetch_write(const void* p) noexcept { __builtin_prefetch(p, 1, 3); }
 }  // namespace
 
-Counter Nat66Table::outbound_locked(Shard& s, uint32_t shard_no, uint64_t h, const Nat66Flow& f, uint64_t now_ms,
+inline Counter Nat66Table::outbound_locked(Shard& s, uint32_t shard_no, uint64_t h, const Nat66Flow& f, uint64_t now_ms,
                                     Nat66Binding& out, CounterBlock& counters, void* event_storage,
                                     bool& have_event) noexcept {
   const uint32_t tag = static_cast<uint32_t>(h);
@@ -510,7 +513,7 @@ Counter Nat66Table::outbound(const Nat66Flow& f, uint64_t now_ms, Nat66Binding& 
   return result;
 }
 
-Nat66Lookup Nat66Table::inbound_locked(Shard& s, uint32_t handle, int pool, const Nat66Flow& f, uint64_t now_ms,
+inline Nat66Lookup Nat66Table::inbound_locked(Shard& s, uint32_t handle, int pool, const Nat66Flow& f, uint64_t now_ms,
                                        Nat66Binding& out, void* event_storage, bool& have_event) noexcept {
   Entry* e = resolve_outside_locked(s, handle, f.proto, pool, f.dport, now_ms);
   if (e == nullptr) return Nat66Lookup::absent;

@@ -37,22 +37,24 @@ Verdict refuse(CounterBlock& counters, Counter why, uint8_t pointer, uint32_t ma
 // The common packet: TCP, UDP or a non-error ICMPv6 message right after the fixed header, well formed. For
 // it, parse_packet() would find exactly that (payload >= 4 also covers the ICMPv6 type/code read), so only the
 // address needs work. Anything else (extension headers, ICMPv6 errors, ND/MLD, malformed) takes the general path.
-bool is_plain(const uint8_t* data, size_t len) noexcept {
+[[gnu::always_inline]] inline bool is_plain(const uint8_t* data, size_t len) noexcept {
   if (data == nullptr || len < ip6::kHeaderLen + 4) return false;
-  // Bytes 0..43 exist: test the common case with one branch (& rather than &&).
+  // Bytes 0..43 exist. 4 <= payload <= len - 40 as one unsigned compare (a payload below 4 wraps around).
   const size_t payload = load_be16(data + 4);
-  const uint8_t next = data[6];
-  const bool ok = ((data[0] >> 4) == 6) & (payload >= 4) & (payload <= len - ip6::kHeaderLen);
+  const bool ok = ((data[0] >> 4) == 6) & (payload - 4 <= len - (ip6::kHeaderLen + 4));
   if (!ok) return false;
+  const uint8_t next = data[6];
   if ((next == ip6::kTcp) | (next == ip6::kUdp)) return true;
   const uint8_t type = data[ip6::kHeaderLen];
   return next == ip6::kIcmpv6 && !icmp6::is_error(type) && !icmp6::is_nd_or_mld(type);
 }
 
 // translate_nptv6 for a plain packet: the address is read, mapped and written as two 64-bit halves in place.
-// Specialised by direction and for the one-pair table, so the common case is a small leaf function.
-template <Direction D, bool OnePair>
-[[gnu::noinline]] Verdict translate_plain(const PrefixTable& table, uint8_t* data, CounterBlock& counters) noexcept {
+// Specialised by direction and for the one-pair table. With CountTranslated false the caller counts the
+// translations (the batch adds them up once); refusals and misses are counted here either way.
+template <Direction D, bool OnePair, bool CountTranslated = true>
+[[gnu::always_inline]] inline Verdict translate_plain(const PrefixTable& table, uint8_t* data,
+                                                      CounterBlock& counters) noexcept {
   constexpr size_t field = D == Direction::outbound ? ip6::kSrcOffset : ip6::kDstOffset;
   uint8_t* at = data + field;
   uint64_t hi = load_be64(at), lo = load_be64(at + 8);
@@ -61,12 +63,21 @@ template <Direction D, bool OnePair>
     counters.add(Counter::not_ours);
     return make_verdict(Action::not_ours, Counter::not_ours, 0, 0);
   }
-  if (Counter c = map_halves<D>(*m, hi, lo); !kOk(c)) return refuse(counters, c, field, m->index);
+  const bool iid_changes = m->len > 48;  // s3.4: with L <= 48 the interface identifier is left as it is
+  const uint32_t index = m->index;      // (read before the stores, which could alias the table as far as
+                                        // the compiler knows)
+  if (Counter c = map_halves<D>(*m, hi, lo); !kOk(c)) return refuse(counters, c, field, index);
   store_be64(at, hi);
-  store_be64(at + 8, lo);
+  if (iid_changes) store_be64(at + 8, lo);
   constexpr Counter what = D == Direction::outbound ? Counter::nptv6_outbound : Counter::nptv6_inbound;
-  counters.add(what);
-  return make_verdict(Action::translated, what, m->index, 0);
+  if constexpr (CountTranslated) counters.add(what);
+  return make_verdict(Action::translated, what, index, 0);
+}
+
+// One plain packet per call, as a leaf function of its own.
+template <Direction D, bool OnePair>
+[[gnu::noinline]] Verdict translate_one(const PrefixTable& table, uint8_t* data, CounterBlock& counters) noexcept {
+  return translate_plain<D, OnePair>(table, data, counters);
 }
 
 // Every other packet: parse the whole chain, then the address and, for an ICMPv6 error, the quoted one.
@@ -122,10 +133,45 @@ Verdict translate_nptv6(const PrefixTable& table, Direction d, uint8_t* data, si
     return translate_general(table, d, data, len, counters);
   const bool one = table.mappings().size() == 1;
   if (d == Direction::outbound)
-    return one ? translate_plain<Direction::outbound, true>(table, data, counters)
-               : translate_plain<Direction::outbound, false>(table, data, counters);
-  return one ? translate_plain<Direction::inbound, true>(table, data, counters)
-             : translate_plain<Direction::inbound, false>(table, data, counters);
+    return one ? translate_one<Direction::outbound, true>(table, data, counters)
+               : translate_one<Direction::outbound, false>(table, data, counters);
+  return one ? translate_one<Direction::inbound, true>(table, data, counters)
+             : translate_one<Direction::inbound, false>(table, data, counters);
+}
+
+namespace {
+template <Direction D, bool OnePair>
+void translate_many(const PrefixTable& table, const PacketRef* packets, size_t n, Verdict* verdicts,
+                    CounterBlock& counters) noexcept {
+  uint64_t translated = 0;
+  for (const PacketRef* p = packets; p != packets + n; ++p, ++verdicts) {  // few live values: no spills
+    if (is_plain(p->data, p->len)) [[likely]] {
+      const Verdict v = translate_plain<D, OnePair, false>(table, p->data, counters);
+      translated += v.action == Action::translated;
+      *verdicts = v;
+    } else {
+      *verdicts = translate_general(table, D, p->data, p->len, counters);
+    }
+  }
+  if (translated != 0)
+    counters.add(D == Direction::outbound ? Counter::nptv6_outbound : Counter::nptv6_inbound, translated);
+}
+}  // namespace
+
+void translate_nptv6_batch(const PrefixTable& table, Direction d, const PacketRef* packets, size_t n,
+                           Verdict* verdicts, CounterBlock& counters) noexcept {
+  const bool one = table.mappings().size() == 1;
+  if (d == Direction::outbound) {
+    if (one)
+      translate_many<Direction::outbound, true>(table, packets, n, verdicts, counters);
+    else
+      translate_many<Direction::outbound, false>(table, packets, n, verdicts, counters);
+  } else {
+    if (one)
+      translate_many<Direction::inbound, true>(table, packets, n, verdicts, counters);
+    else
+      translate_many<Direction::inbound, false>(table, packets, n, verdicts, counters);
+  }
 }
 
 }  // namespace npt66

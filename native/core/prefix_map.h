@@ -50,8 +50,9 @@ class PrefixTable {
   // match_high() for a table of exactly one mapping (mappings().size() == 1): one mask and one compare.
   const Mapping* match_only(uint64_t hi, Direction d) const noexcept {
     const Only& o = only_[static_cast<size_t>(d)];
-    const Mapping& m = mappings_[0];  // a reference: the caller's null test on the result folds away
-    return (hi & o.mask) == o.key ? &m : nullptr;
+    const Mapping* m = mappings_.data();
+    if (m == nullptr) __builtin_unreachable();  // one mapping: lets the caller's null test on a hit fold away
+    return (hi & o.mask) == o.key ? m : nullptr;
   }
   const std::vector<Mapping>& mappings() const noexcept { return mappings_; }
 
