@@ -45,6 +45,12 @@ export interface NativeEngineOptions {
   socketBufferBytes: number; // SO_RCVBUFFORCE/SO_SNDBUFFORCE per queue socket, default 8 MiB
   failOpen: boolean; // accept untranslatable packets untranslated (and set NFQA_CFG_F_FAIL_OPEN); default false
   icmpRateLimit: number; // ICMPv6 Parameter Problem replies per second, all queues together, default 100; 0 = none
+  // Queue thread placement (native/nfq/thread_placement.h): thread i runs on queueCpus[i % length] (default: not
+  // pinned), at nice queueNice (-20..19, default 0) or under SCHED_FIFO at queueFifoPriority (1..99; default 0 =
+  // off). A placement the kernel refuses is reported as a warning event; the threads keep translating.
+  queueCpus?: number[];
+  queueNice?: number;
+  queueFifoPriority?: number;
   mappings: NativeMapping[]; // compiled natively; throws ERR_NPT66_CONFIG
   masquerade?: NativeMasquerade[]; // one NAT66 table each, compiled natively; errors throw ERR_NPT66_CONFIG naming masquerade[i].field
   onEvents: (events: NativeEngineEvent[]) => void; // batched via one ThreadSafeFunction, rare events only

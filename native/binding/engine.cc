@@ -123,6 +123,32 @@ uint32_t optional_uint(Napi::Env env, const Napi::Object& o, const char* key, ui
   return static_cast<uint32_t>(d);
 }
 
+int optional_int(Napi::Env env, const Napi::Object& o, const char* key, int fallback, int min, int max) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return fallback;
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
+  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<int64_t>(d)))
+    throw_error(env, "ERR_NPT66_CONFIG",
+                std::string(key) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
+  return static_cast<int>(d);
+}
+
+std::vector<int> optional_cpus(Napi::Env env, const Napi::Object& o, const char* key) {
+  Napi::Value v = o.Get(key);
+  std::vector<int> cpus;
+  if (v.IsUndefined()) return cpus;
+  if (!v.IsArray()) throw_error(env, "ERR_NPT66_CONFIG", std::string(key) + " must be an array of CPU numbers");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Value c = a.Get(i);
+    double d = c.IsNumber() ? c.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 0 && d < 4096) || d != static_cast<double>(static_cast<int>(d)))
+      throw_error(env, "ERR_NPT66_CONFIG", std::string(key) + "[" + std::to_string(i) + "] must be a CPU number");
+    cpus.push_back(static_cast<int>(d));
+  }
+  return cpus;
+}
+
 [[noreturn]] void throw_queue_error(Napi::Env env, const nfq::QueueError& e) {
   Napi::Error err = Napi::Error::New(env, e.what());
   err.Set("code", Napi::String::New(env, "ERR_NPT66_QUEUE"));
@@ -182,8 +208,8 @@ Napi::Function Engine::Define(Napi::Env env) {
                       InstanceMethod<&Engine::Stop>("stop")});
 }
 
-// new Engine({queueFirst, queueCount, queueMaxLen?, socketBufferBytes?, failOpen?, icmpRateLimit?, mappings,
-// masquerade?, onEvents})
+// new Engine({queueFirst, queueCount, queueMaxLen?, socketBufferBytes?, failOpen?, icmpRateLimit?, queueCpus?,
+// queueNice?, queueFifoPriority?, mappings, masquerade?, onEvents})
 Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info), env_(info.Env()) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw_error(env, "ERR_NPT66_INVALID_ARG", "options must be an object");
@@ -195,6 +221,9 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info),
   options.queue_max_len = optional_uint(env, o, "queueMaxLen", 4096, 1, 1u << 24);
   options.socket_buffer_bytes = optional_uint(env, o, "socketBufferBytes", 8u << 20, 64u << 10, 1u << 30);
   options.icmp_rate_limit = optional_uint(env, o, "icmpRateLimit", 100, 0, 1'000'000);
+  options.queue_cpus = optional_cpus(env, o, "queueCpus");
+  options.queue_nice = optional_int(env, o, "queueNice", 0, -20, 19);
+  options.queue_fifo_priority = optional_int(env, o, "queueFifoPriority", 0, 0, 99);
   Napi::Value fail_open = o.Get("failOpen");
   if (!fail_open.IsUndefined() && !fail_open.IsBoolean())
     throw_error(env, "ERR_NPT66_CONFIG", "failOpen must be a boolean");

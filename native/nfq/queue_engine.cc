@@ -44,6 +44,10 @@ Engine::Engine(Options options, EventSink emit)
                                 std::to_string(uint32_t{options_.queue_first} + options_.queue_count - 1) +
                                 " goes past queue 65535");
   if (options_.queue_max_len == 0) throw std::invalid_argument("queue max length must be at least 1");
+  if (std::string bad = check_cpus(options_.queue_cpus); !bad.empty()) throw std::invalid_argument("queue CPUs: " + bad);
+  if (options_.queue_nice < -20 || options_.queue_nice > 19) throw std::invalid_argument("queue nice must be -20..19");
+  if (options_.queue_fifo_priority < 0 || options_.queue_fifo_priority > 99)
+    throw std::invalid_argument("queue SCHED_FIFO priority must be 0 (off) or 1..99");
   if (options_.masquerade.size() > MappingCounters::kCapacity)
     throw std::invalid_argument("at most " + std::to_string(MappingCounters::kCapacity) + " masquerade entries");
   for (size_t i = 0; i < options_.masquerade.size(); ++i) {
@@ -75,6 +79,7 @@ void Engine::start() {
   try {
     for (uint32_t i = 0; i < options_.queue_count; ++i) {
       auto queue = static_cast<uint16_t>(options_.queue_first + i);
+      settings.placement = placement_for(i, options_.queue_cpus, options_.queue_nice, options_.queue_fifo_priority);
       workers_.push_back(std::make_unique<QueueWorker>(queue, settings, table_, masquerade_, icmp_limiter_, sink));
       workers_.back()->bind();
     }
@@ -88,8 +93,15 @@ void Engine::start() {
          "accepted untranslated and leak inside addresses");
   {
     SignalsBlocked blocked;
-    for (auto& w : workers_) threads_.emplace_back([worker = w.get()] { worker->run(); });
-    if (!masquerade_.empty()) housekeeper_ = std::thread([this] { housekeeping(); });
+    for (auto& w : workers_) {
+      threads_.emplace_back([worker = w.get()] { worker->run(); });
+      // Named so top -H, perf and the tuning options' users can tell the threads apart.
+      pthread_setname_np(threads_.back().native_handle(), ("npt66-q" + std::to_string(w->queue())).substr(0, 15).c_str());
+    }
+    if (!masquerade_.empty()) {
+      housekeeper_ = std::thread([this] { housekeeping(); });
+      pthread_setname_np(housekeeper_.native_handle(), "npt66-house");
+    }
   }
   state_ = State::running;
   emit(Event::Type::state, "running on queues " + std::to_string(options_.queue_first) + ".." +

@@ -19,6 +19,7 @@
 #include "prefix_map.h"
 #include "rate_limiter.h"
 #include "table_slot.h"
+#include "thread_placement.h"
 
 namespace npt66::nfq {
 
@@ -30,6 +31,11 @@ struct Options {
   uint32_t queue_max_len = 4096;          // NFQA_CFG_QUEUE_MAXLEN (the kernel's default is 1024)
   uint32_t socket_buffer_bytes = 8u << 20;  // SO_RCVBUFFORCE / SO_SNDBUFFORCE
   bool fail_open = false;                 // accept untranslatable packets untranslated (leaks inside addresses)
+  // Queue threads' placement (thread_placement.h): thread i runs on queue_cpus[i % size] (empty: not pinned),
+  // at nice `queue_nice` (-20..19) or, when queue_fifo_priority is 1..99, under SCHED_FIFO.
+  std::vector<int> queue_cpus;
+  int queue_nice = 0;
+  int queue_fifo_priority = 0;
   uint32_t icmp_rate_limit = 100;         // ICMPv6 errors per second, all queues together; 0 sends none
   std::shared_ptr<const PrefixTable> table;  // NPTv6; may hold no mapping (a masquerade-only host)
   // One NAT66 masquerade table per entry, built once and kept for the engine's life (set_table leaves them).

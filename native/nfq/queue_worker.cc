@@ -18,6 +18,7 @@ extern "C" {
 #include "engine_clock.h"
 #include "kernel_queue_stats.h"
 #include "nat66_translate.h"
+#include "packet_message.h"
 #include "queue_error.h"
 
 namespace npt66::nfq {
@@ -101,6 +102,8 @@ void QueueWorker::request_stop(std::chrono::milliseconds drain) noexcept {
 
 void QueueWorker::run() noexcept {
   ran_ = true;
+  if (std::string failed = apply_to_this_thread(settings_.placement); !failed.empty())
+    notify(Event::Type::warning, "queue " + std::to_string(queue_) + " thread placement: " + failed);
   while (!stop_requested_.load(std::memory_order_acquire)) {
     int n = socket_->receive(*ring_, true);
     if (n > 0) process_ring(n);
@@ -162,6 +165,7 @@ int QueueWorker::wait_for_ack(uint32_t seq, std::chrono::milliseconds timeout) n
 }
 
 void QueueWorker::process_ring(int received) noexcept {
+  counters_.add(Counter::queue_receive_batches);
   // One table for the whole batch: a concurrent set_table() takes effect at the next batch. One clock
   // reading too: the masquerade timers have 1 s buckets, a batch takes microseconds.
   std::shared_ptr<const PrefixTable> table = table_.load(std::memory_order_acquire);
@@ -188,25 +192,22 @@ void QueueWorker::process_buffer(uint8_t* buf, size_t len, bool truncated, const
 }
 
 void QueueWorker::on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept {
-  nlattr* attr[NFQA_MAX + 1] = {};
-  const bool parsed = nfq_nlmsg_parse(nlh, attr) >= 0;
-  if (attr[NFQA_PACKET_HDR] == nullptr ||
-      mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(nfqnl_msg_packet_hdr)) {
+  PacketMessage m;
+  const PacketMessage::Status status = parse_packet_message(nlh, m);
+  if (status == PacketMessage::Status::no_header) {
     counters_.add(Counter::queue_netlink_errors);  // no packet id: there is nothing to give a verdict to
     return;
   }
-  const auto* ph = static_cast<const nfqnl_msg_packet_hdr*>(mnl_attr_get_payload(attr[NFQA_PACKET_HDR]));
-  const uint32_t id = ntohl(ph->packet_id);
+  const uint32_t id = m.packet_id;
   counters_.add(Counter::queue_received);
-  if (!parsed) return drop(id, Counter::drop_bad_queue_message);
-  if (attr[NFQA_PAYLOAD] == nullptr) return drop(id, Counter::drop_no_payload);
-  auto* data = static_cast<uint8_t*>(mnl_attr_get_payload(attr[NFQA_PAYLOAD]));
-  const uint32_t len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+  if (status != PacketMessage::Status::ok) return drop(id, Counter::drop_bad_queue_message);
+  if (m.payload == nullptr) return drop(id, Counter::drop_no_payload);
+  uint8_t* const data = m.payload;
+  const uint32_t len = m.payload_len;
   // NFQA_CAP_LEN is the original length when the copy was cut short: a payload verdict would trim the packet.
-  if (attr[NFQA_CAP_LEN] != nullptr && ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) > len)
-    return drop(id, Counter::drop_capture_truncated);
+  if (m.cap_len > len) return drop(id, Counter::drop_capture_truncated);
   Direction d;
-  if (!direction_of_hook(ph->hook, d)) return drop(id, Counter::drop_unknown_hook);
+  if (!direction_of_hook(m.hook, d)) return drop(id, Counter::drop_unknown_hook);
 
   const Handled h = handle_packet(tables, d, data, len, counters_);
   const Verdict& v = h.verdict;
@@ -296,6 +297,7 @@ void QueueWorker::add_verdict(uint32_t id, VerdictBatch::Kind kind, const uint8_
 void QueueWorker::flush() noexcept {
   if (batch_->empty()) return;
   VerdictBatch::Sent s = batch_->flush(socket_->fd());
+  counters_.add(Counter::queue_verdict_sends);
   counters_.add(Counter::queue_verdict_accept, s.accepted);
   counters_.add(Counter::queue_verdict_accept_mangled, s.mangled);
   counters_.add(Counter::queue_verdict_drop, s.dropped);

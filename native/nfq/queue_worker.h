@@ -16,6 +16,7 @@
 #include "rate_limiter.h"
 #include "receive_ring.h"
 #include "table_slot.h"
+#include "thread_placement.h"
 #include "verdict_batch.h"
 
 struct nlmsghdr;
@@ -28,6 +29,7 @@ class QueueWorker {
     uint32_t queue_max_len = 4096;
     bool fail_open = false;
     QueueSocket::Config socket;
+    ThreadPlacement placement;  // applied by run() to its own thread
   };
 
   // Opens the socket (throws QueueError). Nothing is bound yet.

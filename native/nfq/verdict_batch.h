@@ -23,9 +23,14 @@ class VerdictBatch {
     int first_error = 0;   // errno of the first failed sendmsg(), 0 if none failed
   };
 
-  VerdictBatch(uint16_t queue, size_t max_send_bytes) noexcept : queue_(queue), max_bytes_(max_send_bytes) {}
+  VerdictBatch(uint16_t queue, size_t max_send_bytes) noexcept;
 
   bool empty() const noexcept { return count_ == 0; }
+
+  // Writes one NFQNL_MSG_VERDICT header at `out` (kMaxHeader bytes available): the message header, the verdict
+  // attribute and, for accept_mangled, the NFQA_PAYLOAD attribute's header, whose payload_len bytes follow in
+  // the next iovec. Returns the header's length.
+  static uint16_t write_header(uint16_t queue, uint32_t packet_id, Kind kind, uint32_t payload_len, uint8_t* out) noexcept;
   // True if adding a verdict with `payload_len` bytes must wait for a flush.
   bool needs_flush_before(size_t payload_len) const noexcept;
 
@@ -50,7 +55,7 @@ class VerdictBatch {
 
   size_t append_iov(iovec* iov, size_t n, const Message& m) noexcept;
   bool send_one(int fd, const Message& m) noexcept;
-  void write_drop(uint32_t packet_id, uint8_t* out, uint16_t& len) const noexcept;
+
 
   uint16_t queue_;
   size_t max_bytes_;
