@@ -51,6 +51,13 @@ export function markdown(res: BenchResults): string {
         `${cpuText(r, fwd)} | ${lat} | ${same} |`);
     }
     out.push('');
+    const batches = rows
+      .map((r) => ({ r, c: r.translatorCounters as Record<string, number> | null }))
+      .filter(({ c }) => c && c.queue_receive_batches > 0)
+      .map(({ r, c }) => `${r.label} ${(c!.queue_received / c!.queue_receive_batches).toFixed(1)}`);
+    if (batches.length > 0) {
+      out.push(`Packets per recvmmsg() (each batch's verdicts go out in one sendmsg()), over all of a row's trials: ${batches.join(', ')}.`, '');
+    }
   }
   out.push('† kernel rows have no translator process: the figure is the system-wide softirq time per packet beyond plain ' +
     'forwarding (tick-sampled, so rough). Userspace rows: utime+stime of the translator process per delivered packet ' +

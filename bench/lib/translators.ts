@@ -107,20 +107,10 @@ export const translators: Translator[] = [
     },
   },
   // npt66 rows: the queue engine (native.Engine) in a host process (bench/hosts/npt66_engine.ts); both
-  // directions share the queues (the engine tells direction from the hook). Masquerade plugs in the same way once
-  // the engine takes NAT66 options.
-  npt66Row('npt66-1q', 'npt66, 1 queue', 1),
-  npt66Row('npt66-2q', 'npt66, 2 queues', 2),
-  {
-    id: 'npt66-masq',
-    label: 'npt66 masquerade',
-    kind: 'userspace',
-    translation: 'masquerade',
-    unavailable: () => 'waiting for masquerade options in the queue engine (NAT66 table, issue 4)',
-    setup: async () => {
-      throw new Error('npt66-masq: not wired yet');
-    },
-  },
+  // directions share the queues (the engine tells direction from the hook).
+  npt66Row('npt66-1q', 'npt66, 1 queue', 1, 'nptv6'),
+  npt66Row('npt66-2q', 'npt66, 2 queues', 2, 'nptv6'),
+  npt66Row('npt66-masq', 'npt66 masquerade', 1, 'masquerade'),
   {
     id: 'kernel-masq',
     label: 'kernel MASQUERADE',
@@ -149,19 +139,40 @@ function engineMissing(repoRoot: string): string | null {
   }
 }
 
-function npt66Row(id: string, label: string, queues: number): Translator {
+// Extra engine host arguments for every npt66 row (thread placement experiments, see bench/README.md), e.g.
+// NPT66_BENCH_ENGINE_ARGS="--cpus 1 --nice -20".
+function extraEngineArgs(): string[] {
+  return (process.env.NPT66_BENCH_ENGINE_ARGS ?? '').split(/\s+/).filter(Boolean);
+}
+
+// The masquerade row's ports: outside the gateway namespace's ip_local_port_range (32768-60999), REFERENCE s4.
+const masqueradePorts = '20000:29999';
+
+function npt66Row(id: string, label: string, queues: number, translation: 'nptv6' | 'masquerade'): Translator {
   return {
     id,
     label,
     kind: 'userspace',
-    translation: 'nptv6',
+    translation,
     unavailable: ({ repoRoot }) => engineMissing(repoRoot),
     setup: async ({ repoRoot }) => {
       const host = path.join(__dirname, '..', 'hosts', 'npt66_engine.js');
       const env = { ...process.env, NPT66_ADDON: addonPath(repoRoot), NODE_PATH: path.join(repoRoot, 'node_modules') };
-      const t = await daemon(id, [process.execPath, host, '--queues', String(queues), '--map', nptv6Map], env);
+      const what =
+        translation === 'nptv6'
+          ? ['--map', nptv6Map]
+          : ['--masquerade', `${plan.insidePrefix}=${plan.gatewayOutsideAddress}`, '--ports', masqueradePorts];
+      const t = await daemon(id, [process.execPath, host, '--queues', String(queues), ...what, ...extraEngineArgs()], env);
       const spread = queues === 1 ? ['--queue-num', '0'] : ['--queue-balance', `0:${queues - 1}`];
-      queueRules(spread, spread);
+      if (translation === 'nptv6') {
+        queueRules(spread, spread);
+      } else {
+        // As src/rules.ts: outbound by source; inbound only what can belong to a mapping (the address is also
+        // the gateway's own). The benchmark's traffic is one-way, so only the outbound rule sees packets.
+        ip6tables('-t', 'mangle', '-A', 'POSTROUTING', '-o', plan.gatewayOutsideIf, '-s', plan.insidePrefix, '-j', 'NFQUEUE', ...spread);
+        ip6tables('-t', 'raw', '-A', 'PREROUTING', '-i', plan.gatewayOutsideIf, '-d', plan.gatewayOutsideAddress,
+          '-p', 'udp', '-m', 'udp', '--dport', masqueradePorts, '-j', 'NFQUEUE', ...spread);
+      }
       return t;
     },
   };

@@ -53,7 +53,9 @@ export interface TrialResult {
 }
 
 // Generator and sink share CPU 0, "the outside world"; the gateway's packet work is steered to CPU 1 (topology.ts).
-const pinOutside = os.cpus().length >= 2 ? ['taskset', '-c', '0'] : [];
+// At nice -20 so that whatever else runs on the machine (and a translator that is not pinned) cannot take
+// CPU 0 from them: the offered rate is the generator's, not what the rest of the machine leaves it.
+const pinOutside = os.cpus().length >= 2 ? ['nice', '-n', '-20', 'taskset', '-c', '0'] : [];
 let nextTrialId = 1;
 const settleMs = 250; // packets still in a queue when the generator stops get this long to arrive
 
