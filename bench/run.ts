@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     flows: Number(values.flows),
     maxTrialSeconds: quick ? 0.8 : 3,
     searchTrialSeconds: quick ? 0.4 : 1.5,
-    searchSteps: quick ? 3 : 7,
+    searchSteps: quick ? 4 : 7,
     lossTolerance: 0.001,
     latencyRatePps: quick ? 5000 : 10000,
     micro: quick ? 'min time 0.05 s per benchmark; the 100 k sizes left out (filling tables takes long)' : 'min time 0.5 s per benchmark',

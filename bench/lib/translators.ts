@@ -110,6 +110,9 @@ export const translators: Translator[] = [
   // directions share the queues (the engine tells direction from the hook).
   npt66Row('npt66-1q', 'npt66, 1 queue', 1, 'nptv6'),
   npt66Row('npt66-2q', 'npt66, 2 queues', 2, 'nptv6'),
+  // The engine's queueFifoPriority option: the thread is never descheduled for ordinary threads or ksoftirqd
+  // (bench/README.md, "Overload"). Not the default: on a CPU that does receive work it livelocks.
+  npt66Row('npt66-1q-fifo', 'npt66, 1 queue, SCHED_FIFO thread', 1, 'nptv6', ['--fifo', '1']),
   npt66Row('npt66-masq', 'npt66 masquerade', 1, 'masquerade'),
   {
     id: 'kernel-masq',
@@ -148,7 +151,7 @@ function extraEngineArgs(): string[] {
 // The masquerade row's ports: outside the gateway namespace's ip_local_port_range (32768-60999), REFERENCE s4.
 const masqueradePorts = '20000:29999';
 
-function npt66Row(id: string, label: string, queues: number, translation: 'nptv6' | 'masquerade'): Translator {
+function npt66Row(id: string, label: string, queues: number, translation: 'nptv6' | 'masquerade', tuning: string[] = []): Translator {
   return {
     id,
     label,
@@ -162,7 +165,7 @@ function npt66Row(id: string, label: string, queues: number, translation: 'nptv6
         translation === 'nptv6'
           ? ['--map', nptv6Map]
           : ['--masquerade', `${plan.insidePrefix}=${plan.gatewayOutsideAddress}`, '--ports', masqueradePorts];
-      const t = await daemon(id, [process.execPath, host, '--queues', String(queues), ...what, ...extraEngineArgs()], env);
+      const t = await daemon(id, [process.execPath, host, '--queues', String(queues), ...what, ...tuning, ...extraEngineArgs()], env);
       const spread = queues === 1 ? ['--queue-num', '0'] : ['--queue-balance', `0:${queues - 1}`];
       if (translation === 'nptv6') {
         queueRules(spread, spread);
