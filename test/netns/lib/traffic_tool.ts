@@ -14,14 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { createConnection, createServer } from 'node:net';
 
-function print(obj: object): void {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
-}
-
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-}
+import { fail, print, runTool, type ToolCommand } from './tool_cli';
 
 function tcpSink(port: number): void {
   const server = createServer((sock) => {
@@ -186,31 +179,14 @@ function udpCount(port: number): void {
   sock.bind(port, '::', () => print({ event: 'listening' }));
 }
 
-function main(argv: string[]): void {
-  const [cmd, ...a] = argv;
-  const n = (i: number): number => {
-    const v = Number(a[i]);
-    if (!Number.isInteger(v) || v < 0) fail(`${cmd}: argument ${i + 1} must be a non-negative integer, got ${a[i]}`);
-    return v;
-  };
-  switch (cmd) {
-    case 'tcp-sink':
-      return tcpSink(n(0));
-    case 'tcp-send':
-      return tcpSend(a[0], n(1), n(2));
-    case 'udp-echo':
-      return udpEcho(n(0));
-    case 'udp-ping':
-      return udpPing(a[0], n(1), n(2), n(3));
-    case 'udp-stream':
-      return udpStream(a[0], n(1), n(2), n(3));
-    case 'udp-send':
-      return udpSend(a[0], n(1), n(2), n(3));
-    case 'udp-count':
-      return udpCount(n(0));
-    default:
-      fail(`usage: traffic_tool.js tcp-sink|tcp-send|udp-echo|udp-ping|udp-stream|udp-send|udp-count ... (got ${cmd})`);
-  }
-}
+const COMMANDS = {
+  'tcp-sink': (a, n) => tcpSink(n(0)),
+  'tcp-send': (a, n) => tcpSend(a[0], n(1), n(2)),
+  'udp-echo': (a, n) => udpEcho(n(0)),
+  'udp-ping': (a, n) => udpPing(a[0], n(1), n(2), n(3)),
+  'udp-stream': (a, n) => udpStream(a[0], n(1), n(2), n(3)),
+  'udp-send': (a, n) => udpSend(a[0], n(1), n(2), n(3)),
+  'udp-count': (a, n) => udpCount(n(0)),
+} satisfies Record<string, ToolCommand>;
 
-if (require.main === module) main(process.argv.slice(2));
+if (require.main === module) runTool('traffic_tool.js', COMMANDS, process.argv.slice(2));

@@ -12,14 +12,7 @@
 import { createSocket } from 'node:dgram';
 import { createConnection, createServer, type Socket } from 'node:net';
 
-function print(obj: object): void {
-  process.stdout.write(`${JSON.stringify(obj)}\n`);
-}
-
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-}
+import { fail, print, runTool, type ToolCommand } from '../lib/tool_cli';
 
 function udpAnnounce(port: number, addr: string, dport: number): void {
   const sock = createSocket({ type: 'udp6', ipv6Only: true });
@@ -143,27 +136,12 @@ async function tcpOnce(addr: string, port: number, bytes: number, close: string)
   }
 }
 
-function main(argv: string[]): void {
-  const [cmd, ...a] = argv;
-  const n = (i: number): number => {
-    const v = Number(a[i]);
-    if (!Number.isInteger(v) || v < 0) fail(`${cmd}: argument ${i + 1} must be a non-negative integer, got ${a[i]}`);
-    return v;
-  };
-  switch (cmd) {
-    case 'udp-announce':
-      return udpAnnounce(n(0), a[1], n(2));
-    case 'udp-send-from':
-      return udpSendFrom(a[0], n(1), a[2], n(3), a[4] ?? 'probe');
-    case 'tcp-echo':
-      return tcpEcho(n(0));
-    case 'tcp-hold':
-      return void tcpHold(a[0], n(1), n(2));
-    case 'tcp-once':
-      return void tcpOnce(a[0], n(1), n(2), a[3]);
-    default:
-      fail(`usage: flow_tool.js udp-announce|udp-send-from|tcp-echo|tcp-hold|tcp-once ... (got ${cmd})`);
-  }
-}
+const COMMANDS = {
+  'udp-announce': (a, n) => udpAnnounce(n(0), a[1], n(2)),
+  'udp-send-from': (a, n) => udpSendFrom(a[0], n(1), a[2], n(3), a[4] ?? 'probe'),
+  'tcp-echo': (a, n) => tcpEcho(n(0)),
+  'tcp-hold': (a, n) => tcpHold(a[0], n(1), n(2)),
+  'tcp-once': (a, n) => tcpOnce(a[0], n(1), n(2), a[3]),
+} satisfies Record<string, ToolCommand>;
 
-if (require.main === module) main(process.argv.slice(2));
+if (require.main === module) runTool('flow_tool.js', COMMANDS, process.argv.slice(2));
