@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ICMPV6_ECHO_REQUEST, ICMPV6_PACKET_TOO_BIG, ICMPV6_TIME_EXCEEDED, IPPROTO_TCP, IPPROTO_UDP, describe as describePacket } from './lib/ipv6_decode';
-import { Capture, type CapturedPacket } from './masq/capture';
+import { Capture, type CapturedPacket } from './lib/capture';
 import { VALID, echoId, embeddedPacket, residual } from './masq/checksum';
 import { ADDR, HOST_OUTSIDE_IF, SMALL_MTU } from './masq/masq_lab';
 import { masqSuite } from './masq/suite';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ICMPV6_DEST_UNREACHABLE, describe as describePacket } from './lib/ipv6_decode';
-import { Capture } from './masq/capture';
+import { Capture } from './lib/capture';
 import { ADDR, SOURCE_PREFIX, type Container } from './masq/masq_lab';
 import { describeMapping, type Mapping } from './masq/mapping';
 import { masqSuite } from './masq/suite';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ICMPV6_ECHO_REQUEST, describe as describePacket } from './lib/ipv6_decode';
-import { Capture, type CapturedPacket } from './masq/capture';
+import { Capture, type CapturedPacket } from './lib/capture';
 import { ADDR, CONTAINERS, type Container } from './masq/masq_lab';
 import { describeMapping } from './masq/mapping';
 import { masqSuite } from './masq/suite';

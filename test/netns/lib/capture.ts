@@ -1,13 +1,14 @@
-// Packet capture on an interface of a namespace with tcpdump -w, read back as decoded IPv6 packets.
-// Packets are written as they arrive (-U), so a test can wait for a marker packet instead of sleeping
-// before it stops the capture.
+// Packet capture on an interface of a lab's namespace with tcpdump -w, read back as decoded IPv6 packets (the
+// gateway and the masquerade tests alike). Packets are written as they arrive (-U), so a test can wait for a
+// marker packet instead of sleeping before it stops the capture. A 16 MiB capture buffer (-B) keeps a busy
+// machine from making tcpdump miss packets; what it missed anyway is counted (droppedByCapture).
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../../../src/netns';
-import type { GatewayLab } from './gateway_lab';
 import { decodeIpv6, type DecodedIpv6 } from './ipv6_decode';
 import { LineProcess } from './line_process';
+import type { NetnsLab } from './netns_lab';
 import { readPcapIpv6 } from './pcap';
 
 export interface CapturedPacket {
@@ -23,8 +24,8 @@ export class Capture {
   ) {}
 
   // `filter` is a tcpdump filter expression as separate words (e.g. ['ip6']); default: everything.
-  static async start(lab: GatewayLab, ns: Parameters<GatewayLab['ns']>[0], iface: string, filter: string[] = []): Promise<Capture> {
-    const dir = mkdtempSync(join(tmpdir(), 'npt66-nt-cap-'));
+  static async start<N extends string>(lab: NetnsLab<N>, ns: N, iface: string, filter: string[] = []): Promise<Capture> {
+    const dir = mkdtempSync(join(tmpdir(), `npt66-${lab.topology.prefix}cap-`));
     const file = join(dir, `${ns}-${iface}.pcap`);
     const child = lab.topology.spawn(ns, ['tcpdump', '-i', iface, '-n', '-s', '0', '-B', '16384', '-U', '--immediate-mode', '-Z', 'root', '-w', file, ...filter]);
     const proc = new LineProcess(child, `tcpdump on ${ns}/${iface}`);
