@@ -11,7 +11,8 @@ import { normalizeAddress } from './lib/ipv6_decode';
 import { packetsTo, ruleCounters } from './lib/rule_counters';
 import { ADDR, HOST_BRIDGE, HOST_OUTSIDE_IF, SOURCE_PREFIX } from './masq/masq_lab';
 import { masqSuite } from './masq/suite';
-import { jsonLines, listening, ping, startFlow, startTool, tcpTransfer } from './masq/traffic';
+import { jsonLines, listening, ping, startTool } from './lib/traffic';
+import { startFlow, tcpTransfer } from './masq/traffic';
 import { waitForMapping } from './masq/translator';
 
 const CHAIN = 'NX-FW';

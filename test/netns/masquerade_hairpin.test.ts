@@ -11,7 +11,8 @@ import { waitFor } from '../../src/netns';
 import { ADDR } from './masq/masq_lab';
 import { describeMapping } from './masq/mapping';
 import { masqSuite } from './masq/suite';
-import { jsonLines, listening, startFlow, startTool } from './masq/traffic';
+import { jsonLines, listening, startTool } from './lib/traffic';
+import { startFlow } from './masq/traffic';
 import { PORT_RANGE, npt66Counters, waitForMapping } from './masq/translator';
 
 describe('masquerade: hairpinning between containers', () => {

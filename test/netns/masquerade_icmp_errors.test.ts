@@ -11,7 +11,8 @@ import { Capture, type CapturedPacket } from './lib/capture';
 import { VALID, echoId, embeddedPacket, residual } from './masq/checksum';
 import { ADDR, HOST_OUTSIDE_IF, SMALL_MTU } from './masq/masq_lab';
 import { masqSuite } from './masq/suite';
-import { ping, tcpTransfer } from './masq/traffic';
+import { ping } from './lib/traffic';
+import { tcpTransfer } from './masq/traffic';
 import { npt66Counters } from './masq/translator';
 
 const hex = (n: number | null) => (n === null ? 'null' : `0x${n.toString(16)}`);

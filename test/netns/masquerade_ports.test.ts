@@ -10,7 +10,8 @@ import { Capture } from './lib/capture';
 import { ADDR, SOURCE_PREFIX, type Container } from './masq/masq_lab';
 import { describeMapping, type Mapping } from './masq/mapping';
 import { masqSuite } from './masq/suite';
-import { jsonLines, listening, ping, startFlow, startTool } from './masq/traffic';
+import { jsonLines, listening, ping, startTool } from './lib/traffic';
+import { startFlow } from './masq/traffic';
 import { PORT_RANGE, growth, npt66Counters, waitForEvent, waitForMapping } from './masq/translator';
 import { inPrefix } from './lib/ipv6_decode';
 

@@ -10,7 +10,8 @@ import { waitFor } from '../../src/netns';
 import { ADDR } from './masq/masq_lab';
 import { describeMapping, type Mapping, type MappingEvent } from './masq/mapping';
 import { masqSuite } from './masq/suite';
-import { listening, ping, startFlow } from './masq/traffic';
+import { listening, ping } from './lib/traffic';
+import { startFlow } from './masq/traffic';
 import { npt66Counters, waitForEvent, type MasqTranslator } from './masq/translator';
 
 const TIMEOUTS = { icmp: 2, tcpTransitory: 5, udp: 120, tcpEstablished: 7440 };

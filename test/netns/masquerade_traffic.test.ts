@@ -9,7 +9,8 @@ import { Capture, type CapturedPacket } from './lib/capture';
 import { ADDR, CONTAINERS, type Container } from './masq/masq_lab';
 import { describeMapping } from './masq/mapping';
 import { masqSuite } from './masq/suite';
-import { jsonLines, listening, ping, startFlow, startTool, tcpTransfer } from './masq/traffic';
+import { jsonLines, listening, ping, startTool } from './lib/traffic';
+import { startFlow, tcpTransfer } from './masq/traffic';
 import { PORT_RANGE, growth, npt66Counters, waitForMapping, type Filtering } from './masq/translator';
 
 const MIB = 1 << 20;

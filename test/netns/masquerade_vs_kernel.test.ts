@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ADDR, CONTAINERS, MasqLab } from './masq/masq_lab';
-import { ping, tcpTransfer, udpExchange } from './masq/traffic';
+import { ping, udpExchangeEndpoints } from './lib/traffic';
+import { tcpTransfer } from './masq/traffic';
 import { createMasqTranslator, type MasqTranslator, type TranslatorKind } from './masq/translator';
 
 // What each flow achieved, as plain values, so two runs compare with deepEqual.
@@ -23,7 +24,7 @@ async function runFlows(lab: MasqLab, port: number): Promise<Outcome> {
   await Promise.all(CONTAINERS.map((c) => lab.ns(c).exec(['ip', '-6', 'route', 'flush', 'cache'])));
   const p = await ping(lab, 'c1', ADDR.out, { count: 5, intervalS: 0.02 });
   const t = await tcpTransfer(lab, 'c1', 'out', ADDR.out, 4 << 20, port).catch((e: Error) => e);
-  const u = await udpExchange(lab, 'c2', 'out', ADDR.out, 10, port + 1, 25900);
+  const u = await udpExchangeEndpoints(lab, 'c2', 'out', ADDR.out, 10, port + 1, 25900, 1500);
   const ptb = await ping(lab, 'c3', ADDR.outSmallMtu, { count: 1, size: 1400, mtuDiscovery: 'do', waitS: 2 });
   const ptbRoute = await lab.ns('c3').exec(['ip', '-6', 'route', 'get', ADDR.outSmallMtu]);
   const small = await tcpTransfer(lab, 'c2', 'out', ADDR.outSmallMtu, 2 << 20, port + 2).catch((e: Error) => e);

@@ -1,22 +1,37 @@
-// Traffic between the lab's hosts: ping6 (iputils), and the TCP/UDP endpoints of traffic_tool.ts.
-import { resolve } from 'node:path';
-import type { GatewayLab } from './gateway_lab';
+// Traffic between a lab's hosts (the gateway and the masquerade labs alike): ping6 (iputils), and the TCP/UDP
+// endpoints of traffic_tool.ts or another tool of the same kind (masq/flow_tool.ts), run with node inside a
+// namespace and read as JSON lines.
+import { basename, resolve } from 'node:path';
 import { LineProcess } from './line_process';
-
-type NsName = Parameters<GatewayLab['ns']>[0];
+import type { NetnsLab } from './netns_lab';
 
 export const TOOL_PATH = resolve(__dirname, 'traffic_tool.js');
 
-export function startTool(lab: GatewayLab, ns: NsName, args: (string | number)[]): LineProcess {
-  const argv = [process.execPath, TOOL_PATH, ...args.map(String)];
-  return new LineProcess(lab.topology.spawn(ns, argv), `${ns}: traffic_tool ${args.join(' ')}`);
+// `node TOOL ARGS...` in namespace `ns`.
+export function startNodeTool<N extends string>(lab: NetnsLab<N>, ns: N, tool: string, args: (string | number)[]): LineProcess {
+  const argv = [process.execPath, tool, ...args.map(String)];
+  return new LineProcess(lab.topology.spawn(ns, argv), `${ns}: ${basename(tool)} ${args.join(' ')}`);
+}
+
+// traffic_tool.js (tcp-sink, tcp-send, udp-echo, udp-ping, ...).
+export function startTool<N extends string>(lab: NetnsLab<N>, ns: N, args: (string | number)[]): LineProcess {
+  return startNodeTool(lab, ns, TOOL_PATH, args);
+}
+
+// Waits until the process says it is listening (a server bound, a mapping announced).
+export async function listening(p: LineProcess): Promise<LineProcess> {
+  await p.waitForLine('listening', (l) => l.includes('"listening"'));
+  return p;
 }
 
 // Starts a server command and waits until it is bound.
-export async function startServer(lab: GatewayLab, ns: NsName, args: (string | number)[]): Promise<LineProcess> {
-  const p = startTool(lab, ns, args);
-  await p.waitForLine('listening', (l) => l.includes('"listening"'));
-  return p;
+export async function startServer<N extends string>(lab: NetnsLab<N>, ns: N, args: (string | number)[]): Promise<LineProcess> {
+  return listening(startTool(lab, ns, args));
+}
+
+// The JSON lines a tool printed for `event`.
+export function jsonLines<T = Record<string, unknown>>(p: LineProcess, event: string): T[] {
+  return p.lines.filter((l) => l.includes(`"event":"${event}"`)).map((l) => JSON.parse(l) as T);
 }
 
 export interface PingOptions {
@@ -36,7 +51,7 @@ export interface PingResult {
   output: string;
 }
 
-export async function ping(lab: GatewayLab, ns: NsName, dst: string, o: PingOptions = {}): Promise<PingResult> {
+export async function ping<N extends string>(lab: NetnsLab<N>, ns: N, dst: string, o: PingOptions = {}): Promise<PingResult> {
   const argv = ['ping', '-6', '-n', '-c', String(o.count ?? 3), '-i', String(o.intervalS ?? 0.05), '-W', String(o.waitS ?? 1)];
   if (o.hopLimit !== undefined) argv.push('-t', String(o.hopLimit));
   if (o.size !== undefined) argv.push('-s', String(o.size));
@@ -56,7 +71,7 @@ export interface TcpTransferResult {
 }
 
 // Sends `bytes` of random data from `from` to `toAddr`:`port` (a server in `to`); both ends hash the stream.
-export async function tcpTransfer(lab: GatewayLab, from: NsName, to: NsName, toAddr: string, bytes: number, port = 5001, timeoutMs = 120_000): Promise<TcpTransferResult> {
+export async function tcpTransfer<N extends string>(lab: NetnsLab<N>, from: N, to: N, toAddr: string, bytes: number, port = 5001, timeoutMs = 120_000): Promise<TcpTransferResult> {
   const sink = await startServer(lab, to, ['tcp-sink', port]);
   const sender = startTool(lab, from, ['tcp-send', toAddr, port, bytes]);
   const [se, re] = await Promise.all([sender.waitExit(timeoutMs), sink.waitExit(timeoutMs)]);
@@ -65,25 +80,38 @@ export async function tcpTransfer(lab: GatewayLab, from: NsName, to: NsName, toA
   return { sent: sender.lastJson(), received: sink.lastJson() };
 }
 
-export interface UdpExchangeResult {
+export interface UdpExchangeResult<Saw = string> {
   sent: number;
   received: number; // exchanges answered (a lost request is retried, see traffic_tool.ts)
   replyFrom: string[]; // addresses the answers came from, as the client saw them
-  serverSaw: string[]; // source addresses of the requests, as the server saw them
+  serverSaw: Saw[]; // the requests' sources as the server saw them (distinct)
 }
 
-// `count` request/answer exchanges from `from` (source port `srcPort`) to an echo server in `to`.
-export async function udpExchange(lab: GatewayLab, from: NsName, to: NsName, toAddr: string, count: number, port = 5002, srcPort = 40002): Promise<UdpExchangeResult> {
+export interface Endpoint {
+  from: string;
+  port: number;
+}
+
+// `count` request/answer exchanges from `from` (source port `srcPort`) to an echo server in `to`; the client gets
+// `perExchangeMs` for each. serverSaw: the distinct source address and port pairs.
+export async function udpExchangeEndpoints<N extends string>(lab: NetnsLab<N>, from: N, to: N, toAddr: string, count: number, port = 5002, srcPort = 40002, perExchangeMs = 1600): Promise<UdpExchangeResult<Endpoint>> {
   const echo = await startServer(lab, to, ['udp-echo', port]);
   try {
     const client = startTool(lab, from, ['udp-ping', toAddr, port, count, srcPort]);
-    const exit = await client.waitExit(count * 1600 + 5000);
+    const exit = await client.waitExit(count * perExchangeMs + 5000);
     if (exit.code !== 0) throw new Error(`udp-ping failed (${JSON.stringify(exit)}): ${client.stderr}`);
     const r = client.lastJson<{ sent: number; received: number; from: string[] }>();
-    const serverSaw = [...new Set(echo.lines.filter((l) => l.includes('"datagram"')).map((l) => (JSON.parse(l) as { from: string }).from))];
-    return { sent: r.sent, received: r.received, replyFrom: r.from, serverSaw };
+    const seen = new Map<string, Endpoint>();
+    for (const d of jsonLines<Endpoint>(echo, 'datagram')) seen.set(`${d.from} ${d.port}`, { from: d.from, port: d.port });
+    return { sent: r.sent, received: r.received, replyFrom: r.from, serverSaw: [...seen.values()] };
   } finally {
     echo.child.kill('SIGKILL');
     await echo.exited;
   }
+}
+
+// The same, with serverSaw as the distinct source addresses.
+export async function udpExchange<N extends string>(lab: NetnsLab<N>, from: N, to: N, toAddr: string, count: number, port = 5002, srcPort = 40002): Promise<UdpExchangeResult> {
+  const r = await udpExchangeEndpoints(lab, from, to, toAddr, count, port, srcPort);
+  return { ...r, serverSaw: [...new Set(r.serverSaw.map((e) => e.from))] };
 }
