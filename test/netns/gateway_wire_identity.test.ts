@@ -19,6 +19,7 @@ import { gatewaySuite } from './lib/gateway_suite';
 import { IPPROTO_UDP, describe as describePacket, inPrefix } from './lib/ipv6_decode';
 import { backlogDrops } from './lib/machine_drops';
 import { ping, startServer, startTool } from './lib/traffic';
+import { growth } from './lib/npt66_daemon';
 import { Npt66Daemon, createTranslator, type TranslatorKind } from './lib/translator';
 
 const IN1_OUTSIDE = GatewayLab.outsideOf(ADDR.in1);
@@ -73,7 +74,7 @@ async function recordOnce(lab: GatewayLab, kind: TranslatorKind): Promise<Record
     } finally {
       packets = compared(await cap.stop());
     }
-    const counters = daemon && before ? Npt66Daemon.growth(before, await daemon.counters()) : null;
+    const counters = daemon && before ? growth(before, await daemon.counters()) : null;
     await translator.stop();
     return { packets, counters };
   } finally {

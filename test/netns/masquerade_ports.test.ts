@@ -12,7 +12,8 @@ import { describeMapping, type Mapping } from './masq/mapping';
 import { masqSuite } from './masq/suite';
 import { jsonLines, listening, ping, startTool } from './lib/traffic';
 import { startFlow } from './masq/traffic';
-import { PORT_RANGE, growth, npt66Counters, waitForEvent, waitForMapping } from './masq/translator';
+import { growth } from './lib/npt66_daemon';
+import { PORT_RANGE, npt66Counters, waitForEvent, waitForMapping } from './masq/translator';
 import { inPrefix } from './lib/ipv6_decode';
 
 const ADMINISTRATIVELY_PROHIBITED = 1; // RFC 4443 §3.1, Destination Unreachable code 1

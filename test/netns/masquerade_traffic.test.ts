@@ -11,7 +11,8 @@ import { describeMapping } from './masq/mapping';
 import { masqSuite } from './masq/suite';
 import { jsonLines, listening, ping, startTool } from './lib/traffic';
 import { startFlow, tcpTransfer } from './masq/traffic';
-import { PORT_RANGE, growth, npt66Counters, waitForMapping, type Filtering } from './masq/translator';
+import { growth } from './lib/npt66_daemon';
+import { PORT_RANGE, npt66Counters, waitForMapping, type Filtering } from './masq/translator';
 
 const MIB = 1 << 20;
 const inRange = (p: number) => p >= PORT_RANGE.min && p <= PORT_RANGE.max;

@@ -1,14 +1,10 @@
 // What translates on the gateway namespace: the kernel's SNPT/DNPT (the reference the topology and the
-// assertions were proven with) or the npt66 daemon, driven through its CLI as a black box:
-// `npt66 run -c FILE` in the foreground, JSON lines on stdout, a line with "msg":"ready" once the queues are
-// bound and the rules installed, SIGTERM/SIGINT stop cleanly (rules removed), SIGHUP reloads the file;
-// `npt66 stats --json --socket PATH` prints the counters. npt66's rules live in chains named NPT66-*.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+// assertions were proven with) or the npt66 daemon, driven through its CLI as a black box (npt66_daemon.ts),
+// configured with the lab's one NPTv6 mapping and reloaded with SIGHUP.
+import { writeFileSync } from 'node:fs';
 
-import { GatewayLab, GW_OUTSIDE_IF, INSIDE_PREFIX, OUTSIDE_PREFIX } from './gateway_lab';
-import { LineProcess } from './line_process';
+import { GatewayLab, GW_OUTSIDE_IF, INSIDE_PREFIX, OUTSIDE_PREFIX, type GatewayNs } from './gateway_lab';
+import { jsonMsg, npt66RulesIn, Npt66Process } from './npt66_daemon';
 
 export type TranslatorKind = 'kernel' | 'npt66';
 
@@ -32,17 +28,9 @@ export function createTranslator(lab: GatewayLab, name: string, kind: Translator
   return kind === 'kernel' ? new KernelNpt(lab) : new Npt66Daemon(lab, name);
 }
 
-// ip6tables-save of the gateway, without counters, so two snapshots compare by rules alone.
-export async function gatewayRules(lab: GatewayLab): Promise<string[]> {
-  const r = await lab.ns('gw').exec(['ip6tables-save']);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l && !l.startsWith('#'))
-    .map((l) => l.replace(/ \[\d+:\d+\]$/, ''));
-}
-
+// npt66's rules on the gateway (ip6tables-save without counters).
 export async function npt66Rules(lab: GatewayLab): Promise<string[]> {
-  return (await gatewayRules(lab)).filter((l) => l.includes('NPT66'));
+  return npt66RulesIn(lab.ns('gw'));
 }
 
 // The kernel's ip6t_NPT, as usually deployed: SNPT in mangle POSTROUTING, DNPT in mangle PREROUTING.
@@ -82,25 +70,12 @@ export interface Npt66Config {
   control: { socket: string };
 }
 
-// dist/test/netns/lib/translator.js -> dist/src/cli.js, whichever dist directory the tests were built into.
-export const CLI_PATH = resolve(__dirname, '../../../src/cli.js');
-
-export class Npt66Daemon implements GatewayTranslator {
+export class Npt66Daemon extends Npt66Process<GatewayNs> implements GatewayTranslator {
   readonly kind = 'npt66';
-  readonly dir: string;
-  readonly configFile: string;
-  readonly socket: string;
   config: Npt66Config;
-  process: LineProcess | null = null;
-  private generation = 0;
 
-  constructor(
-    private readonly lab: GatewayLab,
-    name: string,
-  ) {
-    this.dir = mkdtempSync(join(tmpdir(), `npt66-nt-${name}-`));
-    this.configFile = join(this.dir, 'config.json');
-    this.socket = `/run/npt66-nt-${name}.sock`;
+  constructor(lab: GatewayLab, name: string) {
+    super(lab, 'gw', `nt-${name}`);
     this.config = {
       nptv6: [{ inside: INSIDE_PREFIX, outside: OUTSIDE_PREFIX, interface: GW_OUTSIDE_IF }],
       queues: { first: 0, count: 1 },
@@ -111,38 +86,17 @@ export class Npt66Daemon implements GatewayTranslator {
 
   writeConfig(config: Npt66Config = this.config): void {
     this.config = config;
-    writeFileSync(this.configFile, JSON.stringify(config, null, 2));
+    this.writeConfigFile(config);
   }
 
   // Starts the daemon and waits for "ready" (queues bound, rules installed).
   async start(): Promise<void> {
-    if (this.process && !this.process.exit) throw new Error('npt66 is already running');
-    this.writeConfig();
-    const label = `npt66 run #${++this.generation}`;
-    this.process = new LineProcess(this.lab.topology.spawn('gw', [process.execPath, CLI_PATH, 'run', '-c', this.configFile]), label);
-    await this.process.waitForLine('"msg":"ready"', (l) => jsonMsg(l) === 'ready', 20_000);
-  }
-
-  private running(): LineProcess {
-    if (!this.process || this.process.exit) throw new Error('npt66 is not running');
-    return this.process;
+    await this.launch(this.config);
   }
 
   // SIGTERM; the daemon must exit 0 and leave no NPT66 rule behind.
   async stop(): Promise<void> {
-    const p = this.running();
-    p.child.kill('SIGTERM');
-    const exit = await p.waitExit(20_000);
-    if (exit.code !== 0) throw new Error(`npt66 exited with ${JSON.stringify(exit)} on SIGTERM\n--- stdout:\n${p.lines.join('\n')}\n--- stderr:\n${p.stderr}`);
-    const left = await npt66Rules(this.lab);
-    if (left.length) throw new Error(`npt66 left rules behind after SIGTERM:\n${left.join('\n')}`);
-  }
-
-  // A crash: SIGKILL, no chance to clean up.
-  async kill9(): Promise<void> {
-    const p = this.running();
-    p.child.kill('SIGKILL');
-    await p.waitExit(10_000);
+    await this.terminate();
   }
 
   // Rewrites the config file (if given; `raw` text for an invalid one), sends SIGHUP and waits for the
@@ -157,11 +111,6 @@ export class Npt66Daemon implements GatewayTranslator {
     return { ok: jsonMsg(line) === 'reloaded', line };
   }
 
-  async stats(): Promise<Record<string, unknown>> {
-    const r = await this.lab.ns('gw').exec([process.execPath, CLI_PATH, 'stats', '--json', '--socket', this.socket]);
-    return JSON.parse(r.stdout) as Record<string, unknown>;
-  }
-
   // The daemon's counters summed over its queues, by their names in native/core/counters.def.
   async counters(): Promise<Record<string, number>> {
     const stats = await this.stats();
@@ -169,34 +118,4 @@ export class Npt66Daemon implements GatewayTranslator {
     if (!total || typeof total.queue_received !== 'number') throw new Error(`stats --json has no counter totals:\n${JSON.stringify(stats)}`);
     return total;
   }
-
-  // The counters that grew since `before`, with how much (zero growth left out, for readable assertions).
-  static growth(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [k, v] of Object.entries(after)) if (v !== (before[k] ?? 0)) out[k] = v - (before[k] ?? 0);
-    return out;
-  }
-
-  async dispose(): Promise<void> {
-    if (this.process && !this.process.exit) {
-      this.process.child.kill('SIGTERM');
-      await this.process.waitExit(10_000).catch(() => undefined);
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-    rmSync(this.socket, { force: true });
-  }
-}
-
-function parseJson(line: string): Record<string, unknown> | null {
-  try {
-    const v = JSON.parse(line) as unknown;
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
-}
-
-function jsonMsg(line: string): string | null {
-  const m = parseJson(line)?.msg;
-  return typeof m === 'string' ? m : null;
 }

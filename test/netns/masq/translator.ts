@@ -1,17 +1,13 @@
 // What masquerades on the Docker host: the kernel's MASQUERADE (the reference every test was first proven
-// with) or the npt66 daemon, driven through its CLI as a black box:
-//   `npt66 run -c FILE` in the foreground, JSON lines on stdout, "msg":"ready" once queues are bound and rules
-//   installed, one {"msg":"mapping","event":"NEW"|"UPDATE"|"DESTROY",...} line per mapping event, SIGTERM stops
-//   cleanly (rules removed); `npt66 mappings --json --socket PATH` lists live mappings, `stats --json` counters.
+// with) or the npt66 daemon, driven through its CLI as a black box (lib/npt66_daemon.ts): one
+// {"msg":"mapping","event":"NEW"|"UPDATE"|"DESTROY",...} line per mapping event on its stdout,
+// `npt66 mappings --json --socket PATH` lists live mappings, `stats --json` counters.
 // Both report mappings and events in one shape (mapping.ts): the kernel's through conntrack.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import { waitFor } from '../../../src/netns';
 import { LineProcess } from '../lib/line_process';
-import { CLI_PATH, translatorKindUnderTest, type TranslatorKind } from '../lib/translator';
-import { ADDR, HOST_BRIDGE, HOST_OUTSIDE_IF, SOURCE_PREFIX, type MasqLab } from './masq_lab';
+import { Npt66Process, parseJson } from '../lib/npt66_daemon';
+import { translatorKindUnderTest, type TranslatorKind } from '../lib/translator';
+import { ADDR, HOST_BRIDGE, HOST_OUTSIDE_IF, SOURCE_PREFIX, type MasqLab, type MasqNs } from './masq_lab';
 import { describeMapping, mappingEventFromConntrack, mappingEventFromNpt66, mappingFromNpt66, type Mapping, type MappingEvent } from './mapping';
 
 export { translatorKindUnderTest, type TranslatorKind };
@@ -69,13 +65,6 @@ export async function npt66Counters(t: MasqTranslator): Promise<Record<string, n
   const total = stats.total as Record<string, number> | undefined;
   if (!total || typeof total.nat66_outbound !== 'number') throw new Error(`stats --json has no masquerade counters:\n${JSON.stringify(stats)}`);
   return total;
-}
-
-// The counters that grew between two snapshots, with how much.
-export function growth(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(after)) if (v !== (before[k] ?? 0)) out[k] = v - (before[k] ?? 0);
-  return out;
 }
 
 // Polls the live mappings until one satisfies `pred` and returns it.
@@ -218,23 +207,13 @@ export interface Npt66MasqConfig {
   control: { socket: string };
 }
 
-export class Npt66Masquerade implements MasqTranslator {
+export class Npt66Masquerade extends Npt66Process<MasqNs> implements MasqTranslator {
   readonly kind = 'npt66';
   readonly events: MappingEvent[] = [];
-  readonly dir: string;
-  readonly configFile: string;
-  readonly socket: string;
-  process: LineProcess | null = null;
   private parsed = 0;
-  private generation = 0;
 
-  constructor(
-    private readonly lab: MasqLab,
-    name: string,
-  ) {
-    this.dir = mkdtempSync(join(tmpdir(), `npt66-nx-${name}-`));
-    this.configFile = join(this.dir, 'config.json');
-    this.socket = `/run/npt66-nx-${name}.sock`;
+  constructor(lab: MasqLab, name: string) {
+    super(lab, 'host', `nx-${name}`);
   }
 
   config(opts: MasqOptions = {}): Npt66MasqConfig {
@@ -258,13 +237,7 @@ export class Npt66Masquerade implements MasqTranslator {
   }
 
   async start(opts: MasqOptions = {}): Promise<void> {
-    if (this.process && !this.process.exit) throw new Error('npt66 is already running');
-    writeFileSync(this.configFile, JSON.stringify(this.config(opts), null, 2));
-    const label = `npt66 run #${++this.generation}`;
-    const p = new LineProcess(this.lab.topology.spawn('host', [process.execPath, CLI_PATH, 'run', '-c', this.configFile]), label);
-    this.process = p;
-    p.child.stdout?.on('data', () => this.collectEvents());
-    await p.waitForLine('"msg":"ready"', (l) => parseJson(l)?.msg === 'ready', 20_000);
+    await this.launch(this.config(opts), () => this.collectEvents());
   }
 
   private collectEvents(): void {
@@ -276,37 +249,11 @@ export class Npt66Masquerade implements MasqTranslator {
     }
   }
 
-  private running(): LineProcess {
-    if (!this.process || this.process.exit) throw new Error(`npt66 is not running${this.process ? `: ${JSON.stringify(this.process.exit)}\n${this.process.stderr}` : ''}`);
-    return this.process;
-  }
-
-  // SIGTERM; the daemon must exit 0 and leave no NPT66 rule behind.
+  // SIGTERM; the daemon must exit 0 and leave no NPT66 rule behind. The next start() begins with no events.
   async stop(): Promise<void> {
-    const p = this.running();
-    p.child.kill('SIGTERM');
-    const exit = await p.waitExit(20_000);
-    if (exit.code !== 0) throw new Error(`npt66 exited with ${JSON.stringify(exit)} on SIGTERM\n--- stdout:\n${p.lines.join('\n')}\n--- stderr:\n${p.stderr}`);
-    const left = (await this.lab.ns('host').exec(['ip6tables-save'])).stdout.split('\n').filter((l) => l.includes('NPT66'));
-    if (left.length) throw new Error(`npt66 left rules behind after SIGTERM:\n${left.join('\n')}`);
-    this.process = null;
+    await this.terminate();
     this.events.length = 0;
     this.parsed = 0;
-  }
-
-  async dispose(): Promise<void> {
-    if (this.process && !this.process.exit) {
-      this.process.child.kill('SIGTERM');
-      await this.process.waitExit(10_000).catch(() => undefined);
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-    rmSync(this.socket, { force: true });
-  }
-
-  private async cli(args: string[]): Promise<unknown> {
-    this.running();
-    const r = await this.lab.ns('host').exec([process.execPath, CLI_PATH, ...args, '--json', '--socket', this.socket]);
-    return JSON.parse(r.stdout) as unknown;
   }
 
   async mappings(): Promise<Mapping[]> {
@@ -314,18 +261,5 @@ export class Npt66Masquerade implements MasqTranslator {
     const list = Array.isArray(out) ? out : (out as { mappings?: unknown }).mappings;
     if (!Array.isArray(list)) throw new Error(`npt66 mappings --json printed no list: ${JSON.stringify(out)}`);
     return list.map((o) => mappingFromNpt66(o as Record<string, unknown>));
-  }
-
-  async stats(): Promise<Record<string, unknown>> {
-    return (await this.cli(['stats'])) as Record<string, unknown>;
-  }
-}
-
-function parseJson(line: string): Record<string, unknown> | null {
-  try {
-    const v = JSON.parse(line) as unknown;
-    return v && typeof v === 'object' ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
   }
 }
