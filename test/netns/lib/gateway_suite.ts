@@ -1,39 +1,22 @@
-// The before/after pair every gateway test file uses: build the lab, start the translator under test, and
-// tear both down whatever happened (after() runs when a test or before() fails; the Topology's exit hook
-// covers a process that dies).
-import { after, before } from 'node:test';
+// The before/after pair every gateway test file uses (lab_suite.ts): the gateway lab, the translator under test
+// (NPT66_NETNS_TRANSLATOR=kernel|npt66, default npt66), started unless told otherwise.
 import { GatewayLab, type LabOptions } from './gateway_lab';
+import { labSuite, type LabSuite } from './lab_suite';
 import { createTranslator, translatorKindUnderTest, type GatewayTranslator, type TranslatorKind } from './translator';
 
-export interface GatewaySuite {
-  readonly lab: GatewayLab;
-  readonly translator: GatewayTranslator;
+export interface GatewaySuite extends LabSuite<GatewayLab, GatewayTranslator> {
   readonly kind: TranslatorKind;
 }
 
 // Call inside describe(). `prefix` names the namespaces ("nt-xx-"), `name` the daemon's files and socket.
 export function gatewaySuite(prefix: string, name: string, opts: LabOptions & { startTranslator?: boolean } = {}): GatewaySuite {
-  let lab: GatewayLab | undefined;
-  let translator: GatewayTranslator | undefined;
   const kind = translatorKindUnderTest();
-  before(async () => {
-    lab = await GatewayLab.create(prefix, opts);
-    translator = createTranslator(lab, name, kind);
-    if (opts.startTranslator !== false) await translator.start();
-  });
-  after(async () => {
-    await translator?.dispose();
-    lab?.destroy();
-  });
-  return {
-    kind,
-    get lab(): GatewayLab {
-      if (!lab) throw new Error('the lab was not built (see the before() failure)');
-      return lab;
+  const suite = labSuite(
+    () => GatewayLab.create(prefix, opts),
+    (lab) => createTranslator(lab, name, kind),
+    async (translator) => {
+      if (opts.startTranslator !== false) await translator.start();
     },
-    get translator(): GatewayTranslator {
-      if (!translator) throw new Error('no translator (see the before() failure)');
-      return translator;
-    },
-  };
+  );
+  return Object.assign(suite, { kind });
 }

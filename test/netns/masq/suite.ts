@@ -1,12 +1,10 @@
-// The before/after pair of every masquerade test file: build the lab, start the translator under test
-// (NPT66_NETNS_TRANSLATOR=kernel|npt66, default npt66), and tear both down whatever happened.
-import { after, before } from 'node:test';
+// The before/after pair of every masquerade test file (lib/lab_suite.ts): the Docker-host lab and the translator
+// under test (NPT66_NETNS_TRANSLATOR=kernel|npt66, default npt66), started with the file's options.
+import { labSuite, type LabSuite } from '../lib/lab_suite';
 import { MasqLab } from './masq_lab';
 import { createMasqTranslator, translatorKindUnderTest, type MasqOptions, type MasqTranslator, type TranslatorKind } from './translator';
 
-export interface MasqSuite {
-  readonly lab: MasqLab;
-  readonly translator: MasqTranslator;
+export interface MasqSuite extends LabSuite<MasqLab, MasqTranslator> {
   readonly kind: TranslatorKind;
   // Stops the translator if it runs and starts it with `opts` (a fresh table: no mapping survives).
   restart(opts?: MasqOptions): Promise<void>;
@@ -14,35 +12,22 @@ export interface MasqSuite {
 
 // Call inside describe(). `prefix` names the namespaces ("nx-tr-"), `name` the daemon's files and socket.
 export function masqSuite(prefix: string, name: string, opts: MasqOptions = {}, kind: TranslatorKind = translatorKindUnderTest()): MasqSuite {
-  let lab: MasqLab | undefined;
-  let translator: MasqTranslator | undefined;
   let running = false;
-  before(async () => {
-    lab = await MasqLab.create(prefix);
-    translator = createMasqTranslator(lab, name, kind);
-    await translator.start(opts);
-    running = true;
-  });
-  after(async () => {
-    await translator?.dispose();
-    lab?.destroy();
-  });
-  const s: MasqSuite = {
-    kind,
-    get lab(): MasqLab {
-      if (!lab) throw new Error('the lab was not built (see the before() failure)');
-      return lab;
-    },
-    get translator(): MasqTranslator {
-      if (!translator) throw new Error('no translator (see the before() failure)');
-      return translator;
-    },
-    async restart(o: MasqOptions = {}): Promise<void> {
-      if (running) await s.translator.stop();
-      running = false;
-      await s.translator.start(o);
+  const suite = labSuite(
+    () => MasqLab.create(prefix),
+    (lab) => createMasqTranslator(lab, name, kind),
+    async (translator) => {
+      await translator.start(opts);
       running = true;
     },
-  };
-  return s;
+  );
+  return Object.assign(suite, {
+    kind,
+    async restart(o: MasqOptions = {}): Promise<void> {
+      if (running) await suite.translator.stop();
+      running = false;
+      await suite.translator.start(o);
+      running = true;
+    },
+  });
 }
