@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Translator, counterDescriptions, Npt66Error, fromNativeError, formatAddress } from '../../src/index';
 import { native } from '../../src/native';
 import { parseAddress } from '../../src/prefix';
+import { CHECKSUM_VALID, pseudoHeaderSum } from '../netns/lib/inet_checksum';
 
 interface Vector {
   name: string;
@@ -72,29 +73,12 @@ test('mapAddress and translate refuse bad arguments with ERR_NPT66_INVALID_ARG',
 
 // --- packets -------------------------------------------------------------------------------------------
 
-function sum16(buf: Buffer, acc = 0): number {
-  for (let i = 0; i + 1 < buf.length; i += 2) acc += buf.readUInt16BE(i);
-  if (buf.length % 2) acc += buf[buf.length - 1]! << 8;
-  while (acc > 0xffff) acc = (acc & 0xffff) + (acc >>> 16);
-  return acc;
-}
-
-// RFC 8200 s8.1 pseudo-header + upper-layer bytes: a valid checksum makes the sum 0xffff.
-function upperLayerSum(src: Buffer, dst: Buffer, next: number, upper: Buffer): number {
-  const pseudo = Buffer.alloc(40);
-  src.copy(pseudo, 0);
-  dst.copy(pseudo, 16);
-  pseudo.writeUInt32BE(upper.length, 32);
-  pseudo[39] = next;
-  return sum16(upper, sum16(pseudo));
-}
-
 function ipv6(src: string, dst: string, next: number, upper: Buffer, checksumAt: number): Buffer {
   const s = parseAddress(src, 'src');
   const d = parseAddress(dst, 'dst');
   const u = Buffer.from(upper);
   u.writeUInt16BE(0, checksumAt);
-  u.writeUInt16BE(~upperLayerSum(s, d, next, u) & 0xffff, checksumAt);
+  u.writeUInt16BE(~pseudoHeaderSum(s, d, next, u) & 0xffff, checksumAt);
   const h = Buffer.alloc(40);
   h[0] = 0x60;
   h.writeUInt16BE(u.length, 4);
@@ -115,7 +99,7 @@ function udp(src: string, dst: string, payload = Buffer.from('npt66 test payload
 }
 
 function checksumValid(packet: Buffer): boolean {
-  return upperLayerSum(packet.subarray(8, 24), packet.subarray(24, 40), packet[6]!, packet.subarray(40)) === 0xffff;
+  return pseudoHeaderSum(packet.subarray(8, 24), packet.subarray(24, 40), packet[6]!, packet.subarray(40)) === CHECKSUM_VALID;
 }
 
 function changedOffsets(a: Buffer, b: Buffer): number[] {

@@ -1,5 +1,6 @@
 // Crafting IPv6 test packets for the kernel differential test: the IPv6 header, extension headers, UDP, TCP,
-// ICMPv6 echo and errors, with checksums computed here (RFC 8200 s8.1 pseudo-header), independently of npt66.
+// ICMPv6 echo and errors, with checksums computed independently of npt66 (lib/inet_checksum.ts).
+import { CHECKSUM_VALID, pseudoHeaderSum } from '../lib/inet_checksum';
 
 export const NEXT_HOP_BY_HOP = 0;
 export const NEXT_TCP = 6;
@@ -16,24 +17,9 @@ const extNumber: Record<ExtensionHeader, number> = {
   fragment: NEXT_FRAGMENT,
 };
 
-// 16-bit one's-complement sum of `data` added to `acc` (not folded, not complemented).
-export function sum16(data: Uint8Array, acc = 0): number {
-  for (let i = 0; i + 1 < data.length; i += 2) acc += (data[i] << 8) | data[i + 1];
-  if (data.length % 2) acc += data[data.length - 1] << 8;
-  return acc;
-}
-
-export function fold16(acc: number): number {
-  while (acc > 0xffff) acc = (acc & 0xffff) + Math.floor(acc / 0x10000);
-  return acc;
-}
-
 // The upper-layer checksum of RFC 8200 s8.1 over (src, dst, length, next header) and `upper`.
 export function upperChecksum(src: Buffer, dst: Buffer, next: number, upper: Buffer): number {
-  const pseudo = Buffer.alloc(8);
-  pseudo.writeUInt32BE(upper.length, 0);
-  pseudo[7] = next;
-  const c = ~fold16(sum16(upper, sum16(pseudo, sum16(dst, sum16(src))))) & 0xffff;
+  const c = ~pseudoHeaderSum(src, dst, next, upper) & 0xffff;
   // UDP: a computed 0 is sent as 0xFFFF (RFC 8200 s8.1); harmless for TCP/ICMPv6 (same one's-complement value).
   return c === 0 ? 0xffff : c;
 }
@@ -155,9 +141,5 @@ export function checksumValid(packet: Buffer): boolean {
   if (next !== NEXT_TCP && next !== NEXT_UDP && next !== NEXT_ICMPV6) return true;
   const end = 40 + packet.readUInt16BE(4);
   const upper = packet.subarray(offset, end);
-  const pseudo = Buffer.alloc(8);
-  pseudo.writeUInt32BE(upper.length, 0);
-  pseudo[7] = next;
-  const total = fold16(sum16(upper, sum16(pseudo, sum16(packet.subarray(24, 40), sum16(packet.subarray(8, 24))))));
-  return total === 0xffff;
+  return pseudoHeaderSum(packet.subarray(8, 24), packet.subarray(24, 40), next, upper) === CHECKSUM_VALID;
 }

@@ -1,6 +1,6 @@
 // Random prefix pairs and addresses for the kernel differential test, a seeded generator so a failing run can
 // be repeated (NPT66_DIFF_SEED), and a model of what the kernel's ip6t_NPT does to one address.
-import { fold16, sum16 } from './packets';
+import { fold16, sum16 } from '../lib/inet_checksum';
 
 // mulberry32: small, fast, good enough to spread test cases; seeded so runs are repeatable.
 export class Rng {

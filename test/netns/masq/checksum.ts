@@ -3,19 +3,8 @@
 // A packet's "residual" is the folded one's-complement sum over pseudo-header and upper-layer bytes,
 // checksum field included: 0xFFFF exactly when the checksum is right. An incremental update (RFC 1624)
 // keeps the residual, whatever it was, which lets a test compare a checksum the sender left unfinished.
+import { CHECKSUM_VALID, pseudoHeaderSum } from '../lib/inet_checksum';
 import { IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, type DecodedIpv6 } from '../lib/ipv6_decode';
-
-function sum16(buf: Buffer, initial = 0): number {
-  let s = initial;
-  for (let i = 0; i + 1 < buf.length; i += 2) s += buf.readUInt16BE(i);
-  if (buf.length % 2) s += buf[buf.length - 1] << 8;
-  return s;
-}
-
-function fold(s: number): number {
-  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
-  return s;
-}
 
 // `packet` is an IPv6 packet without extension headers (what these tests produce); null if its upper layer
 // is not TCP/UDP/ICMPv6 or it is truncated (an ICMPv6 error may carry only the start of its invoking packet).
@@ -25,13 +14,10 @@ export function residual(packet: Buffer): number | null {
   if (next !== IPPROTO_TCP && next !== IPPROTO_UDP && next !== IPPROTO_ICMPV6) return null;
   const length = packet.readUInt16BE(4);
   if (packet.length < 40 + length) return null;
-  const l4 = packet.subarray(40, 40 + length);
-  let s = sum16(packet.subarray(8, 40)); // source and destination addresses
-  s += Math.floor(length / 0x10000) + (length & 0xffff) + next;
-  return fold(sum16(l4, s));
+  return pseudoHeaderSum(packet.subarray(8, 24), packet.subarray(24, 40), next, packet.subarray(40, 40 + length));
 }
 
-export const VALID = 0xffff;
+export const VALID = CHECKSUM_VALID;
 
 // The invoking packet inside an ICMPv6 error, as bytes (from its IPv6 header on).
 export function embeddedPacket(d: DecodedIpv6): Buffer {
