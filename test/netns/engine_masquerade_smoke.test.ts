@@ -7,14 +7,14 @@
 // also on failure (and on exit/signals, through Topology's exit hook).
 import assert from 'node:assert/strict';
 import { type ChildProcess } from 'node:child_process';
-import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { after, before, test } from 'node:test';
 
-import { native, type NativeEngineEvent, type NativeEngineStats, type NativeMappingEvent, type NativeMappingRecord, type NativeMasquerade } from '../../src/native';
+import { native, type NativeMasquerade } from '../../src/native';
 import { Topology, waitFor } from '../../src/netns';
 import { parseAddress, parsePrefix } from '../../src/prefix';
-import type { DriverMasquerade, DriverRequest } from './lib/engine_driver';
+import type { DriverMasquerade } from './lib/engine_driver';
+import { assertEveryPacketHasAVerdict, echoRequestSources, ENGINE_DEFAULTS, EngineProcess, ping as pingIn, type EngineProcessOptions } from './lib/engine_process';
 
 const PREFIX = 'ni-';
 const INSIDE = 'fd5a:ceb9:ed8d:1::/64';
@@ -25,7 +25,6 @@ const OUTSIDE_LINK = 'fd5a:ceb9:ed8d:fe0a::8'; // the outside host's address on 
 const DNS = '2001:4860:4860::8888'; // on the outside host's loopback
 const PORTS = '20000:29999';
 const HAIRPIN_MARK = '0x66/0x66';
-const DRIVER = path.join(__dirname, 'lib', 'engine_driver.js');
 
 const isRoot = process.getuid?.() === 0;
 let topo: Topology;
@@ -42,63 +41,8 @@ const MASQUERADE: DriverMasquerade = {
   inboundRefresh: true,
 };
 
-const DEFAULTS = { queueFirst: 0, queueCount: 1, queueMaxLen: 4096, socketBufferBytes: 8 << 20, failOpen: false, icmpRateLimit: 100 };
-
-// The engine lives in its own process inside the Docker host namespace; this is its remote control.
-class EngineProcess {
-  readonly events: NativeEngineEvent[] = [];
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  private nextId = 1;
-  private readonly exited: Promise<void>;
-
-  private constructor(private readonly child: ChildProcess) {
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      const msg = JSON.parse(line) as { id?: number; ok?: boolean; result?: unknown; error?: unknown; events?: NativeEngineEvent[] };
-      if (msg.events) this.events.push(...msg.events);
-      if (msg.id === undefined) return;
-      const p = this.pending.get(msg.id);
-      this.pending.delete(msg.id);
-      if (msg.ok) p?.resolve(msg.result);
-      else p?.reject(msg.error);
-    });
-    child.once('exit', () => {
-      for (const p of this.pending.values()) p.reject(new Error('engine driver exited'));
-    });
-  }
-
-  static async create(options: Partial<typeof DEFAULTS> & { masquerade: DriverMasquerade[] }): Promise<EngineProcess> {
-    const child = topo.spawn('h', ['node', DRIVER], { stdio: ['pipe', 'pipe', 'inherit'], env: process.env });
-    const e = new EngineProcess(child);
-    await e.call('create', { options: { ...DEFAULTS, mappings: [], ...options } });
-    return e;
-  }
-
-  call<T = unknown>(cmd: DriverRequest['cmd'], args?: DriverRequest['args']): Promise<T> {
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.stdin!.write(`${JSON.stringify({ id, cmd, args })}\n`);
-    });
-  }
-
-  stats(): Promise<NativeEngineStats> {
-    return this.call<NativeEngineStats>('stats');
-  }
-  mappings(): Promise<NativeMappingRecord[]> {
-    return this.call<NativeMappingRecord[]>('mappings');
-  }
-  mappingEvents(): NativeMappingEvent[] {
-    return this.events.filter((e): e is NativeMappingEvent => e.type === 'mapping');
-  }
-
-  async close(): Promise<void> {
-    this.child.stdin!.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
+// The engine lives in its own process inside the Docker host namespace.
+const startEngine = (options: EngineProcessOptions) => EngineProcess.create(topo, 'h', options);
 
 // --- rules in the Docker host (REFERENCE s3): outbound in mangle POSTROUTING, inbound in raw PREROUTING ---
 
@@ -205,37 +149,9 @@ async function startServer(ns: string, program: string, port: number): Promise<{
   return { child, lines };
 }
 
-async function ping(ns: string, args: string[]): Promise<{ sent: number; received: number; output: string }> {
-  const r = await topo.ns(ns).exec(['ping', '-n', ...args], { allowFailure: true, timeoutMs: 60_000 });
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
-  assert.ok(m, `no ping summary in: ${r.stdout}${r.stderr}`);
-  return { sent: Number(m[1]), received: Number(m[2]), output: r.stdout + r.stderr };
-}
-
+const ping = (ns: string, args: string[]) => pingIn(topo, ns, args);
 // Captures the sources of `count` ICMPv6 echo requests arriving at the outside host while `traffic` runs.
-async function echoRequestSourcesSeenOutside(count: number, traffic: () => Promise<unknown>): Promise<string[]> {
-  const child = topo.spawn('o', ['tcpdump', '-n', '-l', '-i', 'eth0', '-c', String(count), 'icmp6 and ip6[40] == 128']);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor('tcpdump to listen', () => stderr.includes('listening on'));
-  await traffic();
-  const timer = setTimeout(() => child.kill('SIGTERM'), 5_000);
-  await exited;
-  clearTimeout(timer);
-  return stdout
-    .split('\n')
-    .map((l) => / IP6 ([0-9a-f:]+) > /.exec(l)?.[1])
-    .filter((s): s is string => s !== undefined);
-}
-
-function assertEveryPacketHasAVerdict(s: NativeEngineStats): void {
-  const t = s.total;
-  assert.equal(t.queue_received, t.queue_verdict_accept! + t.queue_verdict_accept_mangled! + t.queue_verdict_drop!);
-  assert.equal(t.queue_verdict_unsent, 0);
-}
+const echoRequestSourcesSeenOutside = (count: number, traffic: () => Promise<unknown>) => echoRequestSources(topo, 'o', count, traffic);
 
 before(async () => {
   if (!isRoot) return;
@@ -278,7 +194,7 @@ after(async () => {
 
 test('masquerade: ping6, UDP and TCP from inside leave with the host address; mappings(), NEW events, conntrack', { skip: !isRoot }, async () => {
   await withRules(['--queue-num', '0'], async () => {
-    const engine = await EngineProcess.create({ masquerade: [MASQUERADE] });
+    const engine = await startEngine({ masquerade: [MASQUERADE] });
     const udp = await startServer('o', UDP_ECHO, 7777);
     const tcp = await startServer('o', TCP_ECHO, 8888);
     try {
@@ -365,7 +281,7 @@ test('masquerade: ping6, UDP and TCP from inside leave with the host address; ma
 
 test('masquerade: an ICMP echo mapping expires after its (shortened) timeout: DESTROY, gone from mappings()', { skip: !isRoot }, async () => {
   await withRules(['--queue-num', '0'], async () => {
-    const engine = await EngineProcess.create({ masquerade: [{ ...MASQUERADE, timeouts: { ...MASQUERADE.timeouts, icmpMs: 1500 } }] });
+    const engine = await startEngine({ masquerade: [{ ...MASQUERADE, timeouts: { ...MASQUERADE.timeouts, icmpMs: 1500 } }] });
     try {
       await engine.call('start');
       const out = await ping('c', ['-c', '1', '-I', CONTAINER, DNS]);
@@ -390,7 +306,7 @@ test('masquerade: an ICMP echo mapping expires after its (shortened) timeout: DE
 
 test('masquerade: when the table is full a new flow is refused with administratively prohibited; the old one keeps working', { skip: !isRoot }, async () => {
   await withRules(['--queue-num', '0'], async () => {
-    const engine = await EngineProcess.create({ masquerade: [{ ...MASQUERADE, maxMappings: 1 }] });
+    const engine = await startEngine({ masquerade: [{ ...MASQUERADE, maxMappings: 1 }] });
     try {
       await engine.call('start');
       const first = await ping('c', ['-c', '2', '-i', '0.2', '-e', '4242', DNS]);
@@ -415,7 +331,7 @@ test('masquerade: when the table is full a new flow is refused with administrati
 
 test('masquerade: hairpinning, one container reaches another through the host address and port', { skip: !isRoot }, async () => {
   await withRules(['--queue-num', '0'], async () => {
-    const engine = await EngineProcess.create({ masquerade: [{ ...MASQUERADE, filtering: 'endpoint-independent' }] });
+    const engine = await startEngine({ masquerade: [{ ...MASQUERADE, filtering: 'endpoint-independent' }] });
     const udp = await startServer('o', UDP_ECHO, 7777);
     // c2 opens a mapping towards the world from port 21000, then listens on it.
     const c2 = topo.spawn('c2', ['node', '-e', `
@@ -447,7 +363,7 @@ test('masquerade: hairpinning, one container reaches another through the host ad
 
 test('masquerade under load: two queues (--queue-balance), many flows whose two directions land on different threads', { skip: !isRoot }, async () => {
   await withRules(['--queue-balance', '0:1'], async () => {
-    const engine = await EngineProcess.create({ queueCount: 2, masquerade: [MASQUERADE] });
+    const engine = await startEngine({ queueCount: 2, masquerade: [MASQUERADE] });
     const udp = await startServer('o', UDP_ECHO, 7777);
     try {
       await engine.call('start');
@@ -491,7 +407,7 @@ test('masquerade options are compiled natively; errors are ERR_NPT66_CONFIG nami
     addresses: [parseAddress(HOST_ADDR, 'a')],
   };
   const create = (masquerade: unknown[]) =>
-    new native.Engine({ ...DEFAULTS, mappings: [], masquerade: masquerade as NativeMasquerade[], onEvents: () => undefined });
+    new native.Engine({ ...ENGINE_DEFAULTS, mappings: [], masquerade: masquerade as NativeMasquerade[], onEvents: () => undefined });
   const refused: [unknown[], RegExp][] = [
     [[{ ...ok, portMin: 80 }], /^masquerade\[0\]\.portMin must be an integer from 1024 to 65535$/],
     [[{ ...ok, portMin: 30000 }], /^masquerade\[0\]\.portMin must not be above portMax$/],

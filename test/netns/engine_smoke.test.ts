@@ -2,16 +2,13 @@
 // outside host (ne-b), NFQUEUE rules in the router's mangle POSTROUTING (outbound) and raw PREROUTING (inbound).
 // Root only. Every namespace, rule and process is removed in `after`, also on failure (and on exit/signals).
 import assert from 'node:assert/strict';
-import { type ChildProcess } from 'node:child_process';
-import * as path from 'node:path';
-import * as readline from 'node:readline';
 import { after, before, test } from 'node:test';
 
 import { validateNptv6 } from '../../src/config';
-import { native, type NativeEngineEvent, type NativeEngineStats } from '../../src/native';
+import { native } from '../../src/native';
 import { formatAddress, parseAddress } from '../../src/prefix';
 import { Topology, waitFor } from '../../src/netns';
-import type { DriverRequest } from './lib/engine_driver';
+import { assertEveryPacketHasAVerdict, echoRequestSources, EngineProcess, ping as pingIn, type EngineProcessOptions } from './lib/engine_process';
 
 const PREFIX = 'ne-';
 const INSIDE = 'fd01:203:405::/48';
@@ -21,96 +18,14 @@ const HOST_A = 'fd01:203:405:1::2';
 const HOST_A_REFUSED = 'fd01:203:405:ffff::2'; // /48 subnet 0xFFFF collides with subnet 0: refused (RFC 6296 s4.2)
 const HOST_A_OUTSIDE_1 = '2001:db8:1:d550::2'; // RFC 6296 s3.6's worked example, same prefixes
 const HOST_B = '2001:db8:ff00::2';
-const DRIVER = path.join(__dirname, 'lib', 'engine_driver.js');
-
-const DEFAULTS = { queueFirst: 0, queueCount: 1, queueMaxLen: 4096, socketBufferBytes: 8 << 20, failOpen: false, icmpRateLimit: 100 };
-
 const isRoot = process.getuid?.() === 0;
 let topo: Topology;
 
-// The engine lives in its own process inside the router namespace; this is its remote control.
-class EngineProcess {
-  readonly events: NativeEngineEvent[] = [];
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
-  private nextId = 1;
-  private readonly exited: Promise<void>;
-
-  private constructor(private readonly child: ChildProcess) {
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      const msg = JSON.parse(line) as { id?: number; ok?: boolean; result?: unknown; error?: unknown; events?: NativeEngineEvent[] };
-      if (msg.events) this.events.push(...msg.events);
-      if (msg.id === undefined) return;
-      const p = this.pending.get(msg.id);
-      this.pending.delete(msg.id);
-      if (msg.ok) p?.resolve(msg.result);
-      else p?.reject(msg.error);
-    });
-    child.once('exit', () => {
-      for (const p of this.pending.values()) p.reject(new Error('engine driver exited'));
-    });
-  }
-
-  static async create(options: Partial<typeof DEFAULTS> & { mappings: { inside: string; outside: string }[] }): Promise<EngineProcess> {
-    const child = topo.spawn('r', ['node', DRIVER], { stdio: ['pipe', 'pipe', 'inherit'], env: process.env });
-    const e = new EngineProcess(child);
-    await e.call('create', { options: { ...DEFAULTS, ...options } });
-    return e;
-  }
-
-  call<T = unknown>(cmd: DriverRequest['cmd'], args?: DriverRequest['args']): Promise<T> {
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.stdin!.write(`${JSON.stringify({ id, cmd, args })}\n`);
-    });
-  }
-
-  stats(): Promise<NativeEngineStats> {
-    return this.call<NativeEngineStats>('stats');
-  }
-
-  // Closing stdin makes the driver stop the engine (unbinding its queues) and exit.
-  async close(): Promise<void> {
-    this.child.stdin!.end();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-}
-
-async function ping(ns: string, args: string[]): Promise<{ sent: number; received: number; output: string }> {
-  const r = await topo.ns(ns).exec(['ping', '-n', ...args], { allowFailure: true, timeoutMs: 60_000 });
-  const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
-  assert.ok(m, `no ping summary in: ${r.stdout}${r.stderr}`);
-  return { sent: Number(m[1]), received: Number(m[2]), output: r.stdout };
-}
-
+// The engine lives in its own process inside the router namespace.
+const startEngine = (options: EngineProcessOptions) => EngineProcess.create(topo, 'r', options);
+const ping = (ns: string, args: string[]) => pingIn(topo, ns, args);
 // Captures the sources of `count` ICMPv6 echo requests on ne-b's link while `traffic` runs.
-async function echoRequestSourcesSeenByB(count: number, traffic: () => Promise<unknown>): Promise<string[]> {
-  const child = topo.spawn('b', ['tcpdump', '-n', '-l', '-i', 'eth0', '-c', String(count), 'icmp6 and ip6[40] == 128']);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor('tcpdump to listen', () => stderr.includes('listening on'));
-  await traffic();
-  const timer = setTimeout(() => child.kill('SIGTERM'), 5_000);
-  await exited;
-  clearTimeout(timer);
-  return stdout
-    .split('\n')
-    .map((l) => / IP6 ([0-9a-f:]+) > /.exec(l)?.[1])
-    .filter((s): s is string => s !== undefined);
-}
-
-// Every packet the engine received got exactly one verdict that the kernel took.
-function assertEveryPacketHasAVerdict(s: NativeEngineStats): void {
-  const t = s.total;
-  assert.equal(t.queue_received, t.queue_verdict_accept! + t.queue_verdict_accept_mangled! + t.queue_verdict_drop!);
-  assert.equal(t.queue_verdict_unsent, 0);
-}
+const echoRequestSourcesSeenByB = (count: number, traffic: () => Promise<unknown>) => echoRequestSources(topo, 'b', count, traffic);
 
 function outsideAddress(inside: string, outside: string, host: string): string {
   const tr = new native.Translator(validateNptv6([{ inside, outside }]));
@@ -156,7 +71,7 @@ after(async () => {
 
 test('translates ping6 both ways, counts it, and reports the kernel queue figures', { skip: !isRoot }, async () => {
   await addRules();
-  const engine = await EngineProcess.create({ mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
+  const engine = await startEngine({ mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
   try {
     await engine.call('start');
     const sources = await echoRequestSourcesSeenByB(4, async () => {
@@ -192,7 +107,7 @@ test('translates ping6 both ways, counts it, and reports the kernel queue figure
 
 test('fail-closed: a refused packet is dropped, counted and answered with Parameter Problem', { skip: !isRoot }, async () => {
   await addRules();
-  const engine = await EngineProcess.create({ mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
+  const engine = await startEngine({ mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
   try {
     await engine.call('start');
     const sources = await echoRequestSourcesSeenByB(1, async () => {
@@ -219,7 +134,7 @@ test('fail-closed: a refused packet is dropped, counted and answered with Parame
 
 test('failOpen: a refused packet is accepted untranslated, counted, and a warning is emitted', { skip: !isRoot }, async () => {
   await addRules();
-  const engine = await EngineProcess.create({ mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }], failOpen: true });
+  const engine = await startEngine({ mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }], failOpen: true });
   try {
     await engine.call('start');
     const sources = await echoRequestSourcesSeenByB(2, async () => {
@@ -240,7 +155,7 @@ test('setMappings swaps the table atomically; a bad table is refused and the old
   await addRules();
   const m1 = { inside: INSIDE, outside: OUTSIDE_1 };
   const m2 = { inside: 'fd01:203:406::/48', outside: OUTSIDE_2 };
-  const engine = await EngineProcess.create({ mappings: [m1] });
+  const engine = await startEngine({ mappings: [m1] });
   try {
     await engine.call('start');
     // Native validation: inside == outside cannot compile; the error names ERR_NPT66_CONFIG.
@@ -279,7 +194,7 @@ test('setMappings swaps the table atomically; a bad table is refused and the old
 
 test('stop during traffic: rules removed, queue drained, every packet has its verdict before unbind', { skip: !isRoot }, async () => {
   await addRules();
-  const engine = await EngineProcess.create({ mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
+  const engine = await startEngine({ mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
   let rulesRemoved = false;
   const flood = topo.spawn('a', ['ping', '-n', '-q', '-f', '-l', '16', '-w', '30', '-I', HOST_A, HOST_B]);
   try {
@@ -303,7 +218,7 @@ test('stop during traffic: rules removed, queue drained, every packet has its ve
 
 test('a flood into a tiny socket buffer: the kernel drops, the engine counts and keeps translating', { skip: !isRoot }, async () => {
   await addRules();
-  const engine = await EngineProcess.create({ mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }], socketBufferBytes: 64 << 10, queueMaxLen: 64 });
+  const engine = await startEngine({ mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }], socketBufferBytes: 64 << 10, queueMaxLen: 64 });
   try {
     await engine.call('start');
     // Bursts of 1000 large echoes at once overrun a 64 KiB socket buffer and a 64-packet queue.
@@ -327,7 +242,7 @@ test('a queue range (--queue-balance): one thread per queue, each bound and coun
   const balanced = (rule: string[]): string[] => [...rule.slice(0, -2), '--queue-balance', '2:3'];
   const rules = [balanced(rulesOut), balanced(rulesIn1)];
   for (const r of rules) await topo.ns('r').ip6tables(withOp('-A', r));
-  const engine = await EngineProcess.create({ queueFirst: 2, queueCount: 2, mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
+  const engine = await startEngine({ queueFirst: 2, queueCount: 2, mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
   try {
     await engine.call('start');
     const out = await ping('a', ['-c', '5', '-i', '0.2', '-I', HOST_A, HOST_B]);
@@ -345,8 +260,8 @@ test('a queue range (--queue-balance): one thread per queue, each bound and coun
 });
 
 test('start fails with ERR_NPT66_QUEUE when the queue is taken, and binds nothing', { skip: !isRoot }, async () => {
-  const first = await EngineProcess.create({ queueFirst: 7, queueCount: 1, mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
-  const second = await EngineProcess.create({ queueFirst: 5, queueCount: 3, mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
+  const first = await startEngine({ queueFirst: 7, queueCount: 1, mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
+  const second = await startEngine({ queueFirst: 5, queueCount: 3, mappings: [{ inside: INSIDE, outside: OUTSIDE_1 }] });
   try {
     await first.call('start');
     // 5 and 6 bind, 7 is busy: start must fail and unbind 5 and 6 again.
