@@ -7,10 +7,10 @@
 // The Gateway runs in a child process inside gw's namespace (NFQUEUE is per network namespace), driven by JSON lines.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
 
 import { native } from '../../src/native';
 import { Topology, waitFor, type Namespace } from '../../src/netns';
+import { GatewayChild } from './lib/gateway_child';
 import { Translator } from '../../src/translator';
 
 const PREFIX = 'ng-gt-';
@@ -23,22 +23,6 @@ const isRoot = process.getuid?.() === 0;
 const hasEngine = typeof (native as { Engine?: unknown }).Engine === 'function';
 const skip = !isRoot ? 'needs root' : !hasEngine ? 'the addon has no queue engine' : false;
 
-const driver = `
-const { Gateway } = require(${JSON.stringify(path.resolve(__dirname, '../../src/gateway.js'))});
-const readline = require('node:readline');
-let gw = null;
-const reply = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
-readline.createInterface({ input: process.stdin }).on('line', async (line) => {
-  const { cmd, config } = JSON.parse(line);
-  try {
-    if (cmd === 'start') { gw = await Gateway.start(config, { on: { warning: () => {}, error: () => {} } }); reply({ ok: true, result: gw.rulesBackend }); }
-    else if (cmd === 'stats') reply({ ok: true, result: gw.stats() });
-    else if (cmd === 'reload') reply({ ok: true, result: await gw.reload(config) });
-    else if (cmd === 'stop') { await gw.stop(); reply({ ok: true }); process.exit(0); }
-  } catch (e) { reply({ ok: false, error: { code: e.code, message: e.message } }); }
-});
-`;
-
 function config(outside: string, queueFirst = QUEUE) {
   return {
     nptv6: [{ inside: INSIDE, outside, interface: 'eth1' }],
@@ -50,18 +34,8 @@ function config(outside: string, queueFirst = QUEUE) {
 describe('Gateway in network namespaces (real engine, real rules)', { skip }, () => {
   let topo: Topology;
   let gw: Namespace;
-  let child: ReturnType<Topology['spawn']>;
-  const replies: string[] = [];
-
-  async function send(cmd: string, cfg?: unknown): Promise<{ ok: boolean; result?: any; error?: { code: string; message: string } }> {
-    const from = replies.length;
-    child.stdin!.write(`${JSON.stringify({ cmd, config: cfg })}\n`);
-    await waitFor(`the driver's answer to ${cmd}`, () => {
-      if (child.exitCode !== null && replies.length === from) throw new Error(`driver exited ${child.exitCode}`);
-      return replies.length > from;
-    }, 20_000);
-    return JSON.parse(replies[from]!);
-  }
+  let driver: GatewayChild;
+  const send = (cmd: string, cfg?: unknown) => driver.send(cmd, cfg);
 
   const ping = (from: string, to: string) => topo.ns(from).exec(['ping', '-6', '-c', '1', '-W', '2', to], { allowFailure: true });
   const npt66Rules = async () => (await gw.exec(['ip6tables-save'])).stdout.split('\n').filter((l) => l.includes('NPT66'));
@@ -82,13 +56,7 @@ describe('Gateway in network namespaces (real engine, real rules)', { skip }, ()
     await topo.addRoute('gw', 'default', '2001:db8:5::10');
     await topo.addRoute('out', OUTSIDE_A, '2001:db8:5::1');
     await topo.addRoute('out', OUTSIDE_B, '2001:db8:5::1');
-    child = topo.spawn('gw', [process.execPath, '-e', driver], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let partial = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      const parts = (partial + d).split('\n');
-      partial = parts.pop() ?? '';
-      replies.push(...parts);
-    });
+    driver = GatewayChild.spawn(topo, 'gw');
   });
 
   after(() => topo?.destroySync());
@@ -138,8 +106,8 @@ describe('Gateway in network namespaces (real engine, real rules)', { skip }, ()
 
   test('stop removes every rule; the queue is unbound', async () => {
     assert.deepEqual(await send('stop'), { ok: true });
-    await waitFor('the driver to exit', () => child.exitCode !== null);
-    assert.equal(child.exitCode, 0);
+    await waitFor('the driver to exit', () => driver.child.exitCode !== null);
+    assert.equal(driver.child.exitCode, 0);
     assert.deepEqual(await npt66Rules(), []);
     const proc = (await gw.exec(['cat', '/proc/net/netfilter/nfnetlink_queue'], { allowFailure: true })).stdout;
     assert.ok(!proc.split('\n').some((l) => l.trim().split(/\s+/)[0] === String(QUEUE)), proc);

@@ -12,6 +12,7 @@ import * as path from 'node:path';
 
 import { native } from '../../src/native';
 import { Topology, waitFor, type Namespace } from '../../src/netns';
+import { GatewayChild } from './lib/gateway_child';
 
 const PREFIX = 'nm2-mq-';
 const INSIDE = 'fd00:ab:9::/64';
@@ -26,28 +27,6 @@ const Engine = (native as { Engine?: { prototype: Record<string, unknown> } }).E
 const hasMasquerade = typeof Engine?.prototype?.mappings === 'function';
 const skip = !isRoot ? 'needs root' : !hasMasquerade ? 'the addon has no NAT66 masquerade engine' : false;
 
-const driver = `
-const { Gateway } = require(${JSON.stringify(path.resolve(__dirname, '../../src/gateway.js'))});
-const readline = require('node:readline');
-let gw = null;
-const events = [];
-const reply = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
-readline.createInterface({ input: process.stdin }).on('line', async (line) => {
-  const { cmd, config } = JSON.parse(line);
-  try {
-    if (cmd === 'start') {
-      gw = await Gateway.start(config, { on: { warning: (e) => events.push({ type: 'warning', e }), error: () => {}, mapping: (e) => events.push({ type: 'mapping', e }) } });
-      reply({ ok: true, result: gw.config.masquerade });
-    }
-    else if (cmd === 'stats') reply({ ok: true, result: gw.stats() });
-    else if (cmd === 'mappings') reply({ ok: true, result: gw.mappings() });
-    else if (cmd === 'events') reply({ ok: true, result: events });
-    else if (cmd === 'reload') reply({ ok: true, result: await gw.reload(config) });
-    else if (cmd === 'stop') { await gw.stop(); reply({ ok: true }); process.exit(0); }
-  } catch (e) { reply({ ok: false, error: { code: e.code, message: e.message } }); }
-});
-`;
-
 function config(ports = '20000-20999') {
   return {
     masquerade: [{ source: INSIDE, interface: 'eth1', ports }],
@@ -59,18 +38,8 @@ function config(ports = '20000-20999') {
 describe('Gateway with masquerade in network namespaces (real engine, real rules)', { skip }, () => {
   let topo: Topology;
   let gw: Namespace;
-  let child: ReturnType<Topology['spawn']>;
-  const replies: string[] = [];
-
-  async function send(cmd: string, cfg?: unknown): Promise<{ ok: boolean; result?: any; error?: { code: string; message: string } }> {
-    const from = replies.length;
-    child.stdin!.write(`${JSON.stringify({ cmd, config: cfg })}\n`);
-    await waitFor(`the driver's answer to ${cmd}`, () => {
-      if (child.exitCode !== null && replies.length === from) throw new Error(`driver exited ${child.exitCode}`);
-      return replies.length > from;
-    }, 20_000);
-    return JSON.parse(replies[from]!);
-  }
+  let driver: GatewayChild;
+  const send = (cmd: string, cfg?: unknown) => driver.send(cmd, cfg);
 
   const ping = (from: string, to: string) => topo.ns(from).exec(['ping', '-6', '-c', '1', '-W', '2', to], { allowFailure: true });
   const npt66Rules = async () => (await gw.exec(['ip6tables-save'])).stdout.split('\n').filter((l) => l.includes('NPT66'));
@@ -96,13 +65,7 @@ describe('Gateway with masquerade in network namespaces (real engine, real rules
       server.stdout!.setEncoding('utf8').on('data', (d: string) => (text += d));
       await waitFor(`${proto} server`, () => text.includes('listening'));
     }
-    child = topo.spawn('gw', [process.execPath, '-e', driver], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let partial = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      const parts = (partial + d).split('\n');
-      partial = parts.pop() ?? '';
-      replies.push(...parts);
-    });
+    driver = GatewayChild.spawn(topo, 'gw');
   });
 
   after(() => topo?.destroySync());
@@ -114,7 +77,7 @@ describe('Gateway with masquerade in network namespaces (real engine, real rules
   test("start: the address is eth1's global address; the masquerade rules are installed", async () => {
     const r = await send('start', config());
     assert.equal(r.ok, true, JSON.stringify(r.error));
-    assert.equal(r.result[0].address, GW_OUT);
+    assert.equal((await send('config')).result.masquerade[0].address, GW_OUT);
     const rules = await npt66Rules();
     for (const expected of [
       `-A NPT66-IN-1 -d ${GW_OUT}/128 -p tcp -m tcp --dport 20000:20999 -j NPT66-INQ-1`,
@@ -184,8 +147,8 @@ describe('Gateway with masquerade in network namespaces (real engine, real rules
 
   test('stop removes every rule', async () => {
     assert.deepEqual(await send('stop'), { ok: true });
-    await waitFor('the driver to exit', () => child.exitCode !== null);
-    assert.equal(child.exitCode, 0);
+    await waitFor('the driver to exit', () => driver.child.exitCode !== null);
+    assert.equal(driver.child.exitCode, 0);
     assert.deepEqual(await npt66Rules(), []);
   });
 });
