@@ -3,22 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { validateNptv6, type Nptv6Mapping } from '../../src/config';
-import { Npt66Error } from '../../src/errors';
 import { Translator } from '../../src/translator';
+import { assertRefused } from './lib/config_refusal';
 
 // Asserts validateNptv6 refuses `mappings` with ERR_NPT66_CONFIG on `field`, the message matching every pattern.
 function refuses(mappings: unknown, field: string, ...patterns: RegExp[]): string {
-  try {
-    validateNptv6(mappings as Nptv6Mapping[]);
-  } catch (e) {
-    assert.ok(e instanceof Npt66Error, `expected Npt66Error, got ${String(e)}`);
-    assert.equal(e.code, 'ERR_NPT66_CONFIG');
-    assert.equal(e.field, field);
-    assert.ok(e.message.startsWith(`${field}: `), e.message);
-    for (const p of patterns) assert.match(e.message, p);
-    return e.message;
-  }
-  assert.fail(`accepted ${JSON.stringify(mappings)}`);
+  return assertRefused(() => validateNptv6(mappings as Nptv6Mapping[]), mappings, field, ...patterns);
 }
 
 const ok = { inside: 'fd01:203:405::/48', outside: '2001:db8:1::/48' };

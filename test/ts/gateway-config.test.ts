@@ -8,23 +8,14 @@ import { join } from 'node:path';
 
 import { Npt66Error } from '../../src/errors';
 import { compileGatewayConfig, gatewayJsonSchemaText, loadGatewayConfig, schemaFile } from '../../src/gateway-config';
+import { assertRefused } from './lib/config_refusal';
 
 const mapping = { inside: 'fd5a:ceb9:ed8d:fe0a::/64', outside: '2001:db8:ff66::/64', interface: 'eth1' };
 const minimal = { nptv6: [mapping] };
 
 // Asserts the config is refused with ERR_NPT66_CONFIG, the first problem on `field`, the message matching every pattern.
 function refuses(config: unknown, field: string, ...patterns: RegExp[]): string {
-  try {
-    compileGatewayConfig(config);
-  } catch (e) {
-    assert.ok(e instanceof Npt66Error, `expected Npt66Error, got ${String(e)}`);
-    assert.equal(e.code, 'ERR_NPT66_CONFIG');
-    assert.equal(e.field, field);
-    assert.ok(e.message.startsWith(`${field}: `), e.message);
-    for (const p of patterns) assert.match(e.message, p);
-    return e.message;
-  }
-  assert.fail(`accepted ${JSON.stringify(config)}`);
+  return assertRefused(() => compileGatewayConfig(config), config, field, ...patterns);
 }
 
 const withTop = (extra: Record<string, unknown>) => ({ ...minimal, ...extra });

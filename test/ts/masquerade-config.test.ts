@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { Npt66Error } from '../../src/errors';
 import { compileGatewayConfig } from '../../src/gateway-config';
 import { parseIpAddrJson, type HostFacts, type InterfaceAddress } from '../../src/host-facts';
 import { conntrackWarnings, stableAddress } from '../../src/masquerade-config';
+import { assertRefused } from './lib/config_refusal';
 
 const HOST = 'fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5';
 const entry = { source: 'fd5a:ceb9:ed8d:1::/64', interface: 'ens192', address: HOST, ports: '20000-29999' };
@@ -21,17 +21,7 @@ function facts(over: Partial<{ range: [number, number] | null; addresses: Record
 }
 
 function refuses(config: unknown, f: HostFacts, field: string, ...patterns: RegExp[]): string {
-  try {
-    compileGatewayConfig(config, f);
-  } catch (e) {
-    assert.ok(e instanceof Npt66Error, `expected Npt66Error, got ${String(e)}`);
-    assert.equal(e.code, 'ERR_NPT66_CONFIG');
-    assert.equal(e.field, field, e.message);
-    assert.ok(e.message.startsWith(`${field}: `), e.message);
-    for (const p of patterns) assert.match(e.message, p);
-    return e.message;
-  }
-  assert.fail(`accepted ${JSON.stringify(config)}`);
+  return assertRefused(() => compileGatewayConfig(config, f), config, field, ...patterns);
 }
 
 const masq = (extra: Record<string, unknown> = {}) => ({ masquerade: [{ ...entry, ...extra }] });
