@@ -74,8 +74,8 @@ async function main(): Promise<void> {
   const settings = {
     sizes: values.sizes!.split(',').map(Number),
     flows: Number(values.flows),
-    maxTrialSeconds: quick ? 0.8 : 3,
-    searchTrialSeconds: quick ? 0.4 : 1.5,
+    maxTrialSeconds: quick ? 0.6 : 3,
+    searchTrialSeconds: quick ? 0.3 : 1.5,
     searchSteps: quick ? 4 : 7,
     lossTolerance: 0.001,
     latencyRatePps: quick ? 5000 : 10000,
@@ -124,8 +124,8 @@ async function main(): Promise<void> {
       let counters: Record<string, unknown> | null = null;
       try {
         const trial = (rate: number, seconds: number): Promise<TrialResult> =>
-          runTrial(tools, topo, { size, rate, seconds, flows: settings.flows }, active!.pid);
-        await trial(settings.latencyRatePps, quick ? 0.2 : 0.5); // warm-up: JIT, caches, first conntrack entries
+          runTrial(tools, topo, { size, rate, seconds, flows: settings.flows }, active!.pid, quick ? 120 : 250);
+        await trial(settings.latencyRatePps, quick ? 0.15 : 0.5); // warm-up: JIT, caches, first conntrack entries
         const max = await trial(0, settings.maxTrialSeconds);
         log(`${name}: max ${describe(max)}`);
         const lossFree = await lossFreeRate(max, {
