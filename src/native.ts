@@ -46,8 +46,10 @@ export interface NativeEngineOptions {
   failOpen: boolean; // accept untranslatable packets untranslated (and set NFQA_CFG_F_FAIL_OPEN); default false
   icmpRateLimit: number; // ICMPv6 Parameter Problem replies per second, all queues together, default 100; 0 = none
   // Queue thread placement (native/nfq/thread_placement.h): thread i runs on queueCpus[i % length] (default: not
-  // pinned), at nice queueNice (-20..19, default 0) or under SCHED_FIFO at queueFifoPriority (1..99; default 0 =
-  // off). A placement the kernel refuses is reported as a warning event; the threads keep translating.
+  // pinned), at nice queueNice (-20..19, default -20: under overload the threads keep their CPU against ksoftirqd
+  // and ordinary tasks, bench/README.md "Overload") or under SCHED_FIFO at queueFifoPriority (1..99; default 0 =
+  // off; never on a CPU that does receive work: it livelocks there). A placement the kernel refuses (no
+  // CAP_SYS_NICE) is reported as a warning event; the threads keep translating.
   queueCpus?: number[];
   queueNice?: number;
   queueFifoPriority?: number;
@@ -69,6 +71,9 @@ export interface NativeMasquerade {
   maxMappings: number;
   maxPerHost64: number;
   inboundRefresh: boolean;
+  // true (default): inside ports 1-1023 keep an outside port below 1024 (replies to 1-1023 must be queued);
+  // false: they take a port from portMin-portMax like any other.
+  privilegedPorts?: boolean;
 }
 
 export interface NativeMappingRecord {

@@ -222,7 +222,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info),
   options.socket_buffer_bytes = optional_uint(env, o, "socketBufferBytes", 8u << 20, 64u << 10, 1u << 30);
   options.icmp_rate_limit = optional_uint(env, o, "icmpRateLimit", 100, 0, 1'000'000);
   options.queue_cpus = optional_cpus(env, o, "queueCpus");
-  options.queue_nice = optional_int(env, o, "queueNice", 0, -20, 19);
+  options.queue_nice = optional_int(env, o, "queueNice", -20, -20, 19);
   options.queue_fifo_priority = optional_int(env, o, "queueFifoPriority", 0, 0, 99);
   Napi::Value fail_open = o.Get("failOpen");
   if (!fail_open.IsUndefined() && !fail_open.IsBoolean())

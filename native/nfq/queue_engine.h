@@ -32,9 +32,11 @@ struct Options {
   uint32_t socket_buffer_bytes = 8u << 20;  // SO_RCVBUFFORCE / SO_SNDBUFFORCE
   bool fail_open = false;                 // accept untranslatable packets untranslated (leaks inside addresses)
   // Queue threads' placement (thread_placement.h): thread i runs on queue_cpus[i % size] (empty: not pinned),
-  // at nice `queue_nice` (-20..19) or, when queue_fifo_priority is 1..99, under SCHED_FIFO.
+  // at nice `queue_nice` (-20..19) or, when queue_fifo_priority is 1..99, under SCHED_FIFO. Nice -20 by default:
+  // under overload the threads then keep their CPU against ksoftirqd and ordinary tasks, and the scheduler
+  // moves them off a CPU that receive work keeps busy (bench/README.md, "Overload").
   std::vector<int> queue_cpus;
-  int queue_nice = 0;
+  int queue_nice = -20;
   int queue_fifo_priority = 0;
   uint32_t icmp_rate_limit = 100;         // ICMPv6 errors per second, all queues together; 0 sends none
   std::shared_ptr<const PrefixTable> table;  // NPTv6; may hold no mapping (a masquerade-only host)

@@ -49,7 +49,8 @@ std::string apply_to_this_thread(const ThreadPlacement& p) {
   } else if (p.nice != 0) {
     // On Linux, setpriority(PRIO_PROCESS, tid) sets one thread's nice value.
     const auto tid = static_cast<id_t>(syscall(SYS_gettid));
-    if (setpriority(PRIO_PROCESS, tid, p.nice) != 0) note("nice " + std::to_string(p.nice) + ": " + std::strerror(errno));
+    if (setpriority(PRIO_PROCESS, tid, p.nice) != 0)
+      note("nice " + std::to_string(p.nice) + ": " + std::strerror(errno) + " (needs CAP_SYS_NICE; queueNice 0 asks for none)");
   }
   return failed;
 }
