@@ -2,6 +2,7 @@
 // whose CPU time is the translator's (null for kernel-only rows, whose work shows up as softirq time).
 // To add a row: append an entry to `translators` — setup installs rules/starts a process, teardown stops it;
 // the runner resets the gateway's rules after every row.
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { start, stop, waitReady, sh, type Running } from './processes';
@@ -110,9 +111,10 @@ export const translators: Translator[] = [
   // directions share the queues (the engine tells direction from the hook).
   npt66Row('npt66-1q', 'npt66, 1 queue', 1, 'nptv6'),
   npt66Row('npt66-2q', 'npt66, 2 queues', 2, 'nptv6'),
-  // The engine's queueFifoPriority option: the thread is never descheduled for ordinary threads or ksoftirqd
-  // (bench/README.md, "Overload"). Not the default: on a CPU that does receive work it livelocks.
-  npt66Row('npt66-1q-fifo', 'npt66, 1 queue, SCHED_FIFO thread', 1, 'nptv6', ['--fifo', '1']),
+  // The engine's queueCpus option: the queue thread on CPU 0, away from the CPU that does the gateway's receive
+  // work (CPU 1, topology.ts), sharing CPU 0 with the generator and sink at the same priority (bench/README.md,
+  // "Overload"): how npt66 is meant to be deployed, as far as two CPUs allow.
+  npt66Row('npt66-1q-cpu0', 'npt66, 1 queue, thread on CPU 0', 1, 'nptv6', ['--cpus', '0']),
   npt66Row('npt66-masq', 'npt66 masquerade', 1, 'masquerade'),
   {
     id: 'kernel-masq',
@@ -157,7 +159,8 @@ function npt66Row(id: string, label: string, queues: number, translation: 'nptv6
     label,
     kind: 'userspace',
     translation,
-    unavailable: ({ repoRoot }) => engineMissing(repoRoot),
+    unavailable: ({ repoRoot }) =>
+      tuning.includes('--cpus') && os.cpus().length < 2 ? 'needs two CPUs' : engineMissing(repoRoot),
     setup: async ({ repoRoot }) => {
       const host = path.join(__dirname, '..', 'hosts', 'npt66_engine.js');
       const env = { ...process.env, NPT66_ADDON: addonPath(repoRoot), NODE_PATH: path.join(repoRoot, 'node_modules') };
