@@ -64,7 +64,7 @@ export const FIELD_HELP: Record<string, string> = {
   'masquerade[].maxPerHost64': 'an integer from 1 to 268435456: the most live mappings per inside /64 (default 65536, RFC 6888 REQ-4)',
   'masquerade[].inboundRefresh': 'true (default) or false: whether inbound packets that pass filtering also keep a mapping alive (RFC 4787 REQ-6)',
   'masquerade[].privilegedPorts':
-    'true or false (default false): also queue inbound TCP/UDP to ports 1-1023 of the address, where replies go when inside hosts use source ports below 1024 (kept below 1024); this sends the host\'s own services on those ports (e.g. ssh) through npt66 too, and blocks them while npt66 is down',
+    'true or false (default false): keep inside source ports below 1024 below 1024 and queue inbound TCP/UDP to ports 1-1023 of the address, where their replies go; this sends the host\'s own services on those ports (e.g. ssh) through npt66 too, and blocks them while npt66 is down. With false, inside ports below 1024 are mapped into "ports" like any other',
 };
 
 const help = (key: string) => FIELD_HELP[key]!;

@@ -248,6 +248,8 @@ export function compileMasquerade(
       maxMappings: entry.maxMappings,
       maxPerHost64: entry.maxPerHost64,
       inboundRefresh: entry.inboundRefresh,
+      // Replies to ports below 1024 are queued only with privilegedPorts; without it, keep no mapping there.
+      privilegedPorts: entry.privilegedPorts,
     });
   });
   return out;

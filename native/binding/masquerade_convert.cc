@@ -93,6 +93,8 @@ Nat66Config one(Napi::Env env, const Napi::Value& v, const std::string& field) {
   c.max_mappings = static_cast<uint32_t>(integer(env, o, field, "maxMappings", 1, kNat66MaxMappings));
   c.max_per_64 = static_cast<uint32_t>(integer(env, o, field, "maxPerHost64", 1, UINT32_MAX));
   c.inbound_refresh = boolean(env, o, field, "inboundRefresh");
+  // Optional: true (the default) keeps inside ports below 1024 below 1024; false maps them into the range.
+  if (!o.Get("privilegedPorts").IsUndefined()) c.keep_privileged_ports = boolean(env, o, field, "privilegedPorts");
 
   // What is left for the core: prefixes with host bits, refused or repeated outside addresses, an outside
   // address inside a source prefix. Its messages start with "masquerade: ".

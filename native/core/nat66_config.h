@@ -35,6 +35,10 @@ struct Nat66Config {
   uint16_t port_max = 29999;     // must not overlap net.ipv4.ip_local_port_range (the host's own sockets)
   Nat66Timeouts timeouts;
   Nat66Filtering filtering = Nat66Filtering::address_dependent;
+  // Inside ports 1..1023 keep an outside port below 1024 (nf_nat_core's rule), which works only if replies to
+  // 1..1023 are queued. When they are not (the gateway's rules leave the host's own services alone), such ports
+  // take a port from [port_min, port_max] like any other, so no flow is mapped to a port whose replies are lost.
+  bool keep_privileged_ports = true;
   bool inbound_refresh = true;   // RFC 4787 REQ-6: inbound packets that pass filtering also refresh the timer
   uint32_t max_mappings = 1u << 20;  // RFC 6888 REQ-3: table size limit; new flows beyond it are refused
   uint32_t max_per_64 = 65536;       // RFC 6888 REQ-4: mappings per inside /64 (one host can use a whole /64)

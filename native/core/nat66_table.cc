@@ -408,7 +408,8 @@ Counter Nat66Table::create_locked(Shard& s, uint32_t shard_no, uint32_t tag, con
   const Address& outside = outside_for(f.src);
   const size_t pool = static_cast<size_t>(outside_index(outside));
   uint16_t lo = config_.port_min, hi = config_.port_max;
-  if (f.proto != Nat66Proto::icmp && f.sport > 0 && f.sport < 1024) lo = 1, hi = 1023;  // privileged stay so
+  if (config_.keep_privileged_ports && f.proto != Nat66Proto::icmp && f.sport > 0 && f.sport < 1024)
+    lo = 1, hi = 1023;  // privileged stay so
   uint16_t port = ports_.claim(pool, f.proto, f.sport, lo, hi, static_cast<uint32_t>(splitmix(s.rng)), handle, now_ms);
   if (port == 0) return undo(Counter::drop_nat66_ports_exhausted);
 

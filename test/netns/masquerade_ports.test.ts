@@ -94,6 +94,15 @@ describe('masquerade: outside ports and per-host limits', () => {
     assert.ok(second.port > 0 && second.port < 1024, `second container's outside port ${second.port} below 1024`);
   });
 
+  test('without privilegedPorts, a source port below 1024 takes a port in the range and its answer comes back', async () => {
+    // Replies to ports 1-1023 are not queued then (the host's own services keep them), so a mapping kept below
+    // 1024 would lose every answer: the port comes from the range like any other.
+    await g.restart({ privilegedPorts: false });
+    const seen = await udpFrom('c1', 501, 5330);
+    assert.equal(seen.from, ADDR.host);
+    assert.ok(inRange(seen.port), `outside port ${seen.port} in ${PORT_RANGE.min}-${PORT_RANGE.max}`);
+  });
+
   test('per-host limit (5 per /64): new flows refused with administratively prohibited, live ones keep working', async () => {
     const { lab } = g;
     const limit = 5;

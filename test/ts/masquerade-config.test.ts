@@ -53,6 +53,7 @@ test('the issue example alone is a valid configuration; every default is filled 
       maxMappings: 1048576,
       maxPerHost64: 65536,
       inboundRefresh: true,
+      privilegedPorts: false,
     },
   ]);
 });
