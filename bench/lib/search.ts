@@ -22,7 +22,9 @@ export async function lossFreeRate(atMax: TrialResult, o: SearchOptions): Promis
   // translator whose goodput collapses under overload delivers far less at the maximum than it can carry
   // without loss, so the answer may lie anywhere between that guess and the maximum: the geometric middle gets
   // there in a few steps where the arithmetic one would spend them all near the top.
-  let rate = Math.max(1000, atMax.deliveredPps * 0.95);
+  // Never below an eighth of the maximum offered rate: a collapse at the maximum says little about the loss-free
+  // rate, and short quick-mode searches cannot afford to climb from there.
+  let rate = Math.max(1000, atMax.deliveredPps * 0.95, atMax.offeredPps / 8);
   for (let step = 0; step < o.steps; step++) {
     const t = await o.trial(Math.round(rate));
     o.progress(t);
