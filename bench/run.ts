@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     micro: quick ? 'min time 0.05 s per benchmark; the 100 k sizes left out (filling tables takes long)' : 'min time 0.5 s per benchmark',
     cpuLayout:
       os.cpus().length >= 2
-        ? 'CPU 0: generator and sink; CPU 1: the gateway (RPS on its veths); translator processes not pinned'
+        ? 'CPU 0: generator and sink (nice -20); CPU 1: the gateway (RPS on its veths); translator processes not pinned unless the row says so'
         : 'one CPU: generator, gateway and sink share it',
   };
   const only = values.only ? new Set(values.only.split(',')) : null;
