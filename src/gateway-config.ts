@@ -34,6 +34,9 @@ export const FIELD_HELP: Record<string, string> = {
   queues: 'an object {"first": N, "count": N}: the NFQUEUE numbers npt66 binds, first .. first+count-1',
   'queues.first': 'an integer from 0 to 65535: the first NFQUEUE number',
   'queues.count': 'an integer from 1 to 64: how many queues (one packet thread each; more than one uses --queue-balance)',
+  'queues.cpus': 'a list of CPU numbers (0 to 1023): queue thread i runs on cpus[i % length] (default: not pinned). Under overload, CPUs that do no receive work keep goodput near its peak (README, Performance)',
+  'queues.cpus[]': 'a CPU number from 0 to 1023',
+  'queues.nice': 'an integer from -20 to 19: the queue threads\' nice value (default -20, so under overload they keep their CPU against ksoftirqd)',
   queueMaxLen: 'an integer from 16 to 1048576: packets the kernel holds per queue before dropping (default 4096)',
   socketBufferBytes: 'an integer from 65536 to 1073741824: receive buffer of each queue socket in bytes (default 8388608)',
   failOpen:
@@ -116,6 +119,8 @@ export const gatewayConfigSchema = z
       .strictObject({
         first: int('queues.first', 0, 65535),
         count: int('queues.count', 1, 64),
+        cpus: z.array(int('queues.cpus[]', 0, 1023)).min(1).optional().describe(help('queues.cpus')),
+        nice: int('queues.nice', -20, 19).optional(),
       })
       .default({ first: 0, count: 1 })
       .describe(help('queues')),

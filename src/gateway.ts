@@ -146,6 +146,8 @@ export class Gateway extends EventEmitter {
     const engineOptions: NativeEngineOptions = {
       queueFirst: c.queues.first,
       queueCount: c.queues.count,
+      ...(c.queues.cpus ? { queueCpus: c.queues.cpus } : {}),
+      ...(c.queues.nice !== undefined ? { queueNice: c.queues.nice } : {}),
       queueMaxLen: c.queueMaxLen,
       socketBufferBytes: c.socketBufferBytes,
       failOpen: c.failOpen,

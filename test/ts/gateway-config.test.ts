@@ -117,6 +117,13 @@ test('queues: ranges, and the last queue within 65535', () => {
   assert.equal(compileGatewayConfig(withTop({ queues: { first: 65534, count: 2 } })).config.queues.first, 65534);
 });
 
+test('queues: thread placement (cpus, nice) is optional and range-checked', () => {
+  assert.deepEqual(compileGatewayConfig(withTop({ queues: { first: 0, count: 2, cpus: [0, 1], nice: -5 } })).config.queues, { first: 0, count: 2, cpus: [0, 1], nice: -5 });
+  refuses(withTop({ queues: { first: 0, count: 1, cpus: [] } }), 'queues.cpus', /./);
+  refuses(withTop({ queues: { first: 0, count: 1, cpus: [-1] } }), 'queues.cpus[0]', /a CPU number from 0 to 1023/, /got -1/);
+  refuses(withTop({ queues: { first: 0, count: 1, nice: -21 } }), 'queues.nice', /an integer from -20 to 19/, /got -21/);
+});
+
 test('queue sizes, failOpen, icmpRateLimit: types and ranges', () => {
   refuses(withTop({ queueMaxLen: 15 }), 'queueMaxLen', /an integer from 16 to 1048576/, /default 4096/, /got 15/);
   refuses(withTop({ queueMaxLen: 1.5 }), 'queueMaxLen', /got 1\.5/);

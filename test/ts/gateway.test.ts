@@ -102,6 +102,13 @@ test('start: validates, passes the options to the engine, binds before installin
   assert.equal(gateway.currentState, 'running');
 });
 
+
+test('start: queues.cpus and queues.nice reach the engine as queueCpus and queueNice', async () => {
+  const { gateway, engine } = await started({ ...(config as object), queues: { first: 2, count: 1, cpus: [1], nice: -10 } });
+  const { onEvents: _e, mappings: _m, ...opts } = engine.options;
+  assert.deepEqual(opts, { queueFirst: 2, queueCount: 1, queueCpus: [1], queueNice: -10, queueMaxLen: 4096, socketBufferBytes: 8388608, failOpen: false, icmpRateLimit: 100 });
+  await gateway.stop();
+});
 test('start refuses an invalid configuration before touching the engine', async () => {
   let created = false;
   await assert.rejects(
