@@ -1,5 +1,5 @@
 // Builds a LabTopology (data) into network namespaces with src/netns.ts, and removes it again.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { Topology } from '../netns';
@@ -10,6 +10,16 @@ export const LAB_PREFIX = 'npt66-lab-';
 // `ip netns exec NS` bind-mounts /etc/netns/NS/* over /etc (iproute2 netns.c): a hosts file there gives the
 // lab's container a "dns.google" to ping by name.
 const NETNS_ETC = '/etc/netns';
+
+// Removes one namespace's /etc/netns files, and /etc/netns itself once nothing else is in it.
+function removeNetnsEtc(name: string): void {
+  rmSync(path.join(NETNS_ETC, name), { recursive: true, force: true });
+  try {
+    rmdirSync(NETNS_ETC);
+  } catch {
+    /* absent, or still used by other namespaces */
+  }
+}
 
 // Topology that can be kept when the lab exits with --keep.
 export class LabNetwork extends Topology {
@@ -22,7 +32,7 @@ export class LabNetwork extends Topology {
 
   override destroySync(): void {
     if (this.kept) return;
-    for (const n of this.namespaces.values()) rmSync(path.join(NETNS_ETC, n.name), { recursive: true, force: true });
+    for (const n of this.namespaces.values()) removeNetnsEtc(n.name);
     super.destroySync();
   }
 }
@@ -32,7 +42,7 @@ export function removeStaleLab(prefix = LAB_PREFIX): void {
   Topology.removeStale(prefix);
   try {
     for (const name of readdirSync(NETNS_ETC)) {
-      if (name.startsWith(prefix)) rmSync(path.join(NETNS_ETC, name), { recursive: true, force: true });
+      if (name.startsWith(prefix)) removeNetnsEtc(name);
     }
   } catch {
     /* no /etc/netns */
