@@ -578,6 +578,25 @@ struct ByShard {
 };
 }  // namespace
 
+template <class Groups, class Resolve>
+void Nat66Table::resolve_by_shard(const Groups& groups, Resolve&& resolve, CounterBlock& counters) noexcept {
+  EventStorage events[kBatch];
+  for (size_t k = 0; k < kShards; ++k) {
+    if (groups.begin[k] == groups.begin[k + 1]) continue;
+    Shard& s = shards_[k];
+    size_t have = 0;
+    {
+      std::lock_guard guard(s.lock);
+      for (size_t j = groups.begin[k]; j < groups.begin[k + 1]; ++j) {
+        bool have_event = false;
+        resolve(s, k, groups.order[j], events[have].bytes, have_event);
+        have += have_event;
+      }
+    }
+    for (size_t e = 0; e < have; ++e) publish(events[e].get(), 1, counters);  // outside the lock
+  }
+}
+
 void Nat66Table::outbound_group(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out,
                                 Counter* result, CounterBlock& counters) noexcept {
   uint64_t hash[kBatch];
@@ -597,23 +616,13 @@ void Nat66Table::outbound_group(const Nat66Flow* flows, size_t n, uint64_t now_m
         prefetch_write(line + 64);  // touch() writes the counters and remotes[0] there
       });
   }
-  EventStorage events[kBatch];
-  for (size_t k = 0; k < kShards; ++k) {
-    if (groups.begin[k] == groups.begin[k + 1]) continue;
-    Shard& s = shards_[k];
-    size_t have = 0;
-    {
-      std::lock_guard guard(s.lock);
-      for (size_t j = groups.begin[k]; j < groups.begin[k + 1]; ++j) {
-        const size_t i = groups.order[j];
-        bool have_event = false;
-        result[i] = outbound_locked(s, static_cast<uint32_t>(k), hash[i], flows[i], now_ms, out[i], counters,
-                                    events[have].bytes, have_event);
-        have += have_event;
-      }
-    }
-    for (size_t e = 0; e < have; ++e) publish(events[e].get(), 1, counters);
-  }
+  resolve_by_shard(
+      groups,
+      [&](Shard& s, size_t k, size_t i, void* event, bool& have_event) {
+        result[i] = outbound_locked(s, static_cast<uint32_t>(k), hash[i], flows[i], now_ms, out[i], counters, event,
+                                    have_event);
+      },
+      counters);
 }
 
 void Nat66Table::inbound_group(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out,
@@ -643,22 +652,12 @@ void Nat66Table::inbound_group(const Nat66Flow* flows, size_t n, uint64_t now_ms
       prefetch_write(line + 64);  // counters, and the remotes that filtering compares
     }
   }
-  EventStorage events[kBatch];
-  for (size_t k = 0; k < kShards; ++k) {
-    if (groups.begin[k] == groups.begin[k + 1]) continue;
-    Shard& s = shards_[k];
-    size_t have = 0;
-    {
-      std::lock_guard guard(s.lock);
-      for (size_t j = groups.begin[k]; j < groups.begin[k + 1]; ++j) {
-        const size_t i = groups.order[j];
-        bool have_event = false;
-        result[i] = inbound_locked(s, handle[i], pool[i], flows[i], now_ms, out[i], events[have].bytes, have_event);
-        have += have_event;
-      }
-    }
-    for (size_t e = 0; e < have; ++e) publish(events[e].get(), 1, counters);
-  }
+  resolve_by_shard(
+      groups,
+      [&](Shard& s, size_t, size_t i, void* event, bool& have_event) {
+        result[i] = inbound_locked(s, handle[i], pool[i], flows[i], now_ms, out[i], event, have_event);
+      },
+      counters);
 }
 
 void Nat66Table::outbound_batch(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out,

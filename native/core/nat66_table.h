@@ -129,6 +129,10 @@ class Nat66Table {
                              Nat66Binding& out, void* event_storage, bool& have_event) noexcept;
   void outbound_group(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out, Counter* result,
                       CounterBlock& counters) noexcept;
+  // The last pass of both batch lookups: for each shard with flows in `groups`, resolve them under one hold of
+  // its lock (resolve(shard, shard_no, flow_index, event_storage, have_event)), then publish their events.
+  template <class Groups, class Resolve>
+  void resolve_by_shard(const Groups& groups, Resolve&& resolve, CounterBlock& counters) noexcept;
   void inbound_group(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out, Nat66Lookup* result,
                      CounterBlock& counters) noexcept;
   uint32_t find_slot_locked(Shard& s, uint32_t tag, Nat66Proto p, const Address& a, uint16_t port) const noexcept;
