@@ -30,6 +30,14 @@ export interface CompiledMasquerade {
 }
 
 export const DEFAULT_PORTS = '20000-29999';
+// RFC 6888 REQ-4 asks for a per-subscriber limit without a figure; an IPv6 subscriber is a /64. 2000 mappings
+// per /64 is a fifth of the default 10,000-port range, so one host (or one /64 full of hosts) leaves at least
+// four fifths of every protocol's ports and echo identifiers to the others, and is still far more than one
+// host's normal use (a browser opens a few hundred flows; carrier-grade NATs commonly give 1000-2000 ports per
+// subscriber). A fixed figure rather than a fraction of "ports", so the limit does not move when the range
+// does; compileMasquerade warns when it reaches the range's size. The schema (gateway-config.ts) applies it;
+// Nat66Config (native/core/nat66_config.h) defaults to the same for native callers.
+export const DEFAULT_MAX_PER_HOST64 = 2000;
 
 // RFC 5382 REQ-5 (TCP established >= 2 h 4 min), RFC 5382/7857 (transitory 4 min), RFC 5508 REQ-1 (ICMP >= 60 s).
 // UDP's floor (RFC 4787 REQ-5, 120 s) is enforced by the schema; these are warnings so tests can shorten them.
@@ -221,6 +229,13 @@ export function compileMasquerade(
     seenAddresses.push({ bytes: address, field: addressField });
 
     const ports = checkPortRange(entry, `${here}.ports`, facts);
+    const rangeSize = ports.max - ports.min + 1;
+    if (entry.maxPerHost64 >= rangeSize) {
+      out.warnings.push({
+        field: `${here}.maxPerHost64`,
+        message: `${entry.maxPerHost64} is not below the ${rangeSize} ports of "${entry.ports}": one inside host (one /64) can take every outside port and ICMPv6 echo identifier and lock every other host out (RFC 6888 REQ-4); lower it well below ${rangeSize} (the default is ${DEFAULT_MAX_PER_HOST64}) or widen "ports"`,
+      });
+    }
     for (const r of RFC_MINIMUM_SECONDS) {
       const value = entry.timeouts[r.key];
       if (value < r.min) {

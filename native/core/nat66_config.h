@@ -41,7 +41,11 @@ struct Nat66Config {
   bool keep_privileged_ports = true;
   bool inbound_refresh = true;   // RFC 4787 REQ-6: inbound packets that pass filtering also refresh the timer
   uint32_t max_mappings = 1u << 20;  // RFC 6888 REQ-3: table size limit; new flows beyond it are refused
-  uint32_t max_per_64 = 65536;       // RFC 6888 REQ-4: mappings per inside /64 (one host can use a whole /64)
+  // RFC 6888 REQ-4: mappings per inside /64 (one host can use a whole /64), well below the default port range
+  // so one host cannot take every port and echo id. The configuration's default lives in the zod schema
+  // (src/gateway-config.ts, DEFAULT_MAX_PER_HOST64 in src/masquerade-config.ts, the reason given there); this
+  // one, the same figure, serves native callers that build a Nat66Config themselves.
+  uint32_t max_per_64 = 2000;
   uint64_t port_quarantine_ms = 120'000;  // RFC 6888 REQ-8 (draft timer): a freed port stays unused this long
   uint32_t event_capacity = 65536;  // mapping events buffered between drains; 0 disables events
   uint64_t seed = 0;                // random port offsets and hash keys; 0 = from std::random_device

@@ -34,6 +34,7 @@ Nat66Config roomy_config() {
   c.port_min = 1024;
   c.port_max = 65535;
   c.event_capacity = 1024;  // small on purpose: overflow is part of the path under test
+  c.max_per_64 = c.max_mappings;  // every host here shares one /64
   return c;
 }
 

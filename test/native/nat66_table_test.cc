@@ -359,6 +359,41 @@ TEST(Nat66Limits, PerSlash64LimitRefusesOnlyThatSubnet) {
   EXPECT_EQ(t->counts().total(), 3u);
 }
 
+// RFC 6888 REQ-4 with the defaults: one host taking all it may leaves ports and echo ids for the others.
+TEST(Nat66Limits, DefaultPerHostLimitLeavesPortsAndEchoIdsForOtherHosts) {
+  Nat66Config cfg = base_config();
+  cfg.inside = {prefix("fd5a:ceb9:ed8d::/56")};
+  const Nat66Config defaults;
+  const uint32_t range = defaults.port_max - defaults.port_min + 1;
+  ASSERT_LE(defaults.max_per_64, range / 4) << "the default per-/64 limit must stay well below the port range";
+  auto t = make_table(cfg);
+  CounterBlock c;
+  // The greedy host spreads its mappings over UDP, TCP and echo, each inside port mapped into the range.
+  uint32_t made = 0;
+  for (uint32_t i = 0; made < defaults.max_per_64; ++i, ++made) {
+    const uint16_t port = static_cast<uint16_t>(40000 + i / 3);
+    Nat66Flow f = i % 3 == 0   ? udp_flow(kContainer, port, kRemote, 53)
+                  : i % 3 == 1 ? tcp_flow(kContainer, port, kRemote, 443, tcpflag::kSyn)
+                               : icmp_flow(kContainer, port, kRemote);
+    Nat66Binding b;
+    ASSERT_EQ(t->outbound(f, kT0, b, c), Counter::count_) << "mapping " << i;
+  }
+  EXPECT_EQ(t->mappings_in_64(kContainer), defaults.max_per_64);
+  Nat66Binding b;
+  EXPECT_EQ(t->outbound(udp_flow(kContainer, 50000, kRemote, 53), kT0, b, c), Counter::drop_nat66_host_limit);
+  EXPECT_EQ(t->outbound(icmp_flow(kContainer2, 50000, kRemote), kT0, b, c), Counter::drop_nat66_host_limit)
+      << "another address of the same /64 shares its limit";
+  // A host of another /64 still gets a port, a TCP port and an echo id, each in the range.
+  const Address other = addr("fd5a:ceb9:ed8d:2::9");
+  for (const Nat66Flow& f : {udp_flow(other, 40000, kRemote, 53), tcp_flow(other, 40000, kRemote, 443, tcpflag::kSyn),
+                             icmp_flow(other, 40000, kRemote)}) {
+    ASSERT_EQ(t->outbound(f, kT0, b, c), Counter::count_) << static_cast<int>(f.proto);
+    EXPECT_GE(b.outside_port, defaults.port_min);
+    EXPECT_LE(b.outside_port, defaults.port_max);
+  }
+  EXPECT_EQ(c.get(Counter::drop_nat66_ports_exhausted), 0u);
+}
+
 TEST(Nat66Limits, ExhaustedPortRangeRefusesNewFlows) {
   Nat66Config cfg = base_config();
   cfg.port_min = 20000;

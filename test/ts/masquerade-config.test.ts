@@ -35,7 +35,7 @@ test('the issue example alone is a valid configuration; every default is filled 
       filtering: 'address-dependent',
       timeouts: { udp: 300, tcpEstablished: 7440, tcpTransitory: 240, icmp: 60 },
       maxMappings: 1048576,
-      maxPerHost64: 65536,
+      maxPerHost64: 2000,
       inboundRefresh: true,
       privilegedPorts: false,
     },
@@ -51,7 +51,7 @@ test('the issue example alone is a valid configuration; every default is filled 
       filtering: 'address-dependent',
       timeouts: { udpMs: 300000, tcpEstablishedMs: 7440000, tcpTransitoryMs: 240000, icmpMs: 60000 },
       maxMappings: 1048576,
-      maxPerHost64: 65536,
+      maxPerHost64: 2000,
       inboundRefresh: true,
       privilegedPorts: false,
     },
@@ -80,6 +80,27 @@ test('explicit options are kept; the address is printed canonically; several sou
   assert.deepEqual(c.masquerade[0]!.timeouts, { udpMs: 120000, tcpEstablishedMs: 8000000, tcpTransitoryMs: 300000, icmpMs: 90000 });
   assert.deepEqual([c.masquerade[0]!.portMin, c.masquerade[0]!.portMax, c.masquerade[0]!.maxPerHost64], [1024, 1024, 2]);
   assert.equal(c.masquerade[0]!.inboundRefresh, false);
+});
+
+test('maxPerHost64: 2000 by default, well below the default range; at or above the range size a warning (RFC 6888 REQ-4)', () => {
+  const byDefault = compileGatewayConfig(masq({ ports: undefined }), facts());
+  assert.equal(byDefault.config.masquerade[0]!.ports, '20000-29999');
+  assert.equal(byDefault.masquerade[0]!.maxPerHost64, 2000);
+  assert.deepEqual(byDefault.warnings, []);
+  const greedy = compileGatewayConfig(masq({ maxPerHost64: 10000 }), facts());
+  assert.deepEqual(greedy.warnings, [
+    {
+      field: 'masquerade[0].maxPerHost64',
+      message:
+        '10000 is not below the 10000 ports of "20000-29999": one inside host (one /64) can take every outside port and ICMPv6 echo identifier and lock every other host out (RFC 6888 REQ-4); lower it well below 10000 (the default is 2000) or widen "ports"',
+    },
+  ]);
+  assert.equal(greedy.masquerade[0]!.maxPerHost64, 10000, 'a warning, not a refusal');
+  // The default against a narrow range: warned too, naming that range.
+  const narrow = compileGatewayConfig(masq({ ports: '20000-21999' }), facts());
+  assert.deepEqual(narrow.warnings.map((w) => [w.field, w.message.split(':')[0]]), [['masquerade[0].maxPerHost64', '2000 is not below the 2000 ports of "20000-21999"']]);
+  assert.deepEqual(compileGatewayConfig(masq({ ports: '20000-22000' }), facts()).warnings, []);
+  assert.deepEqual(compileGatewayConfig(masq({ maxPerHost64: 9999 }), facts()).warnings, []);
 });
 
 test('"address" omitted: the interface\'s first stable global address; temporary, deprecated, tentative skipped', () => {
