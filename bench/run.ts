@@ -1,6 +1,9 @@
-// npm run bench [-- --quick] [--sizes 64,1400] [--only id,id] [--skip id,id] [--flows N] [--no-micro] [--out DIR]
+// npm run bench [-- --quick] [--sizes 64,1400] [--only id,id] [--skip id,id] [--flows N] [--no-pps] [--no-bulk]
+//   [--no-micro] [--out DIR]
 // Builds the namespace topology, runs every translator configuration at each packet size (maximum rate,
-// loss-free search, light-load latency), runs the core micro-benchmarks, and writes bench/results/latest.{json,md,svg}.
+// loss-free search, light-load latency), then the TCP and UDP GSO transfers (lib/bulk.ts), runs the core
+// micro-benchmarks, and writes bench/results/latest.{json,md,svg}.
+import { spawnSync } from 'node:child_process';
 // Removes every namespace and process it made, also on failure and Ctrl-C.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -8,14 +11,15 @@ import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
+import { bulkTests, bulkTestUnavailable, runBulkTrial, type BulkTools } from './lib/bulk';
 import { describeMachine } from './lib/machine';
 import { runMicro } from './lib/micro';
 import { killAllSync } from './lib/processes';
 import { markdown, svg } from './lib/report';
-import type { BenchResults, RowResult, SkippedRow } from './lib/results';
+import type { BenchResults, BulkRow, RowResult, SkippedRow } from './lib/results';
 import { lossFreeRate } from './lib/search';
 import * as topology from './lib/topology';
-import { translators, type ActiveTranslator, type Translator, type TranslatorContext } from './lib/translators';
+import { engineHasGsoOption, translators, type ActiveTranslator, type Translator, type TranslatorContext } from './lib/translators';
 import { runTrial, type TrialResult, type Tools } from './lib/trial';
 
 // dist/bench/run.js -> the package root; NPT66_ROOT overrides (a build compiled elsewhere).
@@ -45,6 +49,19 @@ function findTools(): Tools {
   return tools;
 }
 
+// iperf3 from PATH; the UDP GSO tools next to pktgen. Missing ones skip their tests, with the reason.
+function findBulkTools(dir: string): BulkTools {
+  const which = spawnSync('sh', ['-c', 'command -v iperf3'], { encoding: 'utf8' });
+  const built = (name: string): string | null => (existsSync(path.join(dir, name)) ? path.join(dir, name) : null);
+  return {
+    iperf3: which.status === 0 && which.stdout.trim() ? which.stdout.trim() : null,
+    udpgsoSend: built('udpgso_send'),
+    udpGroSink: built('udp_gro_sink'),
+  };
+}
+
+const gbit = (x: number): string => `${x.toFixed(2)} Gbit/s`;
+
 let cleaned = false;
 function cleanup(): void {
   if (cleaned) return;
@@ -65,6 +82,8 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       skip: { type: 'string' },
       flows: { type: 'string', default: '256' },
+      'no-pps': { type: 'boolean', default: false },
+      'no-bulk': { type: 'boolean', default: false },
       'no-micro': { type: 'boolean', default: false },
       out: { type: 'string', default: path.join(repoRoot, 'bench', 'results') },
     },
@@ -79,6 +98,7 @@ async function main(): Promise<void> {
     searchSteps: quick ? 4 : 7,
     lossTolerance: 0.001,
     latencyRatePps: quick ? 5000 : 10000,
+    bulkSeconds: quick ? 2 : 5,
     micro: quick ? 'min time 0.05 s per benchmark; the 100 k sizes left out (filling tables takes long)' : 'min time 0.5 s per benchmark',
     cpuLayout:
       os.cpus().length >= 2
@@ -88,10 +108,13 @@ async function main(): Promise<void> {
   const only = values.only ? new Set(values.only.split(',')) : null;
   const skip = new Set(values.skip ? values.skip.split(',') : []);
   const tools = findTools();
+  const bulkTools = findBulkTools(path.dirname(tools.pktgen));
   const ctx: TranslatorContext = { tools, repoRoot };
   const startedAt = new Date().toISOString();
   const machine = describeMachine(repoRoot);
+  const engineGsoOption = engineHasGsoOption(repoRoot);
   log(`npt66 bench (${quick ? 'quick' : 'full'}) on ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, load ${machine.loadAverageAtStart.join(' ')}`);
+  if (!engineGsoOption) log('the engine has no gso option yet: every npt66 row runs with GSO off');
 
   const rows: RowResult[] = [];
   const skipped: SkippedRow[] = [];
@@ -109,6 +132,7 @@ async function main(): Promise<void> {
   log(`topology up: ${topology.plan.sender} -> ${topology.plan.gateway} -> ${topology.plan.sink}`);
   const kernelDigest = new Map<number, string>();
   for (const t of chosen) {
+    if (!t.pps || values['no-pps']) continue;
     for (const size of settings.sizes) {
       const name = `${t.label}, ${size} B`;
       topology.resetGateway();
@@ -167,6 +191,51 @@ async function main(): Promise<void> {
       await sleep(100);
     }
   }
+
+  // TCP and UDP GSO transfers: each on a translator set up for it alone, so its counters are the transfer's.
+  const bulk: BulkRow[] = [];
+  const tests = values['no-bulk'] ? [] : bulkTests.filter(({ test, label }) => {
+    const why = bulkTestUnavailable(bulkTools, test);
+    if (why) {
+      skipped.push({ id: test, label, reason: why });
+      log(`skip ${label}: ${why}`);
+    }
+    return why === null;
+  });
+  for (const t of chosen) {
+    if (!t.bulk) continue;
+    for (const { test, label } of tests) {
+      const name = `${t.label}, ${label}`;
+      topology.resetGateway();
+      let active: ActiveTranslator | null = null;
+      try {
+        active = await t.setup(ctx);
+        const trial = await runBulkTrial(bulkTools, test, settings.bulkSeconds, active.pid, quick ? 120 : 250);
+        const counters = await active.teardown();
+        active = null;
+        const received = counters && typeof counters.queue_received === 'number' ? counters.queue_received : null;
+        bulk.push({
+          id: t.id,
+          label: t.label,
+          kind: t.kind,
+          translation: t.translation,
+          test,
+          trial,
+          queueMessagesPerPacket: received !== null && trial.wirePackets > 0 ? received / trial.wirePackets : null,
+          translatorCounters: counters,
+        });
+        const extra = trial.offeredGbps !== null ? ` of ${gbit(trial.offeredGbps)} offered` : `, ${trial.tcp!.retransmits} retransmits`;
+        log(`${name}: ${gbit(trial.gbps)}${extra}`);
+      } catch (e) {
+        skipped.push({ id: t.id, label: name, reason: `failed: ${(e as Error).message}` });
+        log(`${name}: failed: ${(e as Error).message}`);
+      } finally {
+        if (active) await active.teardown();
+        topology.resetGateway();
+      }
+      await sleep(100);
+    }
+  }
   cleanup();
 
   log('core micro-benchmarks');
@@ -179,6 +248,8 @@ async function main(): Promise<void> {
     machine,
     settings,
     rows,
+    bulk,
+    engineGsoOption,
     skipped,
     micro,
   };

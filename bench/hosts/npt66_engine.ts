@@ -5,7 +5,9 @@
 //
 //   node npt66_engine.js --queues 1 --map fd01:203:405::/48=2001:db8:1::/48
 //   node npt66_engine.js --queues 1 --masquerade fd01:203:405::/48=2001:db8:ff::1 --ports 20000:29999
-//   tuning: --queue-max-len N, --cpus 1,0 (queue thread i on the i-th, round-robin), --nice N, --fifo PRIO
+//   tuning: --queue-max-len N, --cpus 1,0 (queue thread i on the i-th, round-robin), --nice N, --fifo PRIO,
+//   --gso on|off (the engine's gso option, NFQA_CFG_F_GSO; left out, the engine's default; an engine without
+//   the option ignores it)
 import { parseArgs } from 'node:util';
 
 import { parseAddress, parsePrefix } from '../../src/prefix';
@@ -44,6 +46,7 @@ interface EngineAddon {
     queueCpus?: number[];
     queueNice?: number;
     queueFifoPriority?: number;
+    gso?: boolean;
     mappings: EngineMapping[];
     masquerade?: EngineMasquerade[];
     onEvents: (events: { type: string; message: string }[]) => void;
@@ -68,6 +71,11 @@ function masqueradeOption(spec: string, ports: string): EngineMasquerade {
   };
 }
 
+function gsoOption(value: string): boolean {
+  if (value !== 'on' && value !== 'off') throw new Error(`--gso takes on or off, not ${value}`);
+  return value === 'on';
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -79,6 +87,7 @@ async function main(): Promise<void> {
       cpus: { type: 'string' },
       nice: { type: 'string' },
       fifo: { type: 'string' },
+      gso: { type: 'string' },
     },
   });
   const mappings = values.map!.map((spec) => {
@@ -99,6 +108,7 @@ async function main(): Promise<void> {
     ...(values.cpus ? { queueCpus: values.cpus.split(',').map(Number) } : {}),
     ...(values.nice ? { queueNice: Number(values.nice) } : {}),
     ...(values.fifo ? { queueFifoPriority: Number(values.fifo) } : {}),
+    ...(values.gso ? { gso: gsoOption(values.gso) } : {}),
     mappings,
     ...(values.masquerade ? { masquerade: [masqueradeOption(values.masquerade, values.ports!)] } : {}),
     onEvents: (events) => {

@@ -1,6 +1,7 @@
 // Writes the results as JSON, a Markdown table (ratios against the kernel's SNPT and node-nfqueue first, since
 // absolute numbers depend on the machine) and a hand-written SVG bar chart.
-import type { BenchResults, RowResult } from './results';
+import { bulkTests, udpGsoSegment } from './bulk';
+import type { BenchResults, BulkRow, RowResult } from './results';
 
 const kpps = (pps: number): string => (pps >= 1e6 ? `${(pps / 1e6).toFixed(2)} M` : `${(pps / 1e3).toFixed(1)} k`);
 const pct = (r: number): string => `${(r * 100).toFixed(1)} %`;
@@ -21,6 +22,74 @@ function cpuText(r: RowResult, forwarding: RowResult | undefined): string {
   if (r.kind === 'forwarding') return `(softirq ${r.softirqNsPerPacket.toFixed(0)} ns)`;
   const extra = forwarding ? r.softirqNsPerPacket - forwarding.softirqNsPerPacket : null;
   return extra === null ? `softirq ${r.softirqNsPerPacket.toFixed(0)} ns` : `softirq +${Math.max(0, extra).toFixed(0)} ns †`;
+}
+
+const gbitText = (g: number): string => g.toFixed(2);
+const gigabits = (r: BulkRow): number => (r.trial.bytes * 8) / 1e9;
+const msPerGbit = (ns: number, r: BulkRow): string => `${(ns / 1e6 / gigabits(r)).toFixed(0)} ms`;
+
+// The kernel's row for the same translation in the same run: what an npt66 row is measured against.
+function kernelCounterpart(r: BulkRow, rows: BulkRow[]): BulkRow | undefined {
+  const id = r.translation === 'nptv6' ? 'kernel-npt' : r.translation === 'masquerade' ? 'kernel-masq' : null;
+  return id === null ? undefined : rows.find((k) => k.id === id && k.test === r.test);
+}
+
+function bulkCpuText(r: BulkRow, forwarding: BulkRow | undefined): string {
+  if (gigabits(r) <= 0) return '—';
+  if (r.trial.translatorCpuNs !== null) return msPerGbit(r.trial.translatorCpuNs, r);
+  if (r.kind !== 'kernel' || !forwarding || gigabits(forwarding) <= 0) return '—';
+  const extra = r.trial.softirqNs / gigabits(r) - forwarding.trial.softirqNs / gigabits(forwarding);
+  return `softirq +${(Math.max(0, extra) / 1e6).toFixed(0)} ms †`;
+}
+
+function bulkNotes(r: BulkRow): string {
+  const t = r.trial;
+  if (t.tcp) return `${t.tcp.retransmits} retransmits`;
+  const u = t.udp!;
+  const notes = [`${pct(u.sentSegments > 0 ? u.receivedSegments / u.sentSegments : 0)} of ${gbitText(t.offeredGbps ?? 0)} Gbit/s offered`];
+  if (u.intactSegments !== u.receivedSegments) notes.push(`**${u.receivedSegments - u.intactSegments} segments not intact**`);
+  if (u.csumErrors > 0) notes.push(`**${u.csumErrors} checksum errors**`);
+  if (u.rcvbufErrors > 0) notes.push(`${u.rcvbufErrors} sink buffer overflows`);
+  return notes.join(', ');
+}
+
+function bulkMarkdown(res: BenchResults): string[] {
+  if (!res.bulk || res.bulk.length === 0) return [];
+  const out: string[] = [];
+  out.push('## TCP bulk and UDP GSO', '');
+  out.push(`Each transfer ${res.settings.bulkSeconds} s, on a translator set up for it alone. TCP: iperf3 from the inside host ` +
+    '(sender ns) to the outside host (sink ns) through the gateway, 1 stream and 4 (`-P 4`), the hosts\' own GSO/GRO and ' +
+    `congestion control. UDP GSO: one flow of ${udpGsoSegment} B packets sent as UDP_SEGMENT super-datagrams of up to 64 KB ` +
+    '(as QUIC senders do), as fast as the sender can, into a UDP_GRO socket. Gbit/s: payload the receiver got. ' +
+    '× kernel: against the kernel\'s SNPT/DNPT (NPTv6 rows) or MASQUERADE (masquerade rows) in the same run. ' +
+    'Translator CPU / Gbit: utime+stime of the npt66 engine process per gigabit moved. Queue messages / packet: the ' +
+    'engine\'s queue_received over the packets a real link would carry (TCP: payload / MSS plus the ACKs; UDP: ' +
+    'segments received); 1 means one message per packet (the kernel segments every super-packet before queueing it), ' +
+    'well below 1 means super-packets are queued whole. Segments per sink skb: how aggregated the traffic reached the ' +
+    'sink (veth keeps super-packets whole when nothing cuts them).', '');
+  out.push(res.engineGsoOption
+    ? 'The engine has the gso option (NFQA_CFG_F_GSO): npt66 rows run with its default (on) unless the label says "GSO off".'
+    : '**The engine of this run had no gso option: every npt66 row ran with GSO off** (the "GSO off" row equals the default).', '');
+  for (const { test, label } of bulkTests) {
+    const rows = res.bulk.filter((r) => r.test === test);
+    if (rows.length === 0) continue;
+    const fwd = rows.find((r) => r.id === 'forwarding');
+    out.push(`### ${label}`, '');
+    out.push('| configuration | Gbit/s | × kernel | translator CPU / Gbit | softirq / Gbit (all CPUs) | queue messages / packet | segments per sink skb | |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---|');
+    for (const r of rows) {
+      const k = kernelCounterpart(r, rows);
+      const segments = r.trial.tcp ? r.trial.tcp.dataSegments : r.trial.udp!.receivedSegments;
+      out.push(`| ${r.label} | ${gbitText(r.trial.gbps)} | ${ratio(r.trial.gbps, k?.trial.gbps)} | ${bulkCpuText(r, fwd)} | ` +
+        `${gigabits(r) > 0 ? msPerGbit(r.trial.softirqNs, r) : '—'} | ` +
+        `${r.queueMessagesPerPacket === null ? '—' : r.queueMessagesPerPacket.toFixed(2)} | ` +
+        `${r.trial.sinkSkbs > 0 ? (segments / r.trial.sinkSkbs).toFixed(1) : '—'} | ${bulkNotes(r)} |`);
+    }
+    out.push('');
+  }
+  out.push('† kernel rows have no translator process: system-wide softirq time per gigabit beyond plain forwarding\'s in the ' +
+    'same test (tick-sampled, and the hosts\' own TCP work is in it too: rough).', '');
+  return out;
 }
 
 export function markdown(res: BenchResults): string {
@@ -59,9 +128,12 @@ export function markdown(res: BenchResults): string {
       out.push(`Packets per recvmmsg() (each batch's verdicts go out in one sendmsg()), over all of a row's trials: ${batches.join(', ')}.`, '');
     }
   }
-  out.push('† kernel rows have no translator process: the figure is the system-wide softirq time per packet beyond plain ' +
-    'forwarding (tick-sampled, so rough). Userspace rows: utime+stime of the translator process per delivered packet ' +
-    'during the loss-free trial (latest.json also has it at the maximum rate).', '');
+  if (res.rows.length > 0) {
+    out.push('† kernel rows have no translator process: the figure is the system-wide softirq time per packet beyond plain ' +
+      'forwarding (tick-sampled, so rough). Userspace rows: utime+stime of the translator process per delivered packet ' +
+      'during the loss-free trial (latest.json also has it at the maximum rate).', '');
+  }
+  out.push(...bulkMarkdown(res));
   if (res.skipped.length > 0) {
     out.push('Not measured in this run:', '');
     for (const s of res.skipped) out.push(`- ${s.label}: ${s.reason}`);
@@ -84,33 +156,82 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-// Horizontal bars: for each packet size a panel, for each configuration its loss-free rate (solid) over its
-// delivered rate at the generator's maximum (pale).
+interface Bar {
+  label: string;
+  color: string;
+  solid: number;
+  pale: number;
+  text: string;
+}
+
+interface Panel {
+  title: string;
+  bars: Bar[];
+}
+
+function colorOf(r: { kind: string; id: string }): string {
+  return r.kind === 'userspace' ? (r.id.startsWith('npt66') ? '#1b7f3b' : '#c2571a') : r.kind === 'kernel' ? '#2a5db0' : '#777';
+}
+
+// Horizontal bars, one panel per packet size and per bulk test. Packet-rate panels: the loss-free rate (solid)
+// over the delivered rate at the generator's maximum (pale). Bulk panels: Gbit/s the receiver got (solid), for
+// UDP GSO over what the sender offered (pale), with the ratio to the kernel's counterpart.
 export function svg(res: BenchResults): string {
   const labelW = 230, barW = 460, rowH = 22, panelGap = 36, top = 62;
-  const panels = res.settings.sizes.map((size) => res.rows.filter((r) => r.size === size)).filter((p) => p.length > 0);
-  const height = top + panels.reduce((h, p) => h + p.length * rowH + panelGap, 0) + 30;
+  const panels: Panel[] = [];
+  for (const size of res.settings.sizes) {
+    const rows = res.rows.filter((r) => r.size === size);
+    if (rows.length === 0) continue;
+    panels.push({
+      title: `${size} B packets, packets/s (solid: loss-free; pale: delivered at the generator's maximum)`,
+      bars: rows.map((r) => ({
+        label: r.label,
+        color: colorOf(r),
+        solid: r.lossFree.pps,
+        pale: r.max.deliveredPps,
+        text: `${lossFreeText(r)} / ${kpps(r.max.deliveredPps)}`,
+      })),
+    });
+  }
+  for (const { test, label } of bulkTests) {
+    const rows = (res.bulk ?? []).filter((r) => r.test === test);
+    if (rows.length === 0) continue;
+    panels.push({
+      title: `${label}, Gbit/s received${test === 'udp-gso' ? ' (pale: offered)' : ''}`,
+      bars: rows.map((r) => {
+        const k = kernelCounterpart(r, rows);
+        const vsKernel = k && r.kind !== 'kernel' ? ` (${ratio(r.trial.gbps, k.trial.gbps)} kernel)` : '';
+        return {
+          label: r.label,
+          color: colorOf(r),
+          solid: r.trial.gbps,
+          pale: r.trial.offeredGbps ?? 0,
+          text: `${gbitText(r.trial.gbps)}${vsKernel}`,
+        };
+      }),
+    });
+  }
+  const height = top + panels.reduce((h, p) => h + p.bars.length * rowH + panelGap, 0) + 30;
   const width = labelW + barW + 170;
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
   parts.push(`<rect width="100%" height="100%" fill="white"/>`);
-  parts.push(`<text x="10" y="20" font-size="15" font-weight="bold">npt66 benchmark (${res.mode}), packets/s</text>`);
-  parts.push(`<text x="10" y="38" fill="#333">solid: loss-free rate; pale: delivered at the generator's maximum. ` +
-    `<tspan fill="#777">■ forwarding</tspan> <tspan fill="#2a5db0">■ kernel</tspan> <tspan fill="#c2571a">■ baselines</tspan> <tspan fill="#1b7f3b">■ npt66</tspan></text>`);
+  parts.push(`<text x="10" y="20" font-size="15" font-weight="bold">npt66 benchmark (${res.mode})</text>`);
+  parts.push(`<text x="10" y="38" fill="#333">` +
+    `<tspan fill="#777">■ forwarding</tspan> <tspan fill="#2a5db0">■ kernel</tspan> <tspan fill="#c2571a">■ baselines</tspan> <tspan fill="#1b7f3b">■ npt66</tspan>` +
+    `${res.bulk && res.bulk.length > 0 && !res.engineGsoOption ? ' — engine without the gso option: npt66 ran with GSO off' : ''}</text>`);
   let y = top;
-  for (const rows of panels) {
-    const size = rows[0].size;
-    const scale = Math.max(...rows.map((r) => Math.max(r.lossFree.pps, r.max.deliveredPps)), 1);
-    parts.push(`<text x="10" y="${y + 4}" font-weight="bold">${size} B packets</text>`);
+  for (const panel of panels) {
+    const scale = Math.max(...panel.bars.map((b) => Math.max(b.solid, b.pale)), 1e-9);
+    parts.push(`<text x="10" y="${y + 4}" font-weight="bold">${esc(panel.title)}</text>`);
     y += 12;
-    for (const r of rows) {
-      const lf = (r.lossFree.pps / scale) * barW;
-      const mx = (r.max.deliveredPps / scale) * barW;
-      const color = r.kind === 'userspace' ? (r.id.startsWith('npt66') ? '#1b7f3b' : '#c2571a') : r.kind === 'kernel' ? '#2a5db0' : '#777';
-      parts.push(`<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${esc(r.label)}</text>`);
-      parts.push(`<rect x="${labelW}" y="${y + 3}" width="${mx.toFixed(1)}" height="${rowH - 6}" fill="${color}" opacity="0.3"/>`);
-      parts.push(`<rect x="${labelW}" y="${y + 3}" width="${lf.toFixed(1)}" height="${rowH - 6}" fill="${color}"/>`);
-      parts.push(`<text x="${labelW + Math.max(lf, mx) + 6}" y="${y + 15}">${esc(lossFreeText(r))} / ${esc(kpps(r.max.deliveredPps))}</text>`);
+    for (const b of panel.bars) {
+      const solid = (b.solid / scale) * barW;
+      const pale = (b.pale / scale) * barW;
+      parts.push(`<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${esc(b.label)}</text>`);
+      parts.push(`<rect x="${labelW}" y="${y + 3}" width="${pale.toFixed(1)}" height="${rowH - 6}" fill="${b.color}" opacity="0.3"/>`);
+      parts.push(`<rect x="${labelW}" y="${y + 3}" width="${solid.toFixed(1)}" height="${rowH - 6}" fill="${b.color}"/>`);
+      parts.push(`<text x="${labelW + Math.max(solid, pale) + 6}" y="${y + 15}">${esc(b.text)}</text>`);
       y += rowH;
     }
     y += panelGap - 12;

@@ -1,4 +1,5 @@
 // The shape of bench/results/latest.json.
+import type { BulkTest, BulkTrialResult } from './bulk';
 import type { Machine } from './machine';
 import type { MicroResult } from './micro';
 import type { TrialResult } from './trial';
@@ -28,6 +29,20 @@ export interface RowResult {
   translatorCounters: Record<string, unknown> | null;
 }
 
+// One TCP or UDP GSO transfer through one configuration (bulk.ts), on a translator set up for it alone.
+export interface BulkRow {
+  id: string;
+  label: string;
+  kind: 'forwarding' | 'kernel' | 'userspace';
+  translation: 'none' | 'nptv6' | 'masquerade';
+  test: BulkTest;
+  trial: BulkTrialResult;
+  // The engine's queue messages (queue_received over the whole life of the translator: the transfer, iperf3's
+  // control connection, nothing else) per packet on the wire; null for kernel rows.
+  queueMessagesPerPacket: number | null;
+  translatorCounters: Record<string, unknown> | null;
+}
+
 export interface SkippedRow {
   id: string;
   label: string;
@@ -50,8 +65,13 @@ export interface BenchResults {
     latencyRatePps: number;
     cpuLayout: string;
     micro: string; // how the micro-benchmarks were run
+    bulkSeconds: number; // each TCP / UDP GSO transfer
   };
   rows: RowResult[];
+  bulk: BulkRow[];
+  // Whether the engine had a gso option (NFQA_CFG_F_GSO) when this ran: without it every npt66 row ran with GSO
+  // off whatever its label says.
+  engineGsoOption: boolean;
   skipped: SkippedRow[];
   micro: MicroResult[] | string;
 }

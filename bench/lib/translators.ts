@@ -1,7 +1,9 @@
 // The configurations the benchmark compares. Each sets itself up on the gateway namespace and names the process
 // whose CPU time is the translator's (null for kernel-only rows, whose work shows up as softirq time).
 // To add a row: append an entry to `translators` — setup installs rules/starts a process, teardown stops it;
-// the runner resets the gateway's rules after every row.
+// the runner resets the gateway's rules after every row. `pps` rows run the 64 B / 1400 B packet-rate tables,
+// `bulk` rows the TCP and UDP GSO transfers (bulk.ts), each transfer on a freshly set-up translator.
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -24,6 +26,8 @@ export interface Translator {
   label: string;
   kind: 'forwarding' | 'kernel' | 'userspace';
   translation: 'none' | 'nptv6' | 'masquerade';
+  pps: boolean; // in the packet-rate tables
+  bulk: boolean; // in the TCP / UDP GSO tables
   // A reason this row cannot run here (something not built yet), or null.
   unavailable(ctx: TranslatorContext): string | null;
   setup(ctx: TranslatorContext): Promise<ActiveTranslator>;
@@ -57,6 +61,8 @@ export const translators: Translator[] = [
     label: 'plain forwarding',
     kind: 'forwarding',
     translation: 'none',
+    pps: true,
+    bulk: true,
     unavailable: () => null,
     setup: async () => kernelOnly(),
   },
@@ -65,6 +71,8 @@ export const translators: Translator[] = [
     label: 'kernel SNPT/DNPT',
     kind: 'kernel',
     translation: 'nptv6',
+    pps: true,
+    bulk: true,
     unavailable: () => null,
     setup: async () => {
       ip6tables('-t', 'mangle', '-A', 'POSTROUTING', '-o', plan.gatewayOutsideIf, '-s', plan.insidePrefix,
@@ -79,6 +87,8 @@ export const translators: Translator[] = [
     label: 'naive libnetfilter_queue loop',
     kind: 'userspace',
     translation: 'nptv6',
+    pps: true,
+    bulk: false,
     unavailable: () => null,
     setup: async ({ tools }) => {
       const t = await daemon('naive_nfq', [tools.naiveNfq, '--map', nptv6Map, '--queue-out', '0', '--queue-in', '1']);
@@ -91,6 +101,8 @@ export const translators: Translator[] = [
     label: 'node-nfqueue + JS',
     kind: 'userspace',
     translation: 'nptv6',
+    pps: true,
+    bulk: false,
     unavailable: ({ repoRoot }) => {
       try {
         require.resolve('nfqueue', { paths: [repoRoot] });
@@ -111,16 +123,22 @@ export const translators: Translator[] = [
   // directions share the queues (the engine tells direction from the hook).
   npt66Row('npt66-1q', 'npt66, 1 queue', 1, 'nptv6'),
   npt66Row('npt66-2q', 'npt66, 2 queues', 2, 'nptv6'),
+  // The engine's gso option off (NFQA_CFG_F_GSO unset): the kernel segments every GSO/GRO super-packet before
+  // queueing it, one message per MTU-sized packet. Bulk tables only (the pps traffic has no super-packets), so one
+  // run shows what GSO is worth.
+  npt66Row('npt66-1q-gso-off', 'npt66, 1 queue, GSO off', 1, 'nptv6', ['--gso', 'off'], { pps: false, bulk: true }),
   // The engine's queueCpus option: the queue thread on CPU 0, away from the CPU that does the gateway's receive
   // work (CPU 1, topology.ts), sharing CPU 0 with the generator and sink at the same priority (bench/README.md,
   // "Overload"): how npt66 is meant to be deployed, as far as two CPUs allow.
-  npt66Row('npt66-1q-cpu0', 'npt66, 1 queue, thread on CPU 0', 1, 'nptv6', ['--cpus', '0']),
+  npt66Row('npt66-1q-cpu0', 'npt66, 1 queue, thread on CPU 0', 1, 'nptv6', ['--cpus', '0'], { pps: true, bulk: false }),
   npt66Row('npt66-masq', 'npt66 masquerade', 1, 'masquerade'),
   {
     id: 'kernel-masq',
     label: 'kernel MASQUERADE',
     kind: 'kernel',
     translation: 'masquerade',
+    pps: true,
+    bulk: true,
     unavailable: () => null,
     setup: async () => {
       ip6tables('-t', 'nat', '-A', 'POSTROUTING', '-o', plan.gatewayOutsideIf, '-s', plan.insidePrefix, '-j', 'MASQUERADE');
@@ -153,12 +171,20 @@ function extraEngineArgs(): string[] {
 // The masquerade row's ports: outside the gateway namespace's ip_local_port_range (32768-60999), REFERENCE s4.
 const masqueradePorts = '20000:29999';
 
-function npt66Row(id: string, label: string, queues: number, translation: 'nptv6' | 'masquerade', tuning: string[] = []): Translator {
+function npt66Row(
+  id: string,
+  label: string,
+  queues: number,
+  translation: 'nptv6' | 'masquerade',
+  tuning: string[] = [],
+  tables = { pps: true, bulk: true },
+): Translator {
   return {
     id,
     label,
     kind: 'userspace',
     translation,
+    ...tables,
     unavailable: ({ repoRoot }) =>
       tuning.includes('--cpus') && os.cpus().length < 2 ? 'needs two CPUs' : engineMissing(repoRoot),
     setup: async ({ repoRoot }) => {
@@ -174,12 +200,26 @@ function npt66Row(id: string, label: string, queues: number, translation: 'nptv6
         queueRules(spread, spread);
       } else {
         // As src/rules.ts: outbound by source; inbound only what can belong to a mapping (the address is also
-        // the gateway's own). The benchmark's traffic is one-way, so only the outbound rule sees packets.
+        // the gateway's own). The pps and UDP GSO traffic is one-way, so only the outbound rule sees it; TCP's
+        // ACKs come back through the inbound tcp rule.
         ip6tables('-t', 'mangle', '-A', 'POSTROUTING', '-o', plan.gatewayOutsideIf, '-s', plan.insidePrefix, '-j', 'NFQUEUE', ...spread);
-        ip6tables('-t', 'raw', '-A', 'PREROUTING', '-i', plan.gatewayOutsideIf, '-d', plan.gatewayOutsideAddress,
-          '-p', 'udp', '-m', 'udp', '--dport', masqueradePorts, '-j', 'NFQUEUE', ...spread);
+        for (const proto of ['tcp', 'udp']) {
+          ip6tables('-t', 'raw', '-A', 'PREROUTING', '-i', plan.gatewayOutsideIf, '-d', plan.gatewayOutsideAddress,
+            '-p', proto, '-m', proto, '--dport', masqueradePorts, '-j', 'NFQUEUE', ...spread);
+        }
       }
       return t;
     },
   };
+}
+
+// Whether the addon's engine reads a `gso` option (NFQA_CFG_F_GSO). An engine without it ignores the key and runs
+// with GSO off, so the rows would be mislabelled: the binding's option names are NUL-terminated strings in the
+// addon, and "gso" is one once the option exists.
+export function engineHasGsoOption(repoRoot: string): boolean {
+  try {
+    return readFileSync(addonPath(repoRoot)).includes(Buffer.from('\0gso\0', 'latin1'));
+  } catch {
+    return false;
+  }
 }

@@ -55,7 +55,7 @@ export interface TrialResult {
 // Generator and sink share CPU 0, "the outside world"; the gateway's packet work is steered to CPU 1 (topology.ts).
 // At nice -20 so that whatever else runs on the machine (and a translator that is not pinned) cannot take
 // CPU 0 from them: the offered rate is the generator's, not what the rest of the machine leaves it.
-const pinOutside = os.cpus().length >= 2 ? ['nice', '-n', '-20', 'taskset', '-c', '0'] : [];
+export const pinOutside = os.cpus().length >= 2 ? ['nice', '-n', '-20', 'taskset', '-c', '0'] : [];
 let nextTrialId = 1;
 // Packets still in a queue when the generator stops get `settleMs` to arrive (a full 4096-packet queue drains in
 // well under 100 ms at the rates measured here; quick mode waits less).
