@@ -1,24 +1,13 @@
 // Drives test/tools/pktio (one process per interface): send thousands of crafted IPv6 packets with AF_PACKET
 // and read back every IPv6 packet that arrived, in a handful of round trips.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
-import { addonPath } from '../../../src/native';
 import type { Topology } from '../../../src/netns';
+import { findBuiltTool } from '../lib/built_tool';
 
-// pktio is built by the same cmake-js build as the addon: `cmake-js compile --out DIR` puts the addon in
-// DIR/Release/ and executables in DIR/. NPT66_PKTIO overrides; the package's build/ is the last resort.
+// NPT66_PKTIO overrides where the build put it (lib/built_tool.ts).
 export function findPktio(): string {
-  const packageRoot = path.resolve(__dirname, '..', '..', '..', '..');
-  const candidates = [
-    process.env.NPT66_PKTIO,
-    path.join(path.dirname(addonPath), '..', 'pktio'),
-    path.join(path.dirname(addonPath), 'pktio'),
-    path.join(packageRoot, 'build', 'pktio'),
-  ].filter((c): c is string => !!c);
-  for (const c of candidates) if (fs.existsSync(c)) return path.resolve(c);
-  throw new Error(`pktio not found (tried ${candidates.join(', ')}); build it with \`npm run build:native\` or set NPT66_PKTIO`);
+  return findBuiltTool('pktio', 'NPT66_PKTIO');
 }
 
 export class PktIo {

@@ -80,6 +80,22 @@ export async function tcpTransfer<N extends string>(lab: NetnsLab<N>, from: N, t
   return { sent: sender.lastJson(), received: sink.lastJson() };
 }
 
+export interface TcpDownloadResult {
+  sent: { bytes: number; sha256: string; peer: string }; // the server's side: what it sent, whom to
+  received: { bytes: number; sha256: string; local: string }; // the client's: what arrived, on which address
+}
+
+// `bytes` of random data from a server in `from` (port `port`) to a client in `to` that connects to
+// `fromAddr`: the connection opens towards the sender, as a download through a masquerade does.
+export async function tcpDownload<N extends string>(lab: NetnsLab<N>, from: N, to: N, fromAddr: string, bytes: number, port = 5001, timeoutMs = 120_000): Promise<TcpDownloadResult> {
+  const server = await startServer(lab, from, ['tcp-serve', port, bytes]);
+  const client = startTool(lab, to, ['tcp-fetch', fromAddr, port]);
+  const [se, ce] = await Promise.all([server.waitExit(timeoutMs), client.waitExit(timeoutMs)]);
+  if (se.code !== 0) throw new Error(`tcp-serve failed (${JSON.stringify(se)}): ${server.stderr}`);
+  if (ce.code !== 0) throw new Error(`tcp-fetch failed (${JSON.stringify(ce)}): ${client.stderr}`);
+  return { sent: server.lastJson(), received: client.lastJson() };
+}
+
 export interface UdpExchangeResult<Saw = string> {
   sent: number;
   received: number; // exchanges answered (a lost request is retried, see traffic_tool.ts)

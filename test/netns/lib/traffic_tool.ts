@@ -3,6 +3,9 @@
 //
 //   tcp-sink PORT                    accept one connection, hash what arrives (sha256), print it, exit
 //   tcp-send ADDR PORT BYTES         send BYTES of random data, print their sha256, exit
+//   tcp-serve PORT BYTES             accept one connection, send it BYTES of random data, print their sha256
+//   tcp-fetch ADDR PORT              connect, hash what arrives until the server closes, print it, exit
+//                                    (tcp-serve/tcp-fetch: data towards the side that opened the connection)
 //   udp-echo PORT                    echo every datagram back to its sender; logs each sender
 //   udp-ping ADDR PORT COUNT SPORT   COUNT request/answer exchanges from source port SPORT, one at a time
 //                                    (a lost one is retried up to 3 times)
@@ -12,49 +15,77 @@
 //   udp-count PORT                   count numbered datagrams until the end marker (or SIGTERM), print what arrived
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { createConnection, createServer } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 
 import { fail, print, runTool, type ToolCommand } from './tool_cli';
 
-function tcpSink(port: number): void {
+// Hashes everything that arrives on `sock` and prints it, with `who` (peer or local address), at the end.
+function hashIncoming(sock: Socket, who: Record<string, string | undefined>, what: string): void {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  sock.on('data', (d: Buffer) => {
+    bytes += d.length;
+    hash.update(d);
+  });
+  sock.on('end', () => {
+    print({ event: 'done', bytes, sha256: hash.digest('hex'), ...who });
+    sock.end();
+  });
+  sock.on('error', (e) => fail(`${what}: ${e.message}`));
+}
+
+// Sends `total` bytes of random data on `sock`, then ends it; prints their sha256 and `who` once it closed.
+function sendRandom(sock: Socket, total: number, who: () => Record<string, string | undefined>, what: string): void {
+  const hash = createHash('sha256');
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < total) {
+      const chunk = randomBytes(Math.min(65536, total - sent));
+      hash.update(chunk);
+      sent += chunk.length;
+      if (!sock.write(chunk)) return void sock.once('drain', pump);
+    }
+    sock.end();
+  };
+  sock.on('close', (hadError) => {
+    if (!hadError) print({ event: 'done', bytes: sent, sha256: hash.digest('hex'), ...who() });
+  });
+  sock.on('error', (e) => fail(`${what}: ${e.message}`));
+  sock.resume(); // nothing is expected back; the peer's FIN must still be read for 'close'
+  pump();
+}
+
+// Accepts one connection and hands it to `serve`.
+function acceptOne(port: number, serve: (sock: Socket) => void): void {
   const server = createServer((sock) => {
     server.close();
-    const hash = createHash('sha256');
-    let bytes = 0;
-    sock.on('data', (d: Buffer) => {
-      bytes += d.length;
-      hash.update(d);
-    });
-    sock.on('end', () => {
-      print({ event: 'done', bytes, sha256: hash.digest('hex'), peer: sock.remoteAddress });
-      sock.end();
-    });
-    sock.on('error', (e) => fail(`tcp-sink: ${e.message}`));
+    serve(sock);
   });
   server.listen({ port, host: '::', ipv6Only: true }, () => print({ event: 'listening' }));
 }
 
+function tcpSink(port: number): void {
+  acceptOne(port, (sock) => hashIncoming(sock, { peer: sock.remoteAddress }, 'tcp-sink'));
+}
+
 function tcpSend(addr: string, port: number, total: number): void {
-  const hash = createHash('sha256');
-  let sent = 0;
-  let local = '';
   const sock = createConnection({ host: addr, port, family: 6 }, () => {
-    local = sock.localAddress ?? '';
-    const pump = (): void => {
-      while (sent < total) {
-        const chunk = randomBytes(Math.min(65536, total - sent));
-        hash.update(chunk);
-        sent += chunk.length;
-        if (!sock.write(chunk)) return void sock.once('drain', pump);
-      }
-      sock.end();
-    };
-    pump();
-  });
-  sock.on('close', (hadError) => {
-    if (!hadError) print({ event: 'done', bytes: sent, sha256: hash.digest('hex'), local });
+    const local = sock.localAddress;
+    sendRandom(sock, total, () => ({ local }), 'tcp-send');
   });
   sock.on('error', (e) => fail(`tcp-send: ${e.message}`));
+}
+
+function tcpServe(port: number, total: number): void {
+  acceptOne(port, (sock) => {
+    const peer = sock.remoteAddress;
+    sendRandom(sock, total, () => ({ peer }), 'tcp-serve');
+  });
+}
+
+function tcpFetch(addr: string, port: number): void {
+  const sock = createConnection({ host: addr, port, family: 6 }, () => hashIncoming(sock, { local: sock.localAddress }, 'tcp-fetch'));
+  sock.on('error', (e) => fail(`tcp-fetch: ${e.message}`));
 }
 
 function udpEcho(port: number): void {
@@ -182,6 +213,8 @@ function udpCount(port: number): void {
 const COMMANDS = {
   'tcp-sink': (a, n) => tcpSink(n(0)),
   'tcp-send': (a, n) => tcpSend(a[0], n(1), n(2)),
+  'tcp-serve': (a, n) => tcpServe(n(0), n(1)),
+  'tcp-fetch': (a, n) => tcpFetch(a[0], n(1)),
   'udp-echo': (a, n) => udpEcho(n(0)),
   'udp-ping': (a, n) => udpPing(a[0], n(1), n(2), n(3)),
   'udp-stream': (a, n) => udpStream(a[0], n(1), n(2), n(3)),
