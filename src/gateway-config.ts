@@ -37,6 +37,8 @@ export const FIELD_HELP: Record<string, string> = {
   'queues.cpus': 'a list of CPU numbers (0 to 1023): queue thread i runs on cpus[i % length] (default: not pinned). Under overload, CPUs that do no receive work keep goodput near its peak (README, Performance)',
   'queues.cpus[]': 'a CPU number from 0 to 1023',
   'queues.nice': 'an integer from -20 to 19: the queue threads\' nice value (default -20, so under overload they keep their CPU against ksoftirqd)',
+  'queues.gso':
+    'true (default) or false: take GSO/GRO super-packets whole from the kernel (NFQA_CFG_F_GSO), one queue message per up to 64 KB instead of one per MTU-sized packet; false only to compare, or on a kernel that mishandles it',
   queueMaxLen: 'an integer from 16 to 1048576: packets the kernel holds per queue before dropping (default 4096)',
   socketBufferBytes: 'an integer from 65536 to 1073741824: receive buffer of each queue socket in bytes (default 8388608)',
   failOpen:
@@ -121,8 +123,9 @@ export const gatewayConfigSchema = z
         count: int('queues.count', 1, 64),
         cpus: z.array(int('queues.cpus[]', 0, 1023)).min(1).optional().describe(help('queues.cpus')),
         nice: int('queues.nice', -20, 19).optional(),
+        gso: z.boolean().default(true).describe(help('queues.gso')),
       })
-      .default({ first: 0, count: 1 })
+      .default({ first: 0, count: 1, gso: true })
       .describe(help('queues')),
     queueMaxLen: int('queueMaxLen', 16, 1 << 20).default(4096),
     socketBufferBytes: int('socketBufferBytes', 1 << 16, 1 << 30).default(8 << 20),

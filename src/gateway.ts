@@ -151,6 +151,7 @@ export class Gateway extends EventEmitter {
       queueMaxLen: c.queueMaxLen,
       socketBufferBytes: c.socketBufferBytes,
       failOpen: c.failOpen,
+      gso: c.queues.gso,
       icmpRateLimit: c.icmpRateLimit,
       mappings,
       onEvents,

@@ -44,6 +44,9 @@ export interface NativeEngineOptions {
   queueMaxLen: number; // NFQA_CFG_QUEUE_MAXLEN, default 4096
   socketBufferBytes: number; // SO_RCVBUFFORCE/SO_SNDBUFFORCE per queue socket, default 8 MiB
   failOpen: boolean; // accept untranslatable packets untranslated (and set NFQA_CFG_F_FAIL_OPEN); default false
+  // NFQA_CFG_F_GSO: GSO/GRO super-packets are queued whole (native/core/checksum_offload.h); default true.
+  // false makes the kernel segment them first: one message per MTU-sized packet, several times slower on TCP.
+  gso?: boolean;
   icmpRateLimit: number; // ICMPv6 Parameter Problem replies per second, all queues together, default 100; 0 = none
   // Queue thread placement (native/nfq/thread_placement.h): thread i runs on queueCpus[i % length] (default: not
   // pinned), at nice queueNice (-20..19, default -20: under overload the threads keep their CPU against ksoftirqd

@@ -48,7 +48,10 @@ export const MASQUERADE_ICMPV6_TYPES = [1, 2, 3, 4, 129] as const;
 export type RuleMasquerade = Pick<MasqueradeEntry, 'source' | 'interface' | 'address' | 'ports'> & { privilegedPorts?: boolean };
 
 // The configuration fields the rules depend on (a reload that changes none of them keeps the rules).
-export type RuleConfig = Pick<GatewayConfig, 'nptv6' | 'queues' | 'hairpinMark'> & { masquerade?: RuleMasquerade[] };
+export type RuleConfig = Pick<GatewayConfig, 'nptv6' | 'hairpinMark'> & {
+  queues: Pick<GatewayConfig['queues'], 'first' | 'count'>;
+  masquerade?: RuleMasquerade[];
+};
 
 function sourcesOf(m: RuleMasquerade): string[] {
   return Array.isArray(m.source) ? m.source : [m.source];

@@ -208,7 +208,7 @@ Napi::Function Engine::Define(Napi::Env env) {
                       InstanceMethod<&Engine::Stop>("stop")});
 }
 
-// new Engine({queueFirst, queueCount, queueMaxLen?, socketBufferBytes?, failOpen?, icmpRateLimit?, queueCpus?,
+// new Engine({queueFirst, queueCount, queueMaxLen?, socketBufferBytes?, failOpen?, gso?, icmpRateLimit?, queueCpus?,
 // queueNice?, queueFifoPriority?, mappings, masquerade?, onEvents})
 Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info), env_(info.Env()) {
   Napi::Env env = info.Env();
@@ -228,6 +228,9 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info),
   if (!fail_open.IsUndefined() && !fail_open.IsBoolean())
     throw_error(env, "ERR_NPT66_CONFIG", "failOpen must be a boolean");
   options.fail_open = fail_open.IsBoolean() && fail_open.As<Napi::Boolean>().Value();
+  Napi::Value gso = o.Get("gso");
+  if (!gso.IsUndefined() && !gso.IsBoolean()) throw_error(env, "ERR_NPT66_CONFIG", "gso must be a boolean");
+  if (gso.IsBoolean()) options.gso = gso.As<Napi::Boolean>().Value();
   options.table = to_table(env, o.Get("mappings"));
   options.masquerade = to_masquerade(env, o.Get("masquerade"));
 

@@ -1,9 +1,9 @@
-#include "packet_handler.h"
+#include "dispatch.h"
 
 #include "ipv6.h"
 #include "nptv6.h"
 
-namespace npt66::nfq {
+namespace npt66 {
 namespace {
 
 Handled not_ours(CounterBlock& counters) noexcept {
@@ -11,49 +11,59 @@ Handled not_ours(CounterBlock& counters) noexcept {
   return {Verdict::pass(), Handled::By::none, 0};
 }
 
-Handled by_nptv6(const PrefixTable& t, Direction d, uint8_t* data, size_t len, CounterBlock& counters) noexcept {
-  return {translate_nptv6(t, d, data, len, counters), Handled::By::nptv6, 0};
+Handled refused(CounterBlock& counters, Counter why) noexcept {
+  counters.add(why);
+  return {Verdict::drop(why), Handled::By::none, 0};
 }
 
-Handled by_masquerade(const Tables& tables, size_t i, Direction d, uint8_t* data, size_t len,
-                      CounterBlock& counters) noexcept {
-  return {tables.masquerade[i]->translate(d, data, len, tables.now_ms, counters), Handled::By::masquerade,
-          static_cast<uint32_t>(i)};
+// Which table claims the packet, matched once; the translator is told what matched.
+Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, size_t len,
+                            CounterBlock& counters) noexcept {
+  // A packet too short or not IPv6 has no addresses to dispatch on: a translator's parser drops and counts it.
+  if (len < ip6::kHeaderLen || (data[0] >> 4) != 6) {
+    if (tables.nptv6 != nullptr) return {translate_nptv6(*tables.nptv6, d, data, len, counters), Handled::By::nptv6, 0};
+    return {tables.masquerade[0]->translate(d, data, len, tables.now_ms, counters), Handled::By::masquerade, 0};
+  }
+  const Address src = Address::from(data + ip6::kSrcOffset);
+  const Address dst = Address::from(data + ip6::kDstOffset);
+  const Address& key = d == Direction::outbound ? src : dst;
+  if (tables.nptv6 != nullptr) {
+    if (const Mapping* m = tables.nptv6->match(key, d))
+      return {translate_nptv6_matched(*tables.nptv6, *m, d, data, len, counters), Handled::By::nptv6, 0};
+  }
+  for (size_t i = 0; i < tables.masquerade.size(); ++i) {
+    Nat66Table& t = *tables.masquerade[i];
+    const auto index = static_cast<uint32_t>(i);
+    if (d == Direction::outbound) {
+      if (!t.is_inside(src)) continue;
+      return {t.translate_matched(d, -1, data, len, tables.now_ms, counters), Handled::By::masquerade, index};
+    }
+    const int outside = t.outside_index(dst);
+    if (outside < 0) continue;
+    // From inside to our own outside address: hairpinning, translated both ways by the outbound path.
+    const Direction as = t.is_inside(src) ? Direction::outbound : Direction::inbound;
+    return {t.translate_matched(as, outside, data, len, tables.now_ms, counters), Handled::By::masquerade, index};
+  }
+  return not_ours(counters);
 }
 
 }  // namespace
 
-Handled handle_packet(const Tables& tables, Direction d, uint8_t* data, size_t len, CounterBlock& counters) noexcept {
-  if (tables.nptv6 == nullptr && tables.masquerade.empty()) {
-    counters.add(Counter::drop_no_table);
-    return {Verdict::drop(Counter::drop_no_table), Handled::By::none, 0};
+Handled dispatch(const Tables& tables, Direction d, Offload offload, uint8_t* data, size_t len,
+                 CounterBlock& counters) noexcept {
+  if (tables.nptv6 == nullptr && tables.masquerade.empty()) return refused(counters, Counter::drop_no_table);
+  if (offload.any()) [[unlikely]] {
+    if (Counter why = prepare_offload(data, len, offload, counters); why != Counter::count_)
+      return refused(counters, why);
   }
-  // A packet too short or not IPv6 has no addresses to dispatch on: the translator's parser drops and counts it.
-  if (len < ip6::kHeaderLen || (data[0] >> 4) != 6) {
-    if (tables.nptv6 != nullptr) return by_nptv6(*tables.nptv6, d, data, len, counters);
-    return by_masquerade(tables, 0, d, data, len, counters);
+  Handled h = match_and_translate(tables, d, data, len, counters);
+  if (offload.gso && h.verdict.action == Action::translated) [[unlikely]] {
+    if (Counter why = finish_offload(data, len, offload); why != Counter::count_) {
+      counters.add(why);
+      h.verdict = Verdict::drop(why, 0, h.verdict.mapping);
+    }
   }
-  const Address src = Address::from(data + ip6::kSrcOffset);
-  const Address dst = Address::from(data + ip6::kDstOffset);
-
-  if (d == Direction::outbound) {
-    if (tables.nptv6 != nullptr && tables.nptv6->match(src, Direction::outbound) != nullptr)
-      return by_nptv6(*tables.nptv6, d, data, len, counters);
-    for (size_t i = 0; i < tables.masquerade.size(); ++i)
-      if (tables.masquerade[i]->is_inside(src)) return by_masquerade(tables, i, Direction::outbound, data, len, counters);
-    return not_ours(counters);
-  }
-
-  if (tables.nptv6 != nullptr && tables.nptv6->match(dst, Direction::inbound) != nullptr)
-    return by_nptv6(*tables.nptv6, d, data, len, counters);
-  for (size_t i = 0; i < tables.masquerade.size(); ++i) {
-    const Nat66Table& t = *tables.masquerade[i];
-    if (t.outside_index(dst) < 0) continue;
-    // From inside to our own outside address: hairpinning, translated both ways by the outbound path.
-    const Direction as = t.is_inside(src) ? Direction::outbound : Direction::inbound;
-    return by_masquerade(tables, i, as, data, len, counters);
-  }
-  return not_ours(counters);
+  return h;
 }
 
 bool drop_names_mapping(const Verdict& v) noexcept {
@@ -65,10 +75,11 @@ bool drop_names_mapping(const Verdict& v) noexcept {
     case Counter::drop_bad_ext_header:
     case Counter::drop_jumbogram:
     case Counter::drop_no_table:
+    case Counter::drop_offload_layout:
       return false;
     default:
       return true;
   }
 }
 
-}  // namespace npt66::nfq
+}  // namespace npt66

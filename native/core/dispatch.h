@@ -1,7 +1,9 @@
-// The one per-packet dispatch of the queue engine: packet bytes + direction + the current tables -> Verdict.
-// Kept apart from the netlink plumbing: NPTv6 and NAT66 masquerade meet here and nowhere else.
+// The one per-packet dispatch: packet bytes + direction + checksum-offload state + the current tables -> Verdict.
+// Pure (no netlink): the queue engine calls it once per queued packet. Each packet is matched once: the table that
+// claims it is told what matched, and the translators do not look again.
 //
-// Dispatch (the direction comes from the hook, REFERENCE s3):
+// Order (the direction comes from the hook, REFERENCE s3):
+//   prepare_offload (checksum_offload.h): a CHECKSUM_PARTIAL packet that is not GSO gets a full checksum first.
 //   outbound (POSTROUTING/OUTPUT): source in an NPTv6 inside prefix -> NPTv6 (RFC 6296 s3.2);
 //     else source in a masquerade table's source prefixes -> that table's outbound (the first such table);
 //     else not_ours.
@@ -18,24 +20,26 @@
 //     queue them again in mangle POSTROUTING; by then the source is the outside address, which no table owns,
 //     so that second pass is not_ours and the verdict (which carries no NFQA_MARK) leaves the mark alone.
 //     NPTv6 hairpins the other way (destination in raw PREROUTING, source in POSTROUTING), since it is stateless.
+//   finish_offload: a translated GSO packet leaves with the pseudo-header sum its segmentation expects.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
 
+#include "checksum_offload.h"
 #include "counters.h"
 #include "nat66_table.h"
 #include "prefix_map.h"
 #include "verdict.h"
 
-namespace npt66::nfq {
+namespace npt66 {
 
 // The tables one receive batch works with; read once per batch so a swap never splits a batch.
 struct Tables {
   const PrefixTable* nptv6 = nullptr;
   std::span<const std::unique_ptr<Nat66Table>> masquerade;  // fixed for the engine's life
-  uint64_t now_ms = 0;                                      // monotonic (engine_clock.h), read once per batch
+  uint64_t now_ms = 0;                                      // monotonic, read once per batch
 };
 
 // Which table decided, so per-mapping and per-masquerade counters land on the right one.
@@ -46,11 +50,13 @@ struct Handled {
   uint32_t masquerade = 0;  // index into Tables::masquerade when by == masquerade
 };
 
-// Translates data[0, len) in place. A refusal leaves the bytes unchanged (fail-open may pass the original).
-// Counts the outcome's reason in `counters` (the queue_* verdict counters are the caller's).
-Handled handle_packet(const Tables& tables, Direction d, uint8_t* data, size_t len, CounterBlock& counters) noexcept;
+// Translates data[0, len) in place. A refusal leaves the bytes as the translator got them (fail-open may pass
+// the original: the kernel keeps its own copy when the verdict carries no payload). Counts the outcome's reason
+// in `counters` (the queue_* verdict counters are the caller's).
+Handled dispatch(const Tables& tables, Direction d, Offload offload, uint8_t* data, size_t len,
+                 CounterBlock& counters) noexcept;
 
 // True when an NPTv6 drop verdict is about one mapping (a refusal) rather than a malformed or unmatched packet.
 bool drop_names_mapping(const Verdict& v) noexcept;
 
-}  // namespace npt66::nfq
+}  // namespace npt66

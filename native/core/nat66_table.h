@@ -65,6 +65,10 @@ class Nat66Table {
   // must be in an inside prefix, else not_ours. inbound (raw PREROUTING from outside): the destination must
   // be an outside address, else not_ours. On drop the packet is unchanged. See nat66_translate.h.
   Verdict translate(Direction d, uint8_t* data, size_t len, uint64_t now_ms, CounterBlock& counters) noexcept;
+  // The same when the dispatch has already matched the packet to this table (outbound: the source is inside;
+  // inbound: the destination is outside address number `outside`): no second match.
+  Verdict translate_matched(Direction d, int outside, uint8_t* data, size_t len, uint64_t now_ms,
+                            CounterBlock& counters) noexcept;
 
   // --- primitives (used by translate; exposed for benchmarks and tests) ---
 

@@ -163,8 +163,11 @@ Verdict to_outside_address(Nat66Table& t, const PacketView& v, const Nat66Flow& 
   return translated(c, Counter::nat66_hairpin, self.handle);
 }
 
-Verdict translate_outbound(Nat66Table& t, const PacketView& v, uint64_t now, CounterBlock& c) noexcept {
-  if (!t.is_inside(v.src())) return pass(c, Counter::not_ours);
+// `matched`: the dispatch has already found the source inside. `to_outside`: the destination is known to be one
+// of the outside addresses (the dispatch saw it: hairpinning), else it is looked up here.
+Verdict translate_outbound(Nat66Table& t, const PacketView& v, bool matched, bool to_outside, uint64_t now,
+                           CounterBlock& c) noexcept {
+  if (!matched && !t.is_inside(v.src())) return pass(c, Counter::not_ours);
   if (v.has_l4 && v.upper == ip6::kIcmpv6 && icmp6::is_nd_or_mld(v.icmp_type)) return pass(c, Counter::not_ours);
   if (!v.has_l4) return refuse(c, v.fragment ? Counter::drop_nat66_fragment : Counter::drop_nat66_protocol);
   if (v.is_icmp_error()) return outbound_error(t, v, now, c);
@@ -175,7 +178,7 @@ Verdict translate_outbound(Nat66Table& t, const PacketView& v, uint64_t now, Cou
   uint8_t* l4 = v.data + v.l4;
   bool udp = f.proto == Nat66Proto::udp;
   if (udp && load16(l4 + lay->check) == 0) return refuse(c, Counter::drop_nat66_udp_zero_checksum);
-  if (t.outside_index(f.dst) >= 0) return to_outside_address(t, v, f, *lay, now, c);
+  if (to_outside || t.outside_index(f.dst) >= 0) return to_outside_address(t, v, f, *lay, now, c);
 
   Nat66Binding b;
   if (Counter why = t.outbound(f, now, b, c); why != Counter::count_) return refuse(c, why);
@@ -214,8 +217,9 @@ Verdict inbound_error(Nat66Table& t, const PacketView& v, uint64_t now, CounterB
   return translated(c, Counter::nat66_icmp_error_inbound, b.handle);
 }
 
-Verdict translate_inbound(Nat66Table& t, const PacketView& v, uint64_t now, CounterBlock& c) noexcept {
-  if (t.outside_index(v.dst()) < 0) return pass(c, Counter::not_ours);
+// `outside`: the destination's index among the outside addresses when the dispatch knows it, else -1.
+Verdict translate_inbound(Nat66Table& t, const PacketView& v, int outside, uint64_t now, CounterBlock& c) noexcept {
+  if (outside < 0 && t.outside_index(v.dst()) < 0) return pass(c, Counter::not_ours);
   if (!v.has_l4) return pass(c, Counter::nat66_inbound_unmapped);  // ESP, a later fragment: the host's
   if (v.upper == ip6::kIcmpv6 && icmp6::is_nd_or_mld(v.icmp_type)) return pass(c, Counter::not_ours);
   if (v.is_icmp_error()) return inbound_error(t, v, now, c);
@@ -249,8 +253,17 @@ Verdict Nat66Table::translate(Direction d, uint8_t* data, size_t len, uint64_t n
   PacketView v;
   Counter why;
   if (!parse_packet(data, len, v, why)) return refuse(counters, why);
-  return d == Direction::outbound ? translate_outbound(*this, v, now_ms, counters)
-                                  : translate_inbound(*this, v, now_ms, counters);
+  return d == Direction::outbound ? translate_outbound(*this, v, false, false, now_ms, counters)
+                                  : translate_inbound(*this, v, -1, now_ms, counters);
+}
+
+Verdict Nat66Table::translate_matched(Direction d, int outside, uint8_t* data, size_t len, uint64_t now_ms,
+                                      CounterBlock& counters) noexcept {
+  PacketView v;
+  Counter why;
+  if (!parse_packet(data, len, v, why)) return refuse(counters, why);
+  return d == Direction::outbound ? translate_outbound(*this, v, true, outside >= 0, now_ms, counters)
+                                  : translate_inbound(*this, v, outside, now_ms, counters);
 }
 
 }  // namespace npt66

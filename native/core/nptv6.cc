@@ -49,29 +49,36 @@ Verdict refuse(CounterBlock& counters, Counter why, uint8_t pointer, uint32_t ma
   return next == ip6::kIcmpv6 && !icmp6::is_error(type) && !icmp6::is_nd_or_mld(type);
 }
 
-// translate_nptv6 for a plain packet: the address is read, mapped and written as two 64-bit halves in place.
-// Specialised by direction and for the one-pair table. With CountTranslated false the caller counts the
-// translations (the batch adds them up once); refusals and misses are counted here either way.
-template <Direction D, bool OnePair, bool CountTranslated = true>
-[[gnu::always_inline]] inline Verdict translate_plain(const PrefixTable& table, uint8_t* data,
-                                                      CounterBlock& counters) noexcept {
+// translate_nptv6 for a plain packet once its mapping is known: the address is read, mapped and written as two
+// 64-bit halves in place. With CountTranslated false the caller counts the translations; refusals are counted here.
+template <Direction D, bool CountTranslated = true>
+[[gnu::always_inline]] inline Verdict rewrite_plain(const Mapping& m, uint8_t* data, CounterBlock& counters) noexcept {
   constexpr size_t field = D == Direction::outbound ? ip6::kSrcOffset : ip6::kDstOffset;
   uint8_t* at = data + field;
   uint64_t hi = load_be64(at), lo = load_be64(at + 8);
-  const Mapping* m = OnePair ? table.match_only(hi, D) : table.match_high(hi, D);
-  if (m == nullptr) {
-    counters.add(Counter::not_ours);
-    return make_verdict(Action::not_ours, Counter::not_ours, 0, 0);
-  }
-  const bool iid_changes = m->len > 48;  // s3.4: with L <= 48 the interface identifier is left as it is
-  const uint32_t index = m->index;      // (read before the stores, which could alias the table as far as
-                                        // the compiler knows)
-  if (Counter c = map_halves<D>(*m, hi, lo); !kOk(c)) return refuse(counters, c, field, index);
+  const bool iid_changes = m.len > 48;  // s3.4: with L <= 48 the interface identifier is left as it is
+  const uint32_t index = m.index;      // (read before the stores, which could alias the table as far as
+                                       // the compiler knows)
+  if (Counter c = map_halves<D>(m, hi, lo); !kOk(c)) return refuse(counters, c, field, index);
   store_be64(at, hi);
   if (iid_changes) store_be64(at + 8, lo);
   constexpr Counter what = D == Direction::outbound ? Counter::nptv6_outbound : Counter::nptv6_inbound;
   if constexpr (CountTranslated) counters.add(what);
   return make_verdict(Action::translated, what, index, 0);
+}
+
+// translate_nptv6 for a plain packet: match, then rewrite_plain. Specialised by direction and for the one-pair table.
+template <Direction D, bool OnePair>
+[[gnu::always_inline]] inline Verdict translate_plain(const PrefixTable& table, uint8_t* data,
+                                                      CounterBlock& counters) noexcept {
+  constexpr size_t field = D == Direction::outbound ? ip6::kSrcOffset : ip6::kDstOffset;
+  const uint64_t hi = load_be64(data + field);
+  const Mapping* m = OnePair ? table.match_only(hi, D) : table.match_high(hi, D);
+  if (m == nullptr) {
+    counters.add(Counter::not_ours);
+    return make_verdict(Action::not_ours, Counter::not_ours, 0, 0);
+  }
+  return rewrite_plain<D>(*m, data, counters);
 }
 
 // One plain packet per call, as a leaf function of its own.
@@ -82,8 +89,9 @@ template <Direction D, bool OnePair>
 
 // Every other packet: parse the whole chain, then the address and, for an ICMPv6 error, the quoted one.
 // Kept out of line so the plain path stays a small leaf function without its stack frame.
-[[gnu::noinline]] Verdict translate_general(const PrefixTable& table, Direction d, uint8_t* data, size_t len,
-                                           CounterBlock& counters) noexcept {
+// `known` is the mapping the caller already matched on the translated address, or null to match here.
+[[gnu::noinline]] Verdict translate_general(const PrefixTable& table, const Mapping* known, Direction d, uint8_t* data,
+                                           size_t len, CounterBlock& counters) noexcept {
   PacketView v;
   Counter why;
   if (!parse_packet(data, len, v, why)) return refuse(counters, why, 0, 0);
@@ -91,7 +99,7 @@ template <Direction D, bool OnePair>
   const bool out = d == Direction::outbound;
   const size_t field = out ? ip6::kSrcOffset : ip6::kDstOffset;
   Address addr = Address::from(data + field);
-  const Mapping* m = table.match(addr, d);
+  const Mapping* m = known != nullptr ? known : table.match(addr, d);
   // ND and MLD are link-scoped control traffic: never translated (RFC 6296 s4.1 leaves them to each side).
   if (m == nullptr || (v.has_l4 && v.upper == ip6::kIcmpv6 && icmp6::is_nd_or_mld(v.icmp_type))) {
     counters.add(Counter::not_ours);
@@ -130,7 +138,7 @@ template <Direction D, bool OnePair>
 Verdict translate_nptv6(const PrefixTable& table, Direction d, uint8_t* data, size_t len,
                         CounterBlock& counters) noexcept {
   if (!is_plain(data, len)) [[unlikely]]
-    return translate_general(table, d, data, len, counters);
+    return translate_general(table, nullptr, d, data, len, counters);
   const bool one = table.mappings().size() == 1;
   if (d == Direction::outbound)
     return one ? translate_one<Direction::outbound, true>(table, data, counters)
@@ -139,39 +147,12 @@ Verdict translate_nptv6(const PrefixTable& table, Direction d, uint8_t* data, si
              : translate_one<Direction::inbound, false>(table, data, counters);
 }
 
-namespace {
-template <Direction D, bool OnePair>
-void translate_many(const PrefixTable& table, const PacketRef* packets, size_t n, Verdict* verdicts,
-                    CounterBlock& counters) noexcept {
-  uint64_t translated = 0;
-  for (const PacketRef* p = packets; p != packets + n; ++p, ++verdicts) {  // few live values: no spills
-    if (is_plain(p->data, p->len)) [[likely]] {
-      const Verdict v = translate_plain<D, OnePair, false>(table, p->data, counters);
-      translated += v.action == Action::translated;
-      *verdicts = v;
-    } else {
-      *verdicts = translate_general(table, D, p->data, p->len, counters);
-    }
-  }
-  if (translated != 0)
-    counters.add(D == Direction::outbound ? Counter::nptv6_outbound : Counter::nptv6_inbound, translated);
-}
-}  // namespace
-
-void translate_nptv6_batch(const PrefixTable& table, Direction d, const PacketRef* packets, size_t n,
-                           Verdict* verdicts, CounterBlock& counters) noexcept {
-  const bool one = table.mappings().size() == 1;
-  if (d == Direction::outbound) {
-    if (one)
-      translate_many<Direction::outbound, true>(table, packets, n, verdicts, counters);
-    else
-      translate_many<Direction::outbound, false>(table, packets, n, verdicts, counters);
-  } else {
-    if (one)
-      translate_many<Direction::inbound, true>(table, packets, n, verdicts, counters);
-    else
-      translate_many<Direction::inbound, false>(table, packets, n, verdicts, counters);
-  }
+Verdict translate_nptv6_matched(const PrefixTable& table, const Mapping& m, Direction d, uint8_t* data, size_t len,
+                                CounterBlock& counters) noexcept {
+  if (!is_plain(data, len)) [[unlikely]]
+    return translate_general(table, &m, d, data, len, counters);
+  return d == Direction::outbound ? rewrite_plain<Direction::outbound>(m, data, counters)
+                                  : rewrite_plain<Direction::inbound>(m, data, counters);
 }
 
 }  // namespace npt66

@@ -15,16 +15,9 @@ namespace npt66 {
 Verdict translate_nptv6(const PrefixTable& table, Direction d, uint8_t* data, size_t len,
                         CounterBlock& counters) noexcept;
 
-// One packet of a batch: the complete IPv6 packet at data[0, len).
-struct PacketRef {
-  uint8_t* data = nullptr;
-  size_t len = 0;
-};
-
-// translate_nptv6 on each of packets[0, n) in turn, in one direction: verdicts[i] and the counters end up as
-// n separate calls would leave them. One call per receive batch saves the per-call dispatch on direction and
-// table shape and the per-packet update of the translated counter.
-void translate_nptv6_batch(const PrefixTable& table, Direction d, const PacketRef* packets, size_t n,
-                           Verdict* verdicts, CounterBlock& counters) noexcept;
+// translate_nptv6 when the caller (the dispatch) has already matched the packet's translated address (outbound
+// its source, inbound its destination) to `m` in `table`: the same result without a second match.
+Verdict translate_nptv6_matched(const PrefixTable& table, const Mapping& m, Direction d, uint8_t* data, size_t len,
+                                CounterBlock& counters) noexcept;
 
 }  // namespace npt66

@@ -20,6 +20,8 @@ bool walk(PacketView& v, bool complete, Counter& why) noexcept {
         }
         [[fallthrough]];
       case ip6::kRouting:
+        v.routing |= next == ip6::kRouting;
+        [[fallthrough]];
       case ip6::kDestOpts:
       case ip6::kMobility:
       case ip6::kHip:

@@ -16,6 +16,7 @@ struct PacketView {
   size_t l4 = 0;               // offset of the upper-layer header; valid only when has_l4
   bool has_l4 = false;         // false for non-first fragments, ESP and "no next header"
   bool fragment = false;       // a Fragment header is present
+  bool routing = false;        // a Routing header is present (the pseudo-header then uses its final destination)
   uint8_t icmp_type = 0;       // valid when upper == 58 and has_l4
   uint8_t icmp_code = 0;
 

@@ -8,6 +8,18 @@
 #include <cstring>
 
 namespace npt66::nfq {
+namespace {
+
+// A big-endian u32 attribute; false when its length is wrong.
+bool read_u32(const uint8_t* value, uint32_t len, uint32_t& out) noexcept {
+  if (len != sizeof(uint32_t)) return false;
+  uint32_t v;
+  std::memcpy(&v, value, sizeof v);
+  out = ntohl(v);
+  return true;
+}
+
+}  // namespace
 
 PacketMessage::Status parse_packet_message(const nlmsghdr* nlh, PacketMessage& out) noexcept {
   out = PacketMessage{};
@@ -42,16 +54,18 @@ PacketMessage::Status parse_packet_message(const nlmsghdr* nlh, PacketMessage& o
         out.payload = value;
         out.payload_len = len;
         break;
-      case NFQA_CAP_LEN: {
-        if (len != sizeof(uint32_t)) {
-          malformed = true;
-          break;
-        }
-        uint32_t v;
-        std::memcpy(&v, value, sizeof v);
-        out.cap_len = ntohl(v);
+      case NFQA_CAP_LEN:
+        malformed |= !read_u32(value, len, out.cap_len);
         break;
-      }
+      case NFQA_SKB_INFO:
+        malformed |= !read_u32(value, len, out.skb_info);
+        break;
+      case NFQA_IFINDEX_INDEV:
+        malformed |= !read_u32(value, len, out.indev);
+        break;
+      case NFQA_IFINDEX_OUTDEV:
+        malformed |= !read_u32(value, len, out.outdev);
+        break;
       default:
         break;  // metadata the engine does not use (interfaces, hardware address, timestamp, ...)
     }

@@ -74,6 +74,7 @@ void Engine::start() {
   QueueWorker::Settings settings;
   settings.queue_max_len = options_.queue_max_len;
   settings.fail_open = options_.fail_open;
+  settings.gso = options_.gso;
   settings.socket.socket_buffer_bytes = options_.socket_buffer_bytes;
   EventSink& sink = emit_;
   try {

@@ -31,6 +31,10 @@ struct Options {
   uint32_t queue_max_len = 4096;          // NFQA_CFG_QUEUE_MAXLEN (the kernel's default is 1024)
   uint32_t socket_buffer_bytes = 8u << 20;  // SO_RCVBUFFORCE / SO_SNDBUFFORCE
   bool fail_open = false;                 // accept untranslatable packets untranslated (leaks inside addresses)
+  // NFQA_CFG_F_GSO: GSO/GRO super-packets are queued whole, checksums handled per checksum_offload.h. Off, the
+  // kernel segments them and completes checksums before queueing (one message per MTU-sized packet): only for
+  // kernels older than 3.10 or to compare against.
+  bool gso = true;
   // Queue threads' placement (thread_placement.h): thread i runs on queue_cpus[i % size] (empty: not pinned),
   // at nice `queue_nice` (-20..19) or, when queue_fifo_priority is 1..99, under SCHED_FIFO. Nice -20 by default:
   // under overload the threads then keep their CPU against ksoftirqd and ordinary tasks, and the scheduler

@@ -87,13 +87,15 @@ uint32_t QueueSocket::send_bind() {
   return send_request(nlh);
 }
 
-uint32_t QueueSocket::send_params(uint32_t queue_max_len, bool fail_open) {
+uint32_t QueueSocket::send_params(uint32_t queue_max_len, bool fail_open, bool gso) {
   alignas(nlmsghdr) char buf[256];
   nlmsghdr* nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue_);
   nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, 0xFFFF);  // the kernel caps it at 65531
   nfq_nlmsg_cfg_put_qmaxlen(nlh, queue_max_len);
   // Fail-open leaks untranslated (inside) addresses when the queue is full: only on explicit request.
-  mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(fail_open ? NFQA_CFG_F_FAIL_OPEN : 0));
+  // F_GSO: super-packets arrive whole, with their checksum state in NFQA_SKB_INFO (checksum_offload.h).
+  const uint32_t flags = (fail_open ? NFQA_CFG_F_FAIL_OPEN : 0) | (gso ? NFQA_CFG_F_GSO : 0);
+  mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
   mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO));
   return send_request(nlh);
 }

@@ -34,9 +34,9 @@ class QueueSocket {
   // Configuration requests, each with NLM_F_ACK; they return the sequence number the ACK will carry,
   // or 0 with errno set if sending failed.
   uint32_t send_bind();
-  // COPY_PACKET with the full range, the queue's maximum length, and the fail-open flag (GSO stays off:
-  // the kernel then segments and completes checksums before queueing, REFERENCE s2).
-  uint32_t send_params(uint32_t queue_max_len, bool fail_open);
+  // COPY_PACKET with the full range, the queue's maximum length, the fail-open flag and NFQA_CFG_F_GSO (when
+  // off the kernel segments super-packets and completes checksums before queueing, REFERENCE s2).
+  uint32_t send_params(uint32_t queue_max_len, bool fail_open, bool gso);
   uint32_t send_unbind();
 
   // recvmmsg(): blocks up to the receive timeout for the first message, then takes whatever else is

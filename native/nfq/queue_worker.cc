@@ -84,7 +84,7 @@ void QueueWorker::bind() {
   if (int err = wait_for_ack(seq, kAckTimeout); err != 0)
     throw QueueError(queue_, err, "NFQNL_CFG_CMD_BIND", describe_config_error(queue_, "bind", err));
   bound_ = true;
-  seq = socket_->send_params(settings_.queue_max_len, settings_.fail_open);
+  seq = socket_->send_params(settings_.queue_max_len, settings_.fail_open, settings_.gso);
   if (seq == 0)
     throw QueueError(queue_, errno, "sendmsg", describe_config_error(queue_, "configuration request", errno));
   if (int err = wait_for_ack(seq, kAckTimeout); err != 0)
@@ -209,7 +209,9 @@ void QueueWorker::on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept 
   Direction d;
   if (!direction_of_hook(m.hook, d)) return drop(id, Counter::drop_unknown_hook);
 
-  const Handled h = handle_packet(tables, d, data, len, counters_);
+  // NFQA_SKB_INFO is only sent when a flag is set; with F_GSO off the kernel has finished every checksum.
+  const Offload offload{(m.skb_info & NFQA_SKB_GSO) != 0, (m.skb_info & NFQA_SKB_CSUMNOTREADY) != 0};
+  const Handled h = dispatch(tables, d, offload, data, len, counters_);
   const Verdict& v = h.verdict;
   count_per_table(h, d);
   switch (v.action) {

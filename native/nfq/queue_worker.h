@@ -11,7 +11,7 @@
 #include "engine_event.h"
 #include "icmp_responder.h"
 #include "mapping_counters.h"
-#include "packet_handler.h"
+#include "dispatch.h"
 #include "queue_socket.h"
 #include "rate_limiter.h"
 #include "receive_ring.h"
@@ -28,6 +28,7 @@ class QueueWorker {
   struct Settings {
     uint32_t queue_max_len = 4096;
     bool fail_open = false;
+    bool gso = true;  // NFQA_CFG_F_GSO
     QueueSocket::Config socket;
     ThreadPlacement placement;  // applied by run() to its own thread
   };

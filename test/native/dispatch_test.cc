@@ -1,4 +1,4 @@
-// The queue engine's per-packet dispatch (native/nfq/packet_handler): which table a packet goes to, in which
+// The per-packet dispatch (native/core/dispatch): which table a packet goes to, in which
 // direction, and what the second pass of a hairpinned packet sees. Pure: no netlink, no threads.
 #include <gtest/gtest.h>
 
@@ -7,13 +7,13 @@
 
 #include "nat66_packets.h"
 #include "nat66_translate.h"
-#include "packet_handler.h"
+#include "dispatch.h"
 
 namespace npt66::test {
 namespace {
 
-using nfq::Handled;
-using nfq::Tables;
+
+
 
 constexpr uint64_t kNow = 7'000'000;
 
@@ -34,7 +34,7 @@ struct Engine {
     masquerade.push_back(make_table(b));
   }
   Tables tables() const { return Tables{nptv6.get(), masquerade, kNow}; }
-  Handled run(Direction d, Packet& p) { return nfq::handle_packet(tables(), d, p.bytes.data(), p.bytes.size(), counters); }
+  Handled run(Direction d, Packet& p) { return dispatch(tables(), d, Offload{}, p.bytes.data(), p.bytes.size(), counters); }
 };
 
 Address src_of(const Packet& p) { return Address::from(p.bytes.data() + 8); }
@@ -188,12 +188,12 @@ TEST(NfqDispatch, ResourceRefusalsAreTheOnesAnsweredAdministrativelyProhibited) 
 TEST(NfqDispatch, MalformedPacketsAreDroppedByTheParserAndNoTablesDropsEverything) {
   Engine e;
   Packet p = build_ipv6(kContainer, kRemote, udp(40000, 53, {1}));
-  Handled h = nfq::handle_packet(e.tables(), Direction::outbound, p.bytes.data(), 20, e.counters);
+  Handled h = dispatch(e.tables(), Direction::outbound, Offload{}, p.bytes.data(), 20, e.counters);
   EXPECT_EQ(h.verdict.action, Action::drop);
   EXPECT_EQ(h.verdict.reason, Counter::drop_truncated);
 
   Tables none{nullptr, {}, kNow};
-  Handled n = nfq::handle_packet(none, Direction::outbound, p.bytes.data(), p.bytes.size(), e.counters);
+  Handled n = dispatch(none, Direction::outbound, Offload{}, p.bytes.data(), p.bytes.size(), e.counters);
   EXPECT_EQ(n.verdict.reason, Counter::drop_no_table);
 }
 

@@ -1,0 +1,46 @@
+// Checksum offload states of a queued packet (what NFQA_SKB_INFO tells with NFQA_CFG_F_GSO set), and the two
+// steps around a translation that keep every checksum right whatever the state.
+//
+// What the kernel guarantees (net/netfilter/nfnetlink_queue.c, net/core/dev.c, net/ipv6/tcpv6_offload.c,
+// net/ipv4/udp_offload.c, read for Linux 6.x):
+// - NFQA_SKB_CSUMNOTREADY = the skb is CHECKSUM_PARTIAL: the TCP/UDP checksum field holds only the folded,
+//   uncomplemented pseudo-header sum (__tcp_v6_send_check, udp6_hwcsum_outgoing, tcp/udp6_gro_complete); the
+//   device or software segmentation was to finish it from csum_start, which NFQUEUE does not tell us.
+// - NFQA_SKB_GSO = a GSO/GRO super-packet (up to 64 KB) that will be cut into MTU-sized segments later.
+// - A verdict with a payload goes through nfqnl_mangle, which sets CHECKSUM_NONE. So:
+//   * a CHECKSUM_PARTIAL packet that is not GSO is never completed by anybody after us: we complete it;
+//   * a GSO packet is then not CHECKSUM_PARTIAL, so netif_needs_gso() segments it in software on output.
+//     tcp6_gso_segment() rebuilds the pseudo-header sum itself for such an skb; __udp_gso_segment() does not:
+//     it takes uh->check as the pseudo-header sum of the whole datagram (csum16_sub(uh->check, uh->len) +
+//     the segment length) and adds each segment's data sum (gso_make_checksum). So a GSO packet must leave
+//     with the pseudo-header sum of its translated addresses and full L4 length in the field.
+// - NFQA_SKB_CSUM_NOTVERIFIED: a complete checksum nobody checked yet. Incremental updates (RFC 1624) keep a
+//   wrong checksum wrong, so nothing needs doing.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "counters.h"
+
+namespace npt66 {
+
+struct Offload {
+  bool gso = false;           // NFQA_SKB_GSO
+  bool csum_partial = false;  // NFQA_SKB_CSUMNOTREADY (CHECKSUM_PARTIAL)
+  bool any() const noexcept { return gso || csum_partial; }
+};
+
+// Before translating. A CHECKSUM_PARTIAL packet that is not GSO gets its checksum completed here, so the
+// translators see an ordinary packet with a full checksum (and keep it valid incrementally). A CHECKSUM_PARTIAL
+// packet must be TCP, UDP or ICMPv6 whose checksum field holds exactly the pseudo-header sum of its own
+// addresses and length: that proves the kernel's csum_start is this header (not, say, a tunnel's inner one).
+// Returns Counter::count_ when the packet may be translated, else the drop reason; the packet is then unchanged.
+Counter prepare_offload(uint8_t* data, size_t len, Offload o, CounterBlock& counters) noexcept;
+
+// After a translation that changed the packet. A GSO packet's TCP/UDP field gets the pseudo-header sum of the
+// translated addresses (see above). Returns Counter::count_, or the drop reason for a GSO packet npt66 cannot
+// leave correct (not TCP/UDP, a fragment, a Routing header) — checked by prepare_offload already, so in
+// practice count_.
+Counter finish_offload(uint8_t* data, size_t len, Offload o) noexcept;
+
+}  // namespace npt66
