@@ -50,7 +50,8 @@ Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, si
 }  // namespace
 
 Handled dispatch(const Tables& tables, Direction d, Offload offload, uint8_t* data, size_t len,
-                 CounterBlock& counters) noexcept {
+                 CounterBlock& counters, Arrival arrival) noexcept {
+  (void)arrival;  // not used yet: hairpin-by-interface and the gateway's own ICMPv6 errors will read it
   if (tables.nptv6 == nullptr && tables.masquerade.empty()) return refused(counters, Counter::drop_no_table);
   if (offload.any()) [[unlikely]] {
     if (Counter why = prepare_offload(data, len, offload, counters); why != Counter::count_)

@@ -50,11 +50,17 @@ struct Handled {
   uint32_t masquerade = 0;  // index into Tables::masquerade when by == masquerade
 };
 
+// Where a queued packet came from, beyond its bytes (NFQUEUE metadata).
+struct Arrival {
+  uint32_t indev = 0;      // NFQA_IFINDEX_INDEV: the interface it came in on; 0 for the host's own packets
+  bool from_host = false;  // queued at LOCAL_OUT: the gateway itself sent it (e.g. its own ICMPv6 errors)
+};
+
 // Translates data[0, len) in place. A refusal leaves the bytes as the translator got them (fail-open may pass
 // the original: the kernel keeps its own copy when the verdict carries no payload). Counts the outcome's reason
 // in `counters` (the queue_* verdict counters are the caller's).
 Handled dispatch(const Tables& tables, Direction d, Offload offload, uint8_t* data, size_t len,
-                 CounterBlock& counters) noexcept;
+                 CounterBlock& counters, Arrival arrival = {}) noexcept;
 
 // True when an NPTv6 drop verdict is about one mapping (a refusal) rather than a malformed or unmatched packet.
 bool drop_names_mapping(const Verdict& v) noexcept;

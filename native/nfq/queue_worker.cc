@@ -211,7 +211,8 @@ void QueueWorker::on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept 
 
   // NFQA_SKB_INFO is only sent when a flag is set; with F_GSO off the kernel has finished every checksum.
   const Offload offload{(m.skb_info & NFQA_SKB_GSO) != 0, (m.skb_info & NFQA_SKB_CSUMNOTREADY) != 0};
-  const Handled h = dispatch(tables, d, offload, data, len, counters_);
+  const Arrival arrival{m.indev, m.hook == NF_INET_LOCAL_OUT};
+  const Handled h = dispatch(tables, d, offload, data, len, counters_, arrival);
   const Verdict& v = h.verdict;
   count_per_table(h, d);
   switch (v.action) {
