@@ -1,5 +1,5 @@
 // npm run bench [-- --quick] [--sizes 64,1400] [--only id,id] [--skip id,id] [--flows N] [--no-pps] [--no-bulk]
-//   [--no-micro] [--out DIR]
+//   [--udp-gbps G] [--no-micro] [--out DIR]
 // Builds the namespace topology, runs every translator configuration at each packet size (maximum rate,
 // loss-free search, light-load latency), then the TCP and UDP GSO transfers (lib/bulk.ts), runs the core
 // micro-benchmarks, and writes bench/results/latest.{json,md,svg}.
@@ -84,6 +84,7 @@ async function main(): Promise<void> {
       flows: { type: 'string', default: '256' },
       'no-pps': { type: 'boolean', default: false },
       'no-bulk': { type: 'boolean', default: false },
+      'udp-gbps': { type: 'string', default: '0' },
       'no-micro': { type: 'boolean', default: false },
       out: { type: 'string', default: path.join(repoRoot, 'bench', 'results') },
     },
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
     lossTolerance: 0.001,
     latencyRatePps: quick ? 5000 : 10000,
     bulkSeconds: quick ? 2 : 5,
+    udpGsoGbps: Number(values['udp-gbps']),
     micro: quick ? 'min time 0.05 s per benchmark; the 100 k sizes left out (filling tables takes long)' : 'min time 0.5 s per benchmark',
     cpuLayout:
       os.cpus().length >= 2
@@ -210,7 +212,7 @@ async function main(): Promise<void> {
       let active: ActiveTranslator | null = null;
       try {
         active = await t.setup(ctx);
-        const trial = await runBulkTrial(bulkTools, test, settings.bulkSeconds, active.pid, quick ? 120 : 250);
+        const trial = await runBulkTrial(bulkTools, test, settings.bulkSeconds, active.pid, quick ? 120 : 250, settings.udpGsoGbps);
         const counters = await active.teardown();
         active = null;
         const received = counters && typeof counters.queue_received === 'number' ? counters.queue_received : null;

@@ -169,7 +169,13 @@ interface GroSinkReport {
   csumErrors: number;
 }
 
-async function udpGsoTrial(tools: { udpgsoSend: string; udpGroSink: string }, seconds: number, translatorPid: number | null, settleMs: number): Promise<BulkTrialResult> {
+async function udpGsoTrial(
+  tools: { udpgsoSend: string; udpGroSink: string },
+  seconds: number,
+  gbps: number,
+  translatorPid: number | null,
+  settleMs: number,
+): Promise<BulkTrialResult> {
   const trial = nextTrialId++ & 0xffff;
   const sink = start('udp_gro_sink', plan.sink, [...pinOutside, tools.udpGroSink, '--port', String(gsoPort), '--trial', String(trial)]);
   try {
@@ -179,6 +185,7 @@ async function udpGsoTrial(tools: { udpgsoSend: string; udpGroSink: string }, se
     const sent = await runJson<GsoSendReport>('udpgso_send', plan.sender, [
       ...pinOutside, tools.udpgsoSend, '--dst', plan.sinkAddress, '--port', String(gsoPort),
       '--segment', String(udpGsoSegment), '--duration', String(seconds), '--trial', String(trial),
+      ...(gbps > 0 ? ['--gbps', String(gbps)] : []),
     ]);
     await sleep(settleMs); // what is still queued at the gateway
     const cpu = m.read();
@@ -223,11 +230,12 @@ export function runBulkTrial(
   seconds: number,
   translatorPid: number | null,
   settleMs: number,
+  udpGbps = 0, // pace the UDP GSO sender; 0: as fast as it can
 ): Promise<BulkTrialResult> {
   if (test === 'udp-gso') {
     const { udpgsoSend, udpGroSink } = tools;
     if (!udpgsoSend || !udpGroSink) throw new Error('udpgso_send / udp_gro_sink not built');
-    return udpGsoTrial({ udpgsoSend, udpGroSink }, seconds, translatorPid, settleMs);
+    return udpGsoTrial({ udpgsoSend, udpGroSink }, seconds, udpGbps, translatorPid, settleMs);
   }
   if (!tools.iperf3) throw new Error('iperf3 is not installed');
   return tcpTrial(tools.iperf3, test === 'tcp-1' ? 1 : 4, seconds, translatorPid);

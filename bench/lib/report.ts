@@ -60,7 +60,7 @@ function bulkMarkdown(res: BenchResults): string[] {
   out.push(`Each transfer ${res.settings.bulkSeconds} s, on a translator set up for it alone. TCP: iperf3 from the inside host ` +
     '(sender ns) to the outside host (sink ns) through the gateway, 1 stream and 4 (`-P 4`), the hosts\' own GSO/GRO and ' +
     `congestion control. UDP GSO: one flow of ${udpGsoSegment} B packets sent as UDP_SEGMENT super-datagrams of up to 64 KB ` +
-    '(as QUIC senders do), as fast as the sender can, into a UDP_GRO socket. Gbit/s: payload the receiver got. ' +
+    `(as QUIC senders do), ${res.settings.udpGsoGbps > 0 ? `paced to ${res.settings.udpGsoGbps} Gbit/s` : 'as fast as the sender can'}, into a UDP_GRO socket. Gbit/s: payload the receiver got. ` +
     '× kernel: against the kernel\'s SNPT/DNPT (NPTv6 rows) or MASQUERADE (masquerade rows) in the same run. ' +
     'Translator CPU / Gbit: utime+stime of the npt66 engine process per gigabit moved. Queue messages / packet: the ' +
     'engine\'s queue_received over the packets a real link would carry (TCP: payload / MSS plus the ACKs; UDP: ' +

@@ -66,6 +66,7 @@ export interface BenchResults {
     cpuLayout: string;
     micro: string; // how the micro-benchmarks were run
     bulkSeconds: number; // each TCP / UDP GSO transfer
+    udpGsoGbps: number; // the UDP GSO sender's pace (--udp-gbps); 0: as fast as it can
   };
   rows: RowResult[];
   bulk: BulkRow[];

@@ -5,6 +5,7 @@
 // its own trial from anything else.
 //
 //   udpgso_send --dst 2001:db8:ff::2 --port 5003 [--segment 1400] [--send 65536] [--duration 2] [--trial N]
+//               [--gbps G]   (pace the payload to G Gbit/s; default: as fast as sends return)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -38,6 +39,7 @@ struct Options {
   size_t send = 65536;    // bytes of UDP payload per send(), rounded down to whole segments
   double duration = 2;
   uint16_t trial = 0;
+  double gbps = 0;  // 0: unpaced
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -58,6 +60,7 @@ Options parse(int argc, char** argv) {
     else if (a == "--segment") o.segment = std::strtoul(next(), nullptr, 10);
     else if (a == "--send") o.send = std::strtoul(next(), nullptr, 10);
     else if (a == "--duration") o.duration = std::strtod(next(), nullptr);
+    else if (a == "--gbps") o.gbps = std::strtod(next(), nullptr);
     else if (a == "--trial") o.trial = static_cast<uint16_t>(std::strtoul(next(), nullptr, 10));
     else usage(("unknown option " + a).c_str());
   }
@@ -107,6 +110,15 @@ int run(const Options& o) {
       seq += static_cast<uint32_t>(segments);
     }
     now = monotonic_ns();
+    if (o.gbps > 0) {
+      // Next send when the payload so far is due at the paced rate (absolute, so oversleeping does not add up).
+      const uint64_t due = start + static_cast<uint64_t>(static_cast<double>(sent_bytes) * 8 / o.gbps);
+      if (due > now && due < end) {
+        timespec ts{static_cast<time_t>(due / 1000000000ull), static_cast<long>(due % 1000000000ull)};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+        now = monotonic_ns();
+      }
+    }
   }
   const double seconds = static_cast<double>(now - start) / 1e9;
   std::printf("{\"sends\":%llu,\"segments\":%llu,\"bytes\":%llu,\"errors\":%llu,\"seconds\":%.6f,"
