@@ -107,6 +107,25 @@ function call<T>(fn: () => T): T {
   }
 }
 
+// Masquerade maps ports, and a later fragment has none: it needs the kernel to reassemble (nf_defrag_ipv6, at
+// priority -400, before the raw table's queue rules and the mangle table's). The kernel registers those hooks in a
+// network namespace only while something there uses conntrack (nf_ct_netns_get -> nf_defrag_ipv6_enable), so the
+// rules carry a conntrack match of their own (rules.ts, NPT66-DEFRAG-* / the nft table's "defrag" chain): that the
+// kernel accepted it means the hooks are registered. Checked here once more from /proc, and logged.
+function reassemblyState(backend: RuleBackend['name'], facts: HostFacts): { message: string; [k: string]: unknown } {
+  if (facts.conntrackPresent && !facts.conntrackPresent()) {
+    throw new Npt66Error(
+      'ERR_NPT66_REASSEMBLY',
+      'masquerade needs the kernel to reassemble IPv6 fragments (nf_defrag_ipv6, which comes with conntrack), but /proc/net/nf_conntrack is missing in this network namespace: load it (modprobe nf_conntrack) or remove the "masquerade" section',
+    );
+  }
+  return {
+    message: 'IPv6 reassembly on for masquerade',
+    reassembly: 'nf_defrag_ipv6',
+    how: backend === 'nft' ? 'ct expression in chain ip6 npt66 defrag' : 'conntrack match in raw chain NPT66-DEFRAG-*',
+  };
+}
+
 export class Gateway extends EventEmitter {
   private compiled: CompiledConfig;
   private state: GatewayState = 'starting';
@@ -184,7 +203,9 @@ export class Gateway extends EventEmitter {
     try {
       const stale = await rules.install(c);
       if (stale.length) gateway.emitEvent('warning', { message: 'removed rules left by an earlier npt66 run that did not stop cleanly', removed: stale });
+      if (c.masquerade.length) gateway.emitEvent('state', reassemblyState(rules.name, facts));
     } catch (e) {
+      await rules.remove().catch(() => undefined);
       await engine.stop(0).catch(() => undefined);
       throw e;
     }

@@ -3,9 +3,10 @@
 //   - net.ipv4.ip_local_port_range: the ports the host's own sockets pick from (IPv6 sockets too); masquerade
 //     ports must stay out of it (REFERENCE s4);
 //   - an interface's addresses, for a masquerade entry without "address";
-//   - kernel conntrack timeouts, which must be at least the masquerade table's (REFERENCE s4).
+//   - kernel conntrack timeouts, which must be at least the masquerade table's (REFERENCE s4);
+//   - whether kernel conntrack is in this namespace at all (masquerade turns on IPv6 reassembly through it).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 export interface InterfaceAddress {
   address: string;
@@ -24,6 +25,8 @@ export interface HostFacts {
   localPortRange(): [number, number] | null; // null: not readable (then not checked)
   interfaceAddresses(name: string): InterfaceAddress[] | null; // global-scope IPv6 addresses; null: no such interface
   conntrackTimeouts(): ConntrackTimeouts;
+  // /proc/net/nf_conntrack exists: conntrack (and its nf_defrag_ipv6) is built in or loaded. Not given: assumed.
+  conntrackPresent?(): boolean;
 }
 
 function readNumbers(file: string): number[] | null {
@@ -76,5 +79,8 @@ export const systemHostFacts: HostFacts = {
       tcpEstablished: one('nf_conntrack_tcp_timeout_established'),
       icmpv6: one('nf_conntrack_icmpv6_timeout'),
     };
+  },
+  conntrackPresent() {
+    return existsSync('/proc/net/nf_conntrack');
   },
 };

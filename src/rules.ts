@@ -10,7 +10,16 @@
 //          "privilegedPorts"), ICMPv6 echo replies (129) and ICMPv6 errors (1-4). The host's own sockets use
 //          net.ipv4.ip_local_port_range, which the configuration keeps apart from the masquerade range, so their
 //          replies are never queued; packets queued but matching no mapping are accepted for the host.
-//          Neighbor Discovery (ICMPv6 133-137) and MLD (130-132, 143) are never queued (RETURN first).
+//          Neighbor Discovery (ICMPv6 133-137) and MLD (130-132, 143): never queued inbound (RETURN first: ND to
+//          an outside address is the gateway's own business). Outbound only the link-scoped ones are returned
+//          (source fe80::/10 or ::, or destination ff00::/8 or fe80::/10, RFC 4861 s6.1/s7.1); one from an inside
+//          source to a routable destination is not ND that belongs on the link, and leaving untranslated it would
+//          carry the inside address out: it is queued, and the engine drops it (drop_nd_mld_off_link).
+//          Masquerade needs whole packets (a later fragment has no ports): a conntrack match in a chain nothing
+//          jumps to (NPT66-DEFRAG-*) makes the kernel register its conntrack and IPv6 reassembly hooks
+//          (nf_defrag_ipv6, priority -400, before raw) in this network namespace for as long as the rule exists;
+//          nothing else guarantees they are there (the kernel registers them per namespace only when a rule uses
+//          conntrack: nf_ct_netns_get -> nf_defrag_ipv6_enable).
 //          NFQUEUE without --queue-bypass: with no program bound the kernel drops (fail-closed).
 // Hairpin: an inside host A reaching inside host B by B's outside address: raw PREROUTING translates the
 //          destination (B_out -> B_in) and, because the source is inside too, sets `hairpinMark`; mangle
@@ -37,6 +46,12 @@ export const NFT_TABLE = 'npt66';
 // Neighbor Discovery (RFC 4861: 133 RS, 134 RA, 135 NS, 136 NA, 137 Redirect) and MLD (RFC 2710/3810: 130, 131,
 // 132, 143) are link-local business: translating them would break the link.
 export const NEVER_QUEUED_ICMPV6_TYPES = [130, 131, 132, 133, 134, 135, 136, 137, 143] as const;
+
+// RFC 4861 s6.1/s7.1 (ND: hop limit 255, link-local or unspecified source, link-local or multicast destination)
+// and RFC 3810 s5 (MLD: link-local source): outbound ND/MLD with one of these addresses stays on its link and is
+// returned untranslated; any other is queued and dropped by the engine.
+export const LINK_SCOPED_SOURCES = ['fe80::/10', '::/128'] as const;
+export const LINK_SCOPED_DESTINATIONS = ['ff00::/8', 'fe80::/10'] as const;
 
 export type Table = 'raw' | 'mangle';
 export type Hook = 'PREROUTING' | 'POSTROUTING';
@@ -96,6 +111,8 @@ export function chainNames(generation: number) {
     inboundQueue: `${CHAIN_PREFIX}INQ-${generation}`,
     outbound: `${CHAIN_PREFIX}OUT-${generation}`,
     outboundQueue: `${CHAIN_PREFIX}OUTQ-${generation}`,
+    outboundNd: `${CHAIN_PREFIX}NDOUT-${generation}`, // outbound ND/MLD: link-scoped ones returned, the rest queued
+    defrag: `${CHAIN_PREFIX}DEFRAG-${generation}`, // never jumped to: its conntrack match keeps reassembly on
   };
 }
 
@@ -103,7 +120,8 @@ export function chainNames(generation: number) {
 export function planRules(config: RuleConfig, generation: number): RulePlan {
   const c = chainNames(generation);
   const mark = config.hairpinMark ? `${hex(config.hairpinMark)}/${hex(config.hairpinMark)}` : null;
-  const neverQueued = NEVER_QUEUED_ICMPV6_TYPES.map((t) => ['-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(t), '-j', 'RETURN']);
+  const icmpType = (t: number) => ['-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(t)];
+  const neverQueued = NEVER_QUEUED_ICMPV6_TYPES.map((t) => [...icmpType(t), '-j', 'RETURN']);
   const rules: RulePlan['rules'] = [];
   const add = (table: Table, chain: string, args: string[]) => rules.push({ table, chain, args });
 
@@ -131,16 +149,23 @@ export function planRules(config: RuleConfig, generation: number): RulePlan {
     for (const source of sourcesOf(m)) add('mangle', c.outbound, ['-o', m.interface, '-s', source, '-g', c.outboundQueue]);
   }
   if (mark) add('mangle', c.outbound, ['-m', 'mark', '--mark', mark, '-g', c.outboundQueue]);
-  for (const args of neverQueued) add('mangle', c.outboundQueue, args);
+  for (const t of NEVER_QUEUED_ICMPV6_TYPES) add('mangle', c.outboundQueue, [...icmpType(t), '-g', c.outboundNd]);
   add('mangle', c.outboundQueue, queueTarget(config.queues));
+  for (const s of LINK_SCOPED_SOURCES) add('mangle', c.outboundNd, ['-s', s, '-j', 'RETURN']);
+  for (const d of LINK_SCOPED_DESTINATIONS) add('mangle', c.outboundNd, ['-d', d, '-j', 'RETURN']);
+  add('mangle', c.outboundNd, queueTarget(config.queues));
+  // No target: the rule only has to exist (its match's checkentry enables conntrack and nf_defrag_ipv6 here).
+  if (masquerade.length) add('raw', c.defrag, ['-m', 'conntrack', '--ctstate', 'INVALID']);
 
   return {
     generation,
     chains: [
       { table: 'raw', name: c.inboundQueue },
       { table: 'raw', name: c.inbound },
+      { table: 'mangle', name: c.outboundNd },
       { table: 'mangle', name: c.outboundQueue },
       { table: 'mangle', name: c.outbound },
+      ...(masquerade.length ? [{ table: 'raw' as const, name: c.defrag }] : []),
     ],
     rules,
     jumps: [
@@ -200,7 +225,8 @@ function nftQueue(queues: RuleConfig['queues']): string {
 // swaps the rules atomically.
 export function nftRuleset(config: RuleConfig): string {
   const mark = config.hairpinMark ? hex(config.hairpinMark) : null;
-  const never = `icmpv6 type { ${NEVER_QUEUED_ICMPV6_TYPES.join(', ')} } return`;
+  const ndTypes = `icmpv6 type { ${NEVER_QUEUED_ICMPV6_TYPES.join(', ')} }`;
+  const never = `${ndTypes} return`;
   const masquerade = config.masquerade ?? [];
   const lines = [
     `table ip6 ${NFT_TABLE} {`,
@@ -224,9 +250,12 @@ export function nftRuleset(config: RuleConfig): string {
     ...(mark ? [`    meta mark & ${mark} == ${mark} goto outbound_queue`] : []),
     '  }',
     '  chain outbound_queue {',
-    `    ${never}`,
+    `    ${ndTypes} ip6 saddr { ${LINK_SCOPED_SOURCES.join(', ')} } return`,
+    `    ${ndTypes} ip6 daddr { ${LINK_SCOPED_DESTINATIONS.join(', ')} } return`,
     `    ${nftQueue(config.queues)}`,
     '  }',
+    // Never jumped to: its ct expression keeps conntrack and nf_defrag_ipv6 registered here (see the top).
+    ...(masquerade.length ? ['  chain defrag {', '    ct state invalid counter', '  }'] : []),
     '}',
   ];
   return `${lines.join('\n')}\n`;

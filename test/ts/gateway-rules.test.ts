@@ -34,13 +34,25 @@ const two: RuleConfig = {
 };
 
 const W = ['ip6tables', '-w'];
+const ND_MLD = [130, 131, 132, 133, 134, 135, 136, 137, 143];
 const neverQueued = (table: string, chain: string) =>
-  [130, 131, 132, 133, 134, 135, 136, 137, 143].map((t) => [...W, '-t', table, '-A', chain, '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(t), '-j', 'RETURN']);
+  ND_MLD.map((t) => [...W, '-t', table, '-A', chain, '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(t), '-j', 'RETURN']);
+// Outbound ND/MLD goes to its own chain: link-scoped ones returned, the rest queued (the engine drops them).
+const outboundNd = (gen: number, queue: string[]) => [
+  ...ND_MLD.map((t) => [...W, '-t', 'mangle', '-A', `NPT66-OUTQ-${gen}`, '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(t), '-g', `NPT66-NDOUT-${gen}`]),
+  [...W, '-t', 'mangle', '-A', `NPT66-OUTQ-${gen}`, ...queue],
+  [...W, '-t', 'mangle', '-A', `NPT66-NDOUT-${gen}`, '-s', 'fe80::/10', '-j', 'RETURN'],
+  [...W, '-t', 'mangle', '-A', `NPT66-NDOUT-${gen}`, '-s', '::/128', '-j', 'RETURN'],
+  [...W, '-t', 'mangle', '-A', `NPT66-NDOUT-${gen}`, '-d', 'ff00::/8', '-j', 'RETURN'],
+  [...W, '-t', 'mangle', '-A', `NPT66-NDOUT-${gen}`, '-d', 'fe80::/10', '-j', 'RETURN'],
+  [...W, '-t', 'mangle', '-A', `NPT66-NDOUT-${gen}`, ...queue],
+];
 
 test('one mapping, one queue, hairpin on: the exact ip6tables commands, in order', () => {
   assert.deepEqual(installArgv(planRules(one, 1)), [
     [...W, '-t', 'raw', '-N', 'NPT66-INQ-1'],
     [...W, '-t', 'raw', '-N', 'NPT66-IN-1'],
+    [...W, '-t', 'mangle', '-N', 'NPT66-NDOUT-1'],
     [...W, '-t', 'mangle', '-N', 'NPT66-OUTQ-1'],
     [...W, '-t', 'mangle', '-N', 'NPT66-OUT-1'],
     [...W, '-t', 'raw', '-A', 'NPT66-IN-1', '-d', '2001:db8:ff66::/64', '-g', 'NPT66-INQ-1'],
@@ -49,8 +61,7 @@ test('one mapping, one queue, hairpin on: the exact ip6tables commands, in order
     [...W, '-t', 'raw', '-A', 'NPT66-INQ-1', '-j', 'NFQUEUE', '--queue-num', '0'],
     [...W, '-t', 'mangle', '-A', 'NPT66-OUT-1', '-o', 'eth1', '-s', 'fd5a:ceb9:ed8d:fe0a::/64', '-g', 'NPT66-OUTQ-1'],
     [...W, '-t', 'mangle', '-A', 'NPT66-OUT-1', '-m', 'mark', '--mark', '0x10000000/0x10000000', '-g', 'NPT66-OUTQ-1'],
-    ...neverQueued('mangle', 'NPT66-OUTQ-1'),
-    [...W, '-t', 'mangle', '-A', 'NPT66-OUTQ-1', '-j', 'NFQUEUE', '--queue-num', '0'],
+    ...outboundNd(1, ['-j', 'NFQUEUE', '--queue-num', '0']),
     // The jumps last: the chains are complete before any packet reaches them.
     [...W, '-t', 'raw', '-I', 'PREROUTING', '1', '-j', 'NPT66-IN-1'],
     [...W, '-t', 'mangle', '-I', 'POSTROUTING', '1', '-j', 'NPT66-OUT-1'],
@@ -59,7 +70,7 @@ test('one mapping, one queue, hairpin on: the exact ip6tables commands, in order
 
 test('two mappings on two interfaces, three queues, hairpin off', () => {
   const argv = installArgv(planRules(two, 7));
-  const rules = argv.filter((a) => a[4] === '-A' && !a.includes('--icmpv6-type'));
+  const rules = argv.filter((a) => a[4] === '-A' && !a.includes('--icmpv6-type') && a[5] !== 'NPT66-NDOUT-7');
   assert.deepEqual(rules, [
     [...W, '-t', 'raw', '-A', 'NPT66-IN-7', '-d', '2001:db8:ff66::/64', '-g', 'NPT66-INQ-7'],
     [...W, '-t', 'raw', '-A', 'NPT66-IN-7', '-d', '2001:db8:ff67::/64', '-g', 'NPT66-INQ-7'],
@@ -72,15 +83,26 @@ test('two mappings on two interfaces, three queues, hairpin off', () => {
   assert.ok(!argv.flat().includes('MARK') && !argv.flat().includes('mark'), 'hairpinMark 0: no mark rules');
 });
 
-test('ND and MLD are returned before the queue rule in both queue chains', () => {
+test('ND and MLD: returned inbound; outbound only when link-scoped (RFC 4861 s6.1/s7.1), otherwise queued', () => {
   const plan = planRules(one, 1);
-  for (const chain of ['NPT66-INQ-1', 'NPT66-OUTQ-1']) {
-    const inChain = plan.rules.filter((r) => r.chain === chain).map((r) => r.args);
-    const queueAt = inChain.findIndex((a) => a.includes('NFQUEUE'));
-    assert.equal(queueAt, inChain.length - 1);
-    const returned = inChain.filter((a) => a.includes('RETURN')).map((a) => Number(a[a.indexOf('--icmpv6-type') + 1]));
-    assert.deepEqual(returned, [130, 131, 132, 133, 134, 135, 136, 137, 143]);
-  }
+  const chain = (name: string) => plan.rules.filter((r) => r.chain === name).map((r) => r.args);
+  const inbound = chain('NPT66-INQ-1');
+  assert.equal(inbound.findIndex((a) => a.includes('NFQUEUE')), inbound.length - 1);
+  const returned = inbound.filter((a) => a.includes('RETURN')).map((a) => Number(a[a.indexOf('--icmpv6-type') + 1]));
+  assert.deepEqual(returned, ND_MLD);
+  // Outbound: no ND/MLD type is returned unconditionally; each goes to the scope chain before the queue rule.
+  const outbound = chain('NPT66-OUTQ-1');
+  assert.ok(!outbound.some((a) => a.includes('RETURN')), 'an inside source to a global address must reach the queue');
+  assert.deepEqual(outbound.filter((a) => a.at(-1) === 'NPT66-NDOUT-1').map((a) => Number(a[a.indexOf('--icmpv6-type') + 1])), ND_MLD);
+  assert.equal(outbound.findIndex((a) => a.includes('NFQUEUE')), outbound.length - 1);
+  assert.deepEqual(chain('NPT66-NDOUT-1').map((a) => a.join(' ')), [
+    '-s fe80::/10 -j RETURN',
+    '-s ::/128 -j RETURN',
+    '-d ff00::/8 -j RETURN',
+    '-d fe80::/10 -j RETURN',
+    '-j NFQUEUE --queue-num 0',
+  ]);
+  assert.ok(!plan.chains.some((c) => c.name.startsWith('NPT66-DEFRAG-')), 'NPTv6 alone needs no reassembly');
 });
 
 test('an outside prefix shared by two mappings gets one inbound rule', () => {
@@ -95,10 +117,12 @@ test('removal: jumps first, then flush, then delete (queue chains after the chai
     [...W, '-t', 'mangle', '-D', 'POSTROUTING', '-j', 'NPT66-OUT-2'],
     [...W, '-t', 'raw', '-F', 'NPT66-INQ-2'],
     [...W, '-t', 'raw', '-F', 'NPT66-IN-2'],
+    [...W, '-t', 'mangle', '-F', 'NPT66-NDOUT-2'],
     [...W, '-t', 'mangle', '-F', 'NPT66-OUTQ-2'],
     [...W, '-t', 'mangle', '-F', 'NPT66-OUT-2'],
     [...W, '-t', 'mangle', '-X', 'NPT66-OUT-2'],
     [...W, '-t', 'mangle', '-X', 'NPT66-OUTQ-2'],
+    [...W, '-t', 'mangle', '-X', 'NPT66-NDOUT-2'],
     [...W, '-t', 'raw', '-X', 'NPT66-IN-2'],
     [...W, '-t', 'raw', '-X', 'NPT66-INQ-2'],
   ]);
@@ -146,7 +170,8 @@ test('the nft ruleset: same chains, priorities raw and mangle, no bypass', () =>
     meta mark & 0x10000000 == 0x10000000 goto outbound_queue
   }
   chain outbound_queue {
-    icmpv6 type { 130, 131, 132, 133, 134, 135, 136, 137, 143 } return
+    icmpv6 type { 130, 131, 132, 133, 134, 135, 136, 137, 143 } ip6 saddr { fe80::/10, ::/128 } return
+    icmpv6 type { 130, 131, 132, 133, 134, 135, 136, 137, 143 } ip6 daddr { ff00::/8, fe80::/10 } return
     queue num 0
   }
 }

@@ -93,6 +93,31 @@ test('start: the engine gets the compiled masquerade (address from the interface
   assert.equal(rules.installed!.masquerade![0]!.address, HOST);
 });
 
+test('start: IPv6 reassembly (conntrack here) is logged when present, refused with ERR_NPT66_REASSEMBLY when not', async () => {
+  const present = await start(config, { ...facts(), conntrackPresent: () => true });
+  const logged = present.events.filter((x) => x.type === 'state' && (x.e as GatewayEvent).reassembly !== undefined);
+  assert.deepEqual(
+    logged.map((x) => [(x.e as GatewayEvent).message, (x.e as GatewayEvent).how]),
+    [['IPv6 reassembly on for masquerade', 'conntrack match in raw chain NPT66-DEFRAG-*']],
+  );
+  let stopped = false;
+  let removed = false;
+  const rules = new Rules();
+  rules.remove = async () => void (removed = true);
+  await assert.rejects(
+    Gateway.start(config, {
+      rules,
+      facts: { ...facts(), conntrackPresent: () => false },
+      createEngine: (o: NativeEngineOptions) => Object.assign(new MasqueradeFakeEngine(o), { stop: async () => void (stopped = true) }),
+    }),
+    (e: Npt66Error) => e.code === 'ERR_NPT66_REASSEMBLY' && /nf_defrag_ipv6/.test(e.message) && /modprobe nf_conntrack/.test(e.message),
+  );
+  assert.ok(removed && stopped, 'nothing left running: rules removed, engine stopped');
+  // NPTv6 alone is stateless and needs no reassembly: no check, no refusal.
+  const nptv6 = await start({ nptv6: [{ inside: 'fd00:1::/64', outside: '2001:db8:1::/64', interface: 'eth1' }] }, { ...facts(), conntrackPresent: () => false });
+  assert.ok(!nptv6.events.some((x) => (x.e as GatewayEvent).reassembly !== undefined));
+});
+
 test('an NPTv6-only configuration passes no masquerade option (engines without it keep working)', async () => {
   const { engine } = await start({ nptv6: [{ inside: 'fd00:1::/64', outside: '2001:db8:1::/64', interface: 'eth1' }] });
   assert.equal('masquerade' in engine.options, false);

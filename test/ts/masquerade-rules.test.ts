@@ -23,8 +23,10 @@ test('masquerade only: the exact ip6tables commands, in order', () => {
   assert.deepEqual(installArgv(planRules(docker, 1)), [
     [...W, '-t', 'raw', '-N', 'NPT66-INQ-1'],
     [...W, '-t', 'raw', '-N', 'NPT66-IN-1'],
+    [...W, '-t', 'mangle', '-N', 'NPT66-NDOUT-1'],
     [...W, '-t', 'mangle', '-N', 'NPT66-OUTQ-1'],
     [...W, '-t', 'mangle', '-N', 'NPT66-OUT-1'],
+    [...W, '-t', 'raw', '-N', 'NPT66-DEFRAG-1'],
     raw('NPT66-IN-1', '-d', HOST, '-p', 'tcp', '-m', 'tcp', '--dport', '20000:29999', '-g', 'NPT66-INQ-1'),
     raw('NPT66-IN-1', '-d', HOST, '-p', 'udp', '-m', 'udp', '--dport', '20000:29999', '-g', 'NPT66-INQ-1'),
     icmp(1), // destination unreachable
@@ -36,8 +38,15 @@ test('masquerade only: the exact ip6tables commands, in order', () => {
     raw('NPT66-INQ-1', '-j', 'NFQUEUE', '--queue-num', '0'),
     [...W, '-t', 'mangle', '-A', 'NPT66-OUT-1', '-o', 'ens192', '-s', 'fd5a:ceb9:ed8d:1::/64', '-g', 'NPT66-OUTQ-1'],
     [...W, '-t', 'mangle', '-A', 'NPT66-OUT-1', '-m', 'mark', '--mark', '0x10000000/0x10000000', '-g', 'NPT66-OUTQ-1'],
-    ...never('mangle', 'NPT66-OUTQ-1'),
+    ...[130, 131, 132, 133, 134, 135, 136, 137, 143].map((t) => [...W, '-t', 'mangle', '-A', 'NPT66-OUTQ-1', '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(t), '-g', 'NPT66-NDOUT-1']),
     [...W, '-t', 'mangle', '-A', 'NPT66-OUTQ-1', '-j', 'NFQUEUE', '--queue-num', '0'],
+    [...W, '-t', 'mangle', '-A', 'NPT66-NDOUT-1', '-s', 'fe80::/10', '-j', 'RETURN'],
+    [...W, '-t', 'mangle', '-A', 'NPT66-NDOUT-1', '-s', '::/128', '-j', 'RETURN'],
+    [...W, '-t', 'mangle', '-A', 'NPT66-NDOUT-1', '-d', 'ff00::/8', '-j', 'RETURN'],
+    [...W, '-t', 'mangle', '-A', 'NPT66-NDOUT-1', '-d', 'fe80::/10', '-j', 'RETURN'],
+    [...W, '-t', 'mangle', '-A', 'NPT66-NDOUT-1', '-j', 'NFQUEUE', '--queue-num', '0'],
+    // Never jumped to: the conntrack match keeps the kernel's IPv6 reassembly on while the rule exists.
+    [...W, '-t', 'raw', '-A', 'NPT66-DEFRAG-1', '-m', 'conntrack', '--ctstate', 'INVALID'],
     [...W, '-t', 'raw', '-I', 'PREROUTING', '1', '-j', 'NPT66-IN-1'],
     [...W, '-t', 'mangle', '-I', 'POSTROUTING', '1', '-j', 'NPT66-OUT-1'],
   ]);
@@ -58,7 +67,7 @@ test('NPTv6 and masquerade together; several sources; privilegedPorts adds 1:102
     hairpinMark: 0x10000000,
     masquerade: [{ source: ['fd5a:ceb9:ed8d:1::/64', 'fd5a:ceb9:ed8d:2::/64'], interface: 'eth1', address: '2001:db8:5::1', ports: '40000-40999', privilegedPorts: true }],
   };
-  const rules = installArgv(planRules(both, 2)).filter((a) => a[4] === '-A' && !a.includes('RETURN') && !a.includes('icmp6'));
+  const rules = installArgv(planRules(both, 2)).filter((a) => a[4] === '-A' && !a.includes('RETURN') && !a.includes('icmp6') && !['NPT66-NDOUT-2', 'NPT66-DEFRAG-2'].includes(a[5]!));
   assert.deepEqual(rules.map((a) => a.slice(2)), [
     ['-t', 'raw', '-A', 'NPT66-IN-2', '-d', '2001:db8:ff67::/64', '-g', 'NPT66-INQ-2'],
     ['-t', 'raw', '-A', 'NPT66-IN-2', '-d', '2001:db8:5::1', '-p', 'tcp', '-m', 'tcp', '--dport', '1:1023', '-g', 'NPT66-INQ-2'],
@@ -88,6 +97,16 @@ test('the nft ruleset carries the same masquerade rules', () => {
     ),
   );
   assert.match(text, /    oifname "ens192" ip6 saddr fd5a:ceb9:ed8d:1::\/64 goto outbound_queue\n/);
+  assert.match(text, /\n  chain defrag \{\n    ct state invalid counter\n  \}\n\}\n$/);
+  assert.doesNotMatch(text, /goto defrag|jump defrag/, 'nothing jumps to it: it only has to exist');
+});
+
+test('masquerade keeps the kernel\'s IPv6 reassembly on: a conntrack match in a chain nothing jumps to', () => {
+  const plan = planRules(docker, 4);
+  assert.deepEqual(plan.chains.at(-1), { table: 'raw', name: 'NPT66-DEFRAG-4' });
+  assert.deepEqual(plan.rules.filter((r) => r.chain === 'NPT66-DEFRAG-4').map((r) => r.args), [['-m', 'conntrack', '--ctstate', 'INVALID']]);
+  assert.ok(!plan.rules.some((r) => r.args.includes('NPT66-DEFRAG-4')), 'never jumped to: no packet pays for it');
+  assert.ok(!plan.jumps.some((j) => j.chain === 'NPT66-DEFRAG-4'));
 });
 
 test('ruleKey changes with the masquerade rules and not with table-only settings', () => {
