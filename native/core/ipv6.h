@@ -88,6 +88,14 @@ inline constexpr size_t kHeaderLen = 8;  // type, code, checksum, 4 bytes of typ
 inline bool is_error(uint8_t type) noexcept { return type >= 1 && type <= 4; }
 // Neighbor Discovery (RFC 4861) and MLD (RFC 2710/3810) are link-local control: never translated.
 inline bool is_nd_or_mld(uint8_t type) noexcept { return (type >= 130 && type <= 137) || type == 143; }
+// ND and MLD belong on their link: RFC 4861 s6.1/s7.1 (hop limit 255, a link-local or unspecified source, a
+// link-local or multicast destination) and RFC 3810 s5 (MLD from a link-local source). One with a routable source
+// and a routable unicast destination is not link business; forwarded untranslated it would carry its source off
+// the link. Bytes 0-1 of each address decide: fe80::/10 link-local, ff00::/8 multicast, :: unspecified.
+inline bool is_link_scoped(const Address& src, const Address& dst) noexcept {
+  auto link_local = [](const Address& a) { return a.b[0] == 0xfe && (a.b[1] & 0xc0) == 0x80; };
+  return link_local(src) || (src.high64() == 0 && src.low64() == 0) || link_local(dst) || dst.b[0] == 0xff;
+}
 }  // namespace icmp6
 
 }  // namespace npt66

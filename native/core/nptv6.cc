@@ -100,8 +100,12 @@ template <Direction D, bool OnePair>
   const size_t field = out ? ip6::kSrcOffset : ip6::kDstOffset;
   Address addr = Address::from(data + field);
   const Mapping* m = known != nullptr ? known : table.match(addr, d);
-  // ND and MLD are link-scoped control traffic: never translated (RFC 6296 s4.1 leaves them to each side).
-  if (m == nullptr || (v.has_l4 && v.upper == ip6::kIcmpv6 && icmp6::is_nd_or_mld(v.icmp_type))) {
+  // ND and MLD are link-scoped control traffic: never translated (RFC 6296 s4.1 leaves them to each side). Outbound
+  // from an inside source, only the link-scoped ones pass: any other would leave with the inside address.
+  const bool nd_or_mld = v.has_l4 && v.upper == ip6::kIcmpv6 && icmp6::is_nd_or_mld(v.icmp_type);
+  if (m != nullptr && nd_or_mld && out && !icmp6::is_link_scoped(v.src(), v.dst()))
+    return refuse(counters, Counter::drop_nd_mld_off_link, 0, m->index);
+  if (m == nullptr || nd_or_mld) {
     counters.add(Counter::not_ours);
     return make_verdict(Action::not_ours, Counter::not_ours, 0, 0);
   }

@@ -55,7 +55,7 @@ Bytes random_packet(std::mt19937& rng, const std::vector<Address>& addrs) {
 }
 
 // The general path of translate_nptv6 for a packet without extension headers or ICMPv6 error: parse, refuse
-// ND/MLD, match, map through the Address API. The fast path must agree with it.
+// ND/MLD (dropping outbound off-link ones), match, map through the Address API. The fast path must agree with it.
 Verdict reference(const PrefixTable& t, Direction d, Bytes& b, CounterBlock& c) {
   PacketView v;
   Counter why;
@@ -66,7 +66,12 @@ Verdict reference(const PrefixTable& t, Direction d, Bytes& b, CounterBlock& c) 
   const size_t field = d == Direction::outbound ? ip6::kSrcOffset : ip6::kDstOffset;
   Address a = Address::from(b.data() + field);
   const Mapping* m = t.match(a, d);
-  if (m == nullptr || (v.has_l4 && v.upper == ip6::kIcmpv6 && icmp6::is_nd_or_mld(v.icmp_type))) {
+  const bool nd_or_mld = v.has_l4 && v.upper == ip6::kIcmpv6 && icmp6::is_nd_or_mld(v.icmp_type);
+  if (m != nullptr && nd_or_mld && d == Direction::outbound && !icmp6::is_link_scoped(v.src(), v.dst())) {
+    c.add(Counter::drop_nd_mld_off_link);  // RFC 4861 s6.1/s7.1: it would leave with the inside address
+    return Verdict::drop(Counter::drop_nd_mld_off_link, 0, m->index);
+  }
+  if (m == nullptr || nd_or_mld) {
     c.add(Counter::not_ours);
     return Verdict::pass();
   }

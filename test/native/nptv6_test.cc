@@ -277,6 +277,9 @@ TEST(Nptv6, InformationalIcmpIsNotTreatedAsAnError) {
 
 // --- never translated ---
 
+// ND and MLD are never translated. Outbound from an inside source only link-scoped ones pass (RFC 4861 s6.1/s7.1):
+// one to a routable destination is dropped unchanged (it would leave with the inside address). Inbound, ND to an
+// outside address is the gateway's own business: passed untouched.
 TEST(Nptv6, NeighborDiscoveryAndMldAreNeverTranslated) {
   auto t = two_mappings();
   for (uint8_t type : {133, 134, 135, 136, 137, 130, 131, 132, 143}) {
@@ -284,15 +287,27 @@ TEST(Nptv6, NeighborDiscoveryAndMldAreNeverTranslated) {
     // MLD travels with a hop-by-hop Router Alert; ND without extension headers.
     std::vector<Ext> exts;
     if (type < 133 || type == 143) exts.push_back(test::hop_by_hop());
-    Bytes out = build_ipv6(kHost, kRemote, exts, test::icmp6(type, 0, 0, Bytes(16, 0))).bytes;
-    auto r = run(*t, kOut, out);
-    EXPECT_EQ(r->v.action, Action::not_ours);
-    EXPECT_EQ(r->after, out);
-    expect_counters(r->counters, {{Counter::not_ours, 1}});
-    Bytes in = build_ipv6(kRemote, kHostOutside, exts, test::icmp6(type, 0, 0, Bytes(16, 0))).bytes;
+    const Bytes body(16, 0);
+    Bytes off_link = build_ipv6(kHost, kRemote, exts, test::icmp6(type, 0, 0, body)).bytes;
+    expect_dropped_unchanged(*run(*t, kOut, off_link), off_link, Counter::drop_nd_mld_off_link, 0);
+    Bytes other_mapping = build_ipv6(kHost64, kRouter, exts, test::icmp6(type, 0, 0, body)).bytes;
+    expect_dropped_unchanged(*run(*t, kOut, other_mapping), other_mapping, Counter::drop_nd_mld_off_link, 0);
+    for (const char* dst : {"ff02::1:ff00:1234", "ff02::16", "fe80::1"}) {
+      SCOPED_TRACE(dst);
+      Bytes on_link = build_ipv6(kHost, addr(dst), exts, test::icmp6(type, 0, 0, body)).bytes;
+      auto r = run(*t, kOut, on_link);
+      EXPECT_EQ(r->v.action, Action::not_ours);
+      EXPECT_EQ(r->after, on_link);
+      expect_counters(r->counters, {{Counter::not_ours, 1}});
+    }
+    // Not from an inside source: not ours, whatever its destination.
+    Bytes link_local = build_ipv6(addr("fe80::5"), kRemote, exts, test::icmp6(type, 0, 0, body)).bytes;
+    EXPECT_EQ(run(*t, kOut, link_local)->v.action, Action::not_ours);
+    Bytes in = build_ipv6(kRemote, kHostOutside, exts, test::icmp6(type, 0, 0, body)).bytes;
     auto ri = run(*t, kIn, in);
     EXPECT_EQ(ri->v.action, Action::not_ours);
     EXPECT_EQ(ri->after, in);
+    expect_counters(ri->counters, {{Counter::not_ours, 1}});
   }
 }
 
