@@ -143,65 +143,6 @@ void BM_Nat66LookupInbound(benchmark::State& state) {
   report(state);
 }
 
-// The same lookups the engine's way: a receive batch of 64 packets resolved by one outbound_batch() /
-// inbound_batch() call, which hashes and prefetches all keys before resolving any (Nat66Table::kBatch).
-// Reported per lookup. At 1 M mappings the single lookups above wait for each cache/TLB miss in turn; here the
-// misses of a batch overlap.
-void BM_Nat66LookupOutboundBatch(benchmark::State& state) {
-  const uint32_t n = static_cast<uint32_t>(state.range(0));
-  Filled& f = filled(n);
-  auto order = shuffled(n);
-  std::vector<Nat66Flow> flows(order.size());
-  for (size_t i = 0; i < order.size(); ++i) flows[i] = flow(order[i]);
-  constexpr size_t kBatch = Nat66Table::kBatch;
-  CounterBlock counters;
-  Nat66Binding b[kBatch];
-  Counter result[kBatch];
-  size_t i = 0, bad = 0;
-  for (auto _ : state) {
-    f.table->outbound_batch(&flows[i], kBatch, kNow, b, result, counters);
-    for (Counter r : result) bad += r != Counter::count_;
-    benchmark::DoNotOptimize(b);
-    i = (i + kBatch) & 0xFFFF;
-  }
-  if (bad) state.SkipWithError("an outbound lookup failed");
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kBatch));
-  state.counters["ns_per_packet"] = benchmark::Counter(static_cast<double>(state.iterations() * kBatch),
-                                                       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-}
-
-void BM_Nat66LookupInboundBatch(benchmark::State& state) {
-  const uint32_t n = static_cast<uint32_t>(state.range(0));
-  Filled& f = filled(n);
-  auto order = shuffled(n);
-  std::vector<Nat66Flow> replies(order.size());
-  for (size_t i = 0; i < order.size(); ++i) {
-    const Nat66Binding& m = f.bindings[order[i]];
-    Nat66Flow r = flow(order[i]);
-    replies[i].proto = Nat66Proto::udp;
-    replies[i].src = r.dst;
-    replies[i].sport = r.dport;
-    replies[i].dst = m.outside;
-    replies[i].dport = m.outside_port;
-    replies[i].bytes = 64;
-  }
-  constexpr size_t kBatch = Nat66Table::kBatch;
-  CounterBlock counters;
-  Nat66Binding b[kBatch];
-  Nat66Lookup result[kBatch];
-  size_t i = 0, bad = 0;
-  for (auto _ : state) {
-    f.table->inbound_batch(&replies[i], kBatch, kNow, b, result, counters);
-    for (Nat66Lookup r : result) bad += r != Nat66Lookup::found;
-    benchmark::DoNotOptimize(b);
-    i = (i + kBatch) & 0xFFFF;
-  }
-  if (bad) state.SkipWithError("an inbound lookup failed");
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kBatch));
-  state.counters["ns_per_packet"] = benchmark::Counter(static_cast<double>(state.iterations() * kBatch),
-                                                       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-}
-
 // A new flow's first packet: allocate a port and insert. The table grows from n by at most a tenth (at least
 // 1 k) before it is refilled, outside the timed region; the growing table is kept across calls.
 void BM_Nat66Create(benchmark::State& state) {
@@ -232,8 +173,6 @@ void BM_Nat66Create(benchmark::State& state) {
 
 BENCHMARK(BM_Nat66LookupOutbound)->Arg(1000)->Arg(100000)->Arg(1000000);
 BENCHMARK(BM_Nat66LookupInbound)->Arg(1000)->Arg(100000)->Arg(1000000);
-BENCHMARK(BM_Nat66LookupOutboundBatch)->Arg(1000)->Arg(100000)->Arg(1000000);
-BENCHMARK(BM_Nat66LookupInboundBatch)->Arg(1000)->Arg(100000)->Arg(1000000);
 BENCHMARK(BM_Nat66Create)->Arg(1000)->Arg(100000)->Arg(1000000);
 
 // Shared-table scaling: every thread does outbound lookups of existing flows (mostly different shards), and

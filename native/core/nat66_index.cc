@@ -17,7 +17,6 @@ void Nat66Index::insert(uint32_t tag, uint32_t slot) {
     mask_ = buckets_.size() - 1;
     for (size_t i = 0; i < old.size(); ++i)
       if (old[i].slot_plus1 != 0) place(old[i].tag, old[i].slot_plus1);
-    publish_hint();
   }
   place(tag, slot + 1);
   ++count_;

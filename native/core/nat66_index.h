@@ -14,7 +14,7 @@ class Nat66Index {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
 
-  Nat66Index() : buckets_(kInitialBuckets), mask_(kInitialBuckets - 1) { publish_hint(); }  // may throw bad_alloc
+  Nat66Index() : buckets_(kInitialBuckets), mask_(kInitialBuckets - 1) {}  // may throw bad_alloc
 
   // The slot stored under `tag` for which match(slot) is true, or kNone.
   template <class Match>
@@ -36,14 +36,6 @@ class Nat66Index {
     }
   }
 
-  // The address of the bucket where find(tag) starts, for a prefetch by a thread that does not hold the shard
-  // lock: read from relaxed atomics that growth updates, so it may be stale (an array already freed). Only a
-  // prefetch, which never faults, may use it.
-  const void* probe_hint(uint32_t tag) const noexcept {
-    const uintptr_t base = hint_base_.load(std::memory_order_relaxed);
-    return reinterpret_cast<const void*>(base + (tag & hint_mask_.load(std::memory_order_relaxed)) * sizeof(Bucket));
-  }
-
   // Adds (tag, slot); grows first if needed (may throw std::bad_alloc, leaving the index unchanged).
   void insert(uint32_t tag, uint32_t slot);
 
@@ -59,16 +51,10 @@ class Nat66Index {
     uint32_t slot_plus1 = 0;  // 0 = empty
   };
   void place(uint32_t tag, uint32_t slot_plus1) noexcept;
-  void publish_hint() noexcept {
-    hint_base_.store(reinterpret_cast<uintptr_t>(&buckets_[0]), std::memory_order_relaxed);
-    hint_mask_.store(mask_, std::memory_order_relaxed);
-  }
 
   Nat66Buffer<Bucket> buckets_;  // huge pages once it is big
   size_t mask_;
   size_t count_ = 0;
-  std::atomic<uintptr_t> hint_base_{0};  // probe_hint(): &buckets_[0] and mask_, readable without the lock
-  std::atomic<size_t> hint_mask_{0};
 };
 
 }  // namespace npt66

@@ -26,11 +26,6 @@ class Nat66Ports {
   // Frees a port; it cannot be claimed again before `rest_until_ms` (later by at most one second).
   void release(size_t address, Nat66Proto p, uint16_t port, uint64_t rest_until_ms) noexcept;
 
-  // Where owner() reads, for a prefetch.
-  const void* owner_address(size_t address, Nat66Proto p, uint16_t port) const noexcept {
-    return &slot(address, p, port);
-  }
-
   // The handle owning a port, or kNoOwner. A reader must confirm it under the owner's shard lock.
   uint32_t owner(size_t address, Nat66Proto p, uint16_t port) const noexcept {
     uint32_t v = slot(address, p, port).load(std::memory_order_acquire);

@@ -469,9 +469,6 @@ struct alignas(Nat66MappingEvent) EventStorage {
   Nat66MappingEvent* get() noexcept { return std::launder(reinterpret_cast<Nat66MappingEvent*>(bytes)); }
 };
 static_assert(std::is_trivially_destructible_v<Nat66MappingEvent>);
-
-// Prefetch for writing, into all cache levels.
-inline void prefetch_write(const void* p) noexcept { __builtin_prefetch(p, 1, 3); }
 }  // namespace
 
 inline Counter Nat66Table::outbound_locked(Shard& s, uint32_t shard_no, uint64_t h, const Nat66Flow& f, uint64_t now_ms,
@@ -550,126 +547,6 @@ Nat66Lookup Nat66Table::inbound(const Nat66Flow& f, uint64_t now_ms, Nat66Bindin
   }
   if (have_event) publish(event.get(), 1, counters);
   return result;
-}
-
-// --- batches ---
-//
-// Three passes over a group of at most kBatch flows: (1) hash each key and prefetch where its lookup starts,
-// (2) read that (now cached) start to find the entry and prefetch the entry's lines, (3) resolve every flow
-// exactly as the one-at-a-time call does. By pass 3 most lines are in cache, and the misses of passes 1 and 2
-// were issued back to back, so they overlap (a core keeps a dozen or more in flight).
-
-namespace {
-// Flows of a group ordered by shard (a stable counting sort): each shard's lock is then taken once per pass.
-template <size_t kShardCount>
-struct ByShard {
-  uint8_t order[Nat66Table::kBatch];
-  uint8_t begin[kShardCount + 1];
-  template <class ShardOf>
-  ByShard(size_t n, ShardOf shard_of) noexcept {
-    uint8_t count[kShardCount] = {};
-    for (size_t i = 0; i < n; ++i) ++count[shard_of(i)];
-    begin[0] = 0;
-    for (size_t k = 0; k < kShardCount; ++k) begin[k + 1] = static_cast<uint8_t>(begin[k] + count[k]);
-    uint8_t next[kShardCount];
-    std::copy(begin, begin + kShardCount, next);
-    for (size_t i = 0; i < n; ++i) order[next[shard_of(i)]++] = static_cast<uint8_t>(i);
-  }
-};
-}  // namespace
-
-template <class Groups, class Resolve>
-void Nat66Table::resolve_by_shard(const Groups& groups, Resolve&& resolve, CounterBlock& counters) noexcept {
-  EventStorage events[kBatch];
-  for (size_t k = 0; k < kShards; ++k) {
-    if (groups.begin[k] == groups.begin[k + 1]) continue;
-    Shard& s = shards_[k];
-    size_t have = 0;
-    {
-      std::lock_guard guard(s.lock);
-      for (size_t j = groups.begin[k]; j < groups.begin[k + 1]; ++j) {
-        bool have_event = false;
-        resolve(s, k, groups.order[j], events[have].bytes, have_event);
-        have += have_event;
-      }
-    }
-    for (size_t e = 0; e < have; ++e) publish(events[e].get(), 1, counters);  // outside the lock
-  }
-}
-
-void Nat66Table::outbound_group(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out,
-                                Counter* result, CounterBlock& counters) noexcept {
-  uint64_t hash[kBatch];
-  for (size_t i = 0; i < n; ++i) {
-    hash[i] = hash_inside(flows[i].proto, flows[i].src, flows[i].sport);
-    __builtin_prefetch(shards_[hash[i] >> (64 - kShardBits)].index.probe_hint(static_cast<uint32_t>(hash[i])));
-  }
-  const ByShard<kShards> groups(n, [&](size_t i) { return static_cast<size_t>(hash[i] >> (64 - kShardBits)); });
-  for (size_t k = 0; k < kShards; ++k) {
-    if (groups.begin[k] == groups.begin[k + 1]) continue;
-    Shard& s = shards_[k];
-    std::lock_guard guard(s.lock);
-    for (size_t j = groups.begin[k]; j < groups.begin[k + 1]; ++j)
-      s.index.for_each_tagged(static_cast<uint32_t>(hash[groups.order[j]]), [&](uint32_t slot) {
-        const auto* line = reinterpret_cast<const unsigned char*>(&s.at(slot));
-        prefetch_write(line);
-        prefetch_write(line + 64);  // touch() writes the counters and remotes[0] there
-      });
-  }
-  resolve_by_shard(
-      groups,
-      [&](Shard& s, size_t k, size_t i, void* event, bool& have_event) {
-        result[i] = outbound_locked(s, static_cast<uint32_t>(k), hash[i], flows[i], now_ms, out[i], counters, event,
-                                    have_event);
-      },
-      counters);
-}
-
-void Nat66Table::inbound_group(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out,
-                               Nat66Lookup* result, CounterBlock& counters) noexcept {
-  int pool[kBatch];
-  for (size_t i = 0; i < n; ++i) {
-    pool[i] = outside_index(flows[i].dst);
-    if (pool[i] >= 0) __builtin_prefetch(ports_.owner_address(static_cast<size_t>(pool[i]), flows[i].proto, flows[i].dport));
-  }
-  uint32_t handle[kBatch];
-  for (size_t i = 0; i < n; ++i)
-    handle[i] = pool[i] < 0 ? Nat66Ports::kNoOwner
-                            : ports_.owner(static_cast<size_t>(pool[i]), flows[i].proto, flows[i].dport);
-  const ByShard<kShards + 1> groups(n, [&](size_t i) {  // group kShards: no owner, nothing to lock
-    return handle[i] == Nat66Ports::kNoOwner ? kShards : static_cast<size_t>(handle[i] >> kSlotBits);
-  });
-  for (size_t j = groups.begin[kShards]; j < groups.begin[kShards + 1]; ++j) result[groups.order[j]] = Nat66Lookup::absent;
-  for (size_t k = 0; k < kShards; ++k) {
-    if (groups.begin[k] == groups.begin[k + 1]) continue;
-    Shard& s = shards_[k];
-    std::lock_guard guard(s.lock);  // the entry's chunk is only safe to look up under it
-    for (size_t j = groups.begin[k]; j < groups.begin[k + 1]; ++j) {
-      const uint32_t slot = handle[groups.order[j]] & kSlotMask;
-      if (slot >= s.high_water) continue;
-      const auto* line = reinterpret_cast<const unsigned char*>(&s.at(slot));
-      prefetch_write(line);
-      prefetch_write(line + 64);  // counters, and the remotes that filtering compares
-    }
-  }
-  resolve_by_shard(
-      groups,
-      [&](Shard& s, size_t, size_t i, void* event, bool& have_event) {
-        result[i] = inbound_locked(s, handle[i], pool[i], flows[i], now_ms, out[i], event, have_event);
-      },
-      counters);
-}
-
-void Nat66Table::outbound_batch(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out,
-                                Counter* result, CounterBlock& counters) noexcept {
-  for (size_t at = 0; at < n; at += kBatch)
-    outbound_group(flows + at, std::min(kBatch, n - at), now_ms, out + at, result + at, counters);
-}
-
-void Nat66Table::inbound_batch(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out,
-                               Nat66Lookup* result, CounterBlock& counters) noexcept {
-  for (size_t at = 0; at < n; at += kBatch)
-    inbound_group(flows + at, std::min(kBatch, n - at), now_ms, out + at, result + at, counters);
 }
 
 // --- housekeeping ---

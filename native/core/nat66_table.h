@@ -81,19 +81,6 @@ class Nat66Table {
   // (if configured), tracks TCP state and counts the packet.
   Nat66Lookup inbound(const Nat66Flow& f, uint64_t now_ms, Nat66Binding& out, CounterBlock& counters) noexcept;
 
-  // Batched outbound() / inbound() for one receive batch: result[i] and out[i] are what outbound(flows[i]) /
-  // inbound(flows[i]) would give. Flows of one shard are handled in their order; flows of different shards may
-  // be handled in another order (which can only change which new flow gets which free port, or which one a
-  // full table refuses). All keys are hashed and their index buckets (or port owners) and entries prefetched
-  // before any is resolved, so at a million mappings the cache and TLB misses of the batch overlap instead of
-  // queueing one after another; each shard's lock is taken twice per batch instead of once per flow.
-  // Any n; work proceeds in groups of kBatch.
-  static constexpr size_t kBatch = 64;
-  void outbound_batch(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out, Counter* result,
-                      CounterBlock& counters) noexcept;
-  void inbound_batch(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out, Nat66Lookup* result,
-                     CounterBlock& counters) noexcept;
-
   // Pure lookups: no refresh, no state change. `remote`, if given, is checked against the filtering mode.
   Nat66Lookup find_inside(Nat66Proto p, const Address& inside, uint16_t port, uint64_t now_ms,
                           Nat66Binding& out) const noexcept;
@@ -131,14 +118,6 @@ class Nat66Table {
                           Nat66Binding& out, CounterBlock& counters, void* event_storage, bool& have_event) noexcept;
   Nat66Lookup inbound_locked(Shard& s, uint32_t handle, int pool, const Nat66Flow& f, uint64_t now_ms,
                              Nat66Binding& out, void* event_storage, bool& have_event) noexcept;
-  void outbound_group(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out, Counter* result,
-                      CounterBlock& counters) noexcept;
-  // The last pass of both batch lookups: for each shard with flows in `groups`, resolve them under one hold of
-  // its lock (resolve(shard, shard_no, flow_index, event_storage, have_event)), then publish their events.
-  template <class Groups, class Resolve>
-  void resolve_by_shard(const Groups& groups, Resolve&& resolve, CounterBlock& counters) noexcept;
-  void inbound_group(const Nat66Flow* flows, size_t n, uint64_t now_ms, Nat66Binding* out, Nat66Lookup* result,
-                     CounterBlock& counters) noexcept;
   uint32_t find_slot_locked(Shard& s, uint32_t tag, Nat66Proto p, const Address& a, uint16_t port) const noexcept;
   Entry* resolve_outside_locked(Shard& s, uint32_t handle, Nat66Proto p, int pool, uint16_t port,
                                 uint64_t now_ms) const noexcept;
