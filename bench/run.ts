@@ -213,6 +213,7 @@ async function main(): Promise<void> {
       try {
         active = await t.setup(ctx);
         const trial = await runBulkTrial(bulkTools, test, settings.bulkSeconds, active.pid, quick ? 120 : 250, settings.udpGsoGbps);
+        const kernelQueueDrops = t.kind === 'userspace' ? topology.queueDrops() : null; // before unbind resets them
         const counters = await active.teardown();
         active = null;
         const received = counters && typeof counters.queue_received === 'number' ? counters.queue_received : null;
@@ -224,6 +225,7 @@ async function main(): Promise<void> {
           test,
           trial,
           queueMessagesPerPacket: received !== null && trial.wirePackets > 0 ? received / trial.wirePackets : null,
+          kernelQueueDrops,
           translatorCounters: counters,
         });
         const extra = trial.offeredGbps !== null ? ` of ${gbit(trial.offeredGbps)} offered` : `, ${trial.tcp!.retransmits} retransmits`;

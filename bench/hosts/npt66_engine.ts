@@ -6,8 +6,8 @@
 //   node npt66_engine.js --queues 1 --map fd01:203:405::/48=2001:db8:1::/48
 //   node npt66_engine.js --queues 1 --masquerade fd01:203:405::/48=2001:db8:ff::1 --ports 20000:29999
 //   tuning: --queue-max-len N, --cpus 1,0 (queue thread i on the i-th, round-robin), --nice N, --fifo PRIO,
-//   --gso on|off (the engine's gso option, NFQA_CFG_F_GSO; left out, the engine's default; an engine without
-//   the option ignores it)
+//   --socket-buffer BYTES (socketBufferBytes, default 8 MiB), --gso on|off (the engine's gso option,
+//   NFQA_CFG_F_GSO; left out, the engine's default; an engine without the option ignores it)
 import { parseArgs } from 'node:util';
 
 import { parseAddress, parsePrefix } from '../../src/prefix';
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
       nice: { type: 'string' },
       fifo: { type: 'string' },
       gso: { type: 'string' },
+      'socket-buffer': { type: 'string' },
     },
   });
   const mappings = values.map!.map((spec) => {
@@ -102,7 +103,7 @@ async function main(): Promise<void> {
     queueFirst: 0,
     queueCount: Number(values.queues),
     queueMaxLen: values['queue-max-len'] ? Number(values['queue-max-len']) : 4096,
-    socketBufferBytes: 8 << 20,
+    socketBufferBytes: values['socket-buffer'] ? Number(values['socket-buffer']) : 8 << 20,
     failOpen: false,
     icmpRateLimit: 100,
     ...(values.cpus ? { queueCpus: values.cpus.split(',').map(Number) } : {}),

@@ -44,9 +44,14 @@ function bulkCpuText(r: BulkRow, forwarding: BulkRow | undefined): string {
 
 function bulkNotes(r: BulkRow): string {
   const t = r.trial;
-  if (t.tcp) return `${t.tcp.retransmits} retransmits`;
+  const notes: string[] = [];
+  if (t.tcp) notes.push(`${t.tcp.retransmits} retransmits`);
+  const d = r.kernelQueueDrops;
+  if (d && d.queueDropped > 0) notes.push(`queue full: ${d.queueDropped} dropped`);
+  if (d && d.userDropped > 0) notes.push(`socket buffer full: ${d.userDropped} dropped`);
+  if (t.tcp) return notes.join(', ');
   const u = t.udp!;
-  const notes = [`${pct(u.sentSegments > 0 ? u.receivedSegments / u.sentSegments : 0)} of ${gbitText(t.offeredGbps ?? 0)} Gbit/s offered`];
+  notes.unshift(`${pct(u.sentSegments > 0 ? u.receivedSegments / u.sentSegments : 0)} of ${gbitText(t.offeredGbps ?? 0)} Gbit/s offered`);
   if (u.intactSegments !== u.receivedSegments) notes.push(`**${u.receivedSegments - u.intactSegments} segments not intact**`);
   if (u.csumErrors > 0) notes.push(`**${u.csumErrors} checksum errors**`);
   if (u.rcvbufErrors > 0) notes.push(`${u.rcvbufErrors} sink buffer overflows`);
@@ -66,7 +71,9 @@ function bulkMarkdown(res: BenchResults): string[] {
     'engine\'s queue_received over the packets a real link would carry (TCP: payload / MSS plus the ACKs; UDP: ' +
     'segments received); 1 means one message per packet (the kernel segments every super-packet before queueing it), ' +
     'well below 1 means super-packets are queued whole. Segments per sink skb: how aggregated the traffic reached the ' +
-    'sink (veth keeps super-packets whole when nothing cuts them).', '');
+    'sink (veth keeps super-packets whole when nothing cuts them). Last column: drops the kernel counted on the ' +
+    'queues (nfnetlink_queue: queue at its maximum length, or the engine\'s socket buffer full; one drop is a whole ' +
+    'super-packet when GSO is on).', '');
   out.push(res.engineGsoOption
     ? 'The engine has the gso option (NFQA_CFG_F_GSO): npt66 rows run with its default (on) unless the label says "GSO off".'
     : '**The engine of this run had no gso option: every npt66 row ran with GSO off** (the "GSO off" row equals the default).', '');

@@ -40,6 +40,9 @@ export interface BulkRow {
   // The engine's queue messages (queue_received over the whole life of the translator: the transfer, iperf3's
   // control connection, nothing else) per packet on the wire; null for kernel rows.
   queueMessagesPerPacket: number | null;
+  // The kernel's drops on the queues during the transfer (nfnetlink_queue's queue_dropped / user_dropped); null
+  // for kernel rows.
+  kernelQueueDrops: { queueDropped: number; userDropped: number } | null;
   translatorCounters: Record<string, unknown> | null;
 }
 

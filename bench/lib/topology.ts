@@ -110,3 +110,18 @@ export function queueStats(): string {
     return '';
   }
 }
+
+// The kernel's own drops on the gateway's queues, summed: queue_dropped (the queue was at its maximum length) and
+// user_dropped (the netlink socket's receive buffer was full), columns 6 and 7 of nfnetlink_queue. Per bound
+// queue: they restart when a queue is bound again.
+export function queueDrops(): { queueDropped: number; userDropped: number } {
+  let queueDropped = 0;
+  let userDropped = 0;
+  for (const line of queueStats().split('\n')) {
+    const f = line.trim().split(/\s+/).map(Number);
+    if (f.length < 7 || f.some(Number.isNaN)) continue;
+    queueDropped += f[5];
+    userDropped += f[6];
+  }
+  return { queueDropped, userDropped };
+}
