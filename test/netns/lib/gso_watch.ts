@@ -44,3 +44,13 @@ export async function watchGso<N extends string, T>(lab: NetnsLab<N>, at: GsoWat
     leaving?.discard();
   }
 }
+
+// UDP GSO super-datagrams leaving the translator. The kernel's own translators rewrite the skb in place and it
+// stays CHECKSUM_PARTIAL, so it leaves whole. A queue verdict with a payload makes it CHECKSUM_NONE
+// (nfqnl_mangle), and the kernel then cuts it into its datagrams in software on output (__udp_gso_segment,
+// from the pseudo-header sum npt66 leaves in the field: checksum_offload.h): npt66 differs on purpose, and the
+// callers check every datagram arrived intact. Both sides asserted, so a kernel that changes this is noticed.
+export function udpSuperDatagramsLeft(kind: 'npt66' | 'kernel', w: { superPacketsIn: number; superPacketsOut: number }): string | undefined {
+  if (kind === 'kernel') return w.superPacketsOut > 0 ? undefined : `the kernel cut them (${w.superPacketsIn} arrived whole, ${w.superPacketsOut} left whole)`;
+  return w.superPacketsOut === 0 ? undefined : `npt66: ${w.superPacketsOut} left whole; update gso_watch.ts if the kernel now keeps them whole`;
+}
