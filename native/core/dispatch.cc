@@ -2,6 +2,7 @@
 
 #include "ipv6.h"
 #include "nptv6.h"
+#include "own_icmp_error.h"
 
 namespace npt66 {
 namespace {
@@ -47,6 +48,19 @@ Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, si
   return not_ours(counters);
 }
 
+// Queued at LOCAL_OUT: the rules send only the gateway's own ICMPv6 errors leaving by an outside interface
+// (REFERENCE s6). One whose source is in an inside prefix is an inside packet to the translators: mangle
+// POSTROUTING queues it again and translates it like any other (source and quote), so it passes here.
+Handled from_host(const Tables& tables, uint8_t* data, size_t len, CounterBlock& counters) noexcept {
+  if (len >= ip6::kHeaderLen && (data[0] >> 4) == 6) {
+    const Address src = Address::from(data + ip6::kSrcOffset);
+    if (tables.nptv6 != nullptr && tables.nptv6->match(src, Direction::outbound) != nullptr) return not_ours(counters);
+    for (const auto& t : tables.masquerade)
+      if (t->is_inside(src)) return not_ours(counters);
+  }
+  return translate_own_icmp_error(tables, data, len, counters);
+}
+
 }  // namespace
 
 Handled dispatch(const Tables& tables, Direction d, Offload offload, uint8_t* data, size_t len,
@@ -57,6 +71,8 @@ Handled dispatch(const Tables& tables, Direction d, Offload offload, uint8_t* da
     if (Counter why = prepare_offload(data, len, offload, counters); why != Counter::count_)
       return refused(counters, why);
   }
+  if (arrival.from_host && d == Direction::outbound) [[unlikely]]
+    return from_host(tables, data, len, counters);
   Handled h = match_and_translate(tables, d, data, len, counters);
   if (offload.gso && h.verdict.action == Action::translated) [[unlikely]] {
     if (Counter why = finish_offload(data, len, offload); why != Counter::count_) {

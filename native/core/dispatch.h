@@ -20,6 +20,11 @@
 //     queue them again in mangle POSTROUTING; by then the source is the outside address, which no table owns,
 //     so that second pass is not_ours and the verdict (which carries no NFQA_MARK) leaves the mark alone.
 //     NPTv6 hairpins the other way (destination in raw PREROUTING, source in POSTROUTING), since it is stateless.
+//   The gateway's own ICMPv6 errors (REFERENCE s6): outbound with Arrival::from_host (queued at LOCAL_OUT, where
+//     the rules queue only ICMPv6 errors 1-4 leaving by an outside interface) go to translate_own_icmp_error
+//     (own_icmp_error.h), which maps the quoted packet's inside destination back to what the sender used; one
+//     whose outer source is in an inside prefix passes (mangle POSTROUTING translates it as an inside packet).
+//     Decided here only, before the matching below.
 //   finish_offload: a translated GSO packet leaves with the pseudo-header sum its segmentation expects.
 #pragma once
 #include <cstddef>

@@ -120,21 +120,32 @@ Counter read_quoted(const PacketView& outer, uint8_t echo_type, Quoted& q) noexc
   return Counter::count_;
 }
 
-// --- outbound ---
+}  // namespace
 
-// RFC 5508 s4.2: an error from inside about a packet that came in through a mapping. The quoted packet went
-// remote -> inside host; put back what the remote sent (destination = outside address+port), then the source.
-Verdict outbound_error(Nat66Table& t, const PacketView& v, uint64_t now, CounterBlock& c) noexcept {
+// See nat66_translate.h. The quoted packet went remote -> inside host; put back what the remote sent.
+Counter nat66_unmap_quoted_destination(const Nat66Table& t, const PacketView& v, bool outer_source_too, uint64_t now,
+                                       Nat66Binding& b) noexcept {
   Quoted q;
-  if (Counter why = read_quoted(v, icmp6::kEchoReply, q); why != Counter::count_) return refuse(c, why);
-  Nat66Binding b;
+  if (Counter why = read_quoted(v, icmp6::kEchoReply, q); why != Counter::count_) return why;
   if (t.find_inside(q.lay->proto, q.v.dst(), load16(q.l4 + q.lay->dport), now, b) != Nat66Lookup::found)
-    return refuse(c, Counter::drop_nat66_no_mapping);
-  if (!icmp_checksum_ok(v)) return refuse(c, Counter::drop_nat66_icmp_bad_checksum);
+    return Counter::drop_nat66_no_mapping;
+  if (!icmp_checksum_ok(v)) return Counter::drop_nat66_icmp_bad_checksum;
   rewrite(q.v.data + ip6::kDstOffset, b.outside, q.l4 + q.lay->dport, b.outside_port, q.check,
           q.lay->proto == Nat66Proto::udp);
-  b.outside.store(v.data + ip6::kSrcOffset);
+  if (outer_source_too) b.outside.store(v.data + ip6::kSrcOffset);
   recompute_icmp_checksum(v);
+  return Counter::count_;
+}
+
+namespace {
+
+// --- outbound ---
+
+// RFC 5508 s4.2: an error from inside about a packet that came in through a mapping: the quoted packet and the
+// outer source are mapped out.
+Verdict outbound_error(Nat66Table& t, const PacketView& v, uint64_t now, CounterBlock& c) noexcept {
+  Nat66Binding b;
+  if (Counter why = nat66_unmap_quoted_destination(t, v, true, now, b); why != Counter::count_) return refuse(c, why);
   return translated(c, Counter::nat66_icmp_error_outbound, b.handle);
 }
 

@@ -25,9 +25,22 @@
 #pragma once
 
 #include "counters.h"
+#include "nat66_table.h"
+#include "packet_view.h"
 #include "verdict.h"
 
 namespace npt66 {
+
+// RFC 5508 s4: the ICMPv6 error `v` quotes a packet that came in through a mapping (remote -> inside endpoint).
+// Puts back what the remote sent: the quoted destination address and port/id become the live mapping's outside
+// ones (the quoted TCP/UDP/echo checksum updated when the quote holds it), the outer source too when
+// `outer_source_too` (an error from an inside host; the gateway's own errors keep their source), and the ICMPv6
+// checksum is recomputed. Returns Counter::count_ and the mapping in `b`, or the reason it cannot (the packet is
+// then unchanged): drop_nat66_no_mapping (no live mapping, or a quoted protocol masquerade never maps),
+// drop_nat66_inner_truncated / drop_icmp_inner_truncated / a parse reason, drop_nat66_icmp_bad_checksum.
+// Used by Nat66Table::translate (errors from inside) and own_icmp_error.h (the gateway's own errors).
+Counter nat66_unmap_quoted_destination(const Nat66Table& t, const PacketView& v, bool outer_source_too, uint64_t now_ms,
+                                       Nat66Binding& b) noexcept;
 
 // True when a drop refused a new flow for lack of resources (RFC 6888): the engine should answer it with
 // ICMPv6 Destination Unreachable code 1 "administratively prohibited" (rate-limited), built with
