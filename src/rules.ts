@@ -29,6 +29,12 @@
 //          Masquerade hairpinning (RFC 4787 REQ-9) needs no mark: a packet from a masquerade source to the address
 //          and a mapped port is queued by the inbound rules (no `-i`) and the engine rewrites both of its
 //          addresses there, in raw PREROUTING.
+// Own errors: a packet translated inbound that the gateway cannot forward (hop limit, inside link MTU, no route)
+//          gets an ICMPv6 error from the gateway's own kernel, quoting the packet after translation (the inside
+//          destination): its source is the gateway's, so no `-s INSIDE` rule sees it. mangle OUTPUT (LOCAL_OUT)
+//          queues ICMPv6 errors (1-4) leaving by an outside interface (`-o IF`) in NPT66-ERR-*; the engine maps
+//          the quoted destination back to the outside address (and port), or drops the error when nothing can
+//          (REFERENCE s6, native/core/own_icmp_error.h). Errors about the gateway's own traffic pass untouched.
 // When:    chains filled before the jumps to them are inserted, which happens after the queues are bound;
 //          removed on stop; chains left by a crashed run (any chain named NPT66-*) removed at start.
 // How:     ip6tables (xt NFQUEUE, through the nf_tables backend) with argument arrays and `-w`, never a shell;
@@ -54,11 +60,14 @@ export const LINK_SCOPED_SOURCES = ['fe80::/10', '::/128'] as const;
 export const LINK_SCOPED_DESTINATIONS = ['ff00::/8', 'fe80::/10'] as const;
 
 export type Table = 'raw' | 'mangle';
-export type Hook = 'PREROUTING' | 'POSTROUTING';
+export type Hook = 'PREROUTING' | 'POSTROUTING' | 'OUTPUT';
 
 // ICMPv6 messages that can concern a masquerade mapping: errors (RFC 4443 s3: 1 Destination Unreachable,
 // 2 Packet Too Big, 3 Time Exceeded, 4 Parameter Problem) quoting a mapped packet, and echo replies (129).
 export const MASQUERADE_ICMPV6_TYPES = [1, 2, 3, 4, 129] as const;
+
+// ICMPv6 error types (RFC 4443 s3): the gateway's own errors of these types leaving by an outside interface are queued.
+export const ICMPV6_ERROR_TYPES = [1, 2, 3, 4] as const;
 
 export type RuleMasquerade = Pick<MasqueradeEntry, 'source' | 'interface' | 'address' | 'ports'> & { privilegedPorts?: boolean };
 
@@ -113,6 +122,7 @@ export function chainNames(generation: number) {
     outboundQueue: `${CHAIN_PREFIX}OUTQ-${generation}`,
     outboundNd: `${CHAIN_PREFIX}NDOUT-${generation}`, // outbound ND/MLD: link-scoped ones returned, the rest queued
     defrag: `${CHAIN_PREFIX}DEFRAG-${generation}`, // never jumped to: its conntrack match keeps reassembly on
+    ownErrors: `${CHAIN_PREFIX}ERR-${generation}`, // mangle OUTPUT: the gateway's own ICMPv6 errors going outside
   };
 }
 
@@ -154,6 +164,10 @@ export function planRules(config: RuleConfig, generation: number): RulePlan {
   for (const s of LINK_SCOPED_SOURCES) add('mangle', c.outboundNd, ['-s', s, '-j', 'RETURN']);
   for (const d of LINK_SCOPED_DESTINATIONS) add('mangle', c.outboundNd, ['-d', d, '-j', 'RETURN']);
   add('mangle', c.outboundNd, queueTarget(config.queues));
+  const outsideInterfaces = unique([...config.nptv6.map((m) => m.interface), ...masquerade.map((m) => m.interface)]);
+  for (const i of outsideInterfaces) {
+    for (const t of ICMPV6_ERROR_TYPES) add('mangle', c.ownErrors, ['-o', i, ...icmpType(t), ...queueTarget(config.queues)]);
+  }
   // No target: the rule only has to exist (its match's checkentry enables conntrack and nf_defrag_ipv6 here).
   if (masquerade.length) add('raw', c.defrag, ['-m', 'conntrack', '--ctstate', 'INVALID']);
 
@@ -165,12 +179,14 @@ export function planRules(config: RuleConfig, generation: number): RulePlan {
       { table: 'mangle', name: c.outboundNd },
       { table: 'mangle', name: c.outboundQueue },
       { table: 'mangle', name: c.outbound },
+      { table: 'mangle', name: c.ownErrors },
       ...(masquerade.length ? [{ table: 'raw' as const, name: c.defrag }] : []),
     ],
     rules,
     jumps: [
       { table: 'raw', hook: 'PREROUTING', chain: c.inbound },
       { table: 'mangle', hook: 'POSTROUTING', chain: c.outbound },
+      { table: 'mangle', hook: 'OUTPUT', chain: c.ownErrors },
     ],
   };
 }
@@ -253,6 +269,12 @@ export function nftRuleset(config: RuleConfig): string {
     `    ${ndTypes} ip6 saddr { ${LINK_SCOPED_SOURCES.join(', ')} } return`,
     `    ${ndTypes} ip6 daddr { ${LINK_SCOPED_DESTINATIONS.join(', ')} } return`,
     `    ${nftQueue(config.queues)}`,
+    '  }',
+    '  chain own_errors {',
+    '    type filter hook output priority mangle; policy accept;',
+    ...unique([...config.nptv6.map((m) => m.interface), ...masquerade.map((m) => m.interface)]).map(
+      (i) => `    oifname "${i}" icmpv6 type { ${ICMPV6_ERROR_TYPES.join(', ')} } ${nftQueue(config.queues)}`,
+    ),
     '  }',
     // Never jumped to: its ct expression keeps conntrack and nf_defrag_ipv6 registered here (see the top).
     ...(masquerade.length ? ['  chain defrag {', '    ct state invalid counter', '  }'] : []),

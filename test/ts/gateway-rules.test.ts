@@ -48,6 +48,10 @@ const outboundNd = (gen: number, queue: string[]) => [
   [...W, '-t', 'mangle', '-A', `NPT66-NDOUT-${gen}`, ...queue],
 ];
 
+// The gateway's own ICMPv6 errors (types 1-4) leaving by an outside interface, queued in mangle OUTPUT.
+const ownErrors = (gen: number, iface: string, queue: string[]) =>
+  [1, 2, 3, 4].map((t) => [...W, '-t', 'mangle', '-A', `NPT66-ERR-${gen}`, '-o', iface, '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(t), ...queue]);
+
 test('one mapping, one queue, hairpin on: the exact ip6tables commands, in order', () => {
   assert.deepEqual(installArgv(planRules(one, 1)), [
     [...W, '-t', 'raw', '-N', 'NPT66-INQ-1'],
@@ -55,6 +59,7 @@ test('one mapping, one queue, hairpin on: the exact ip6tables commands, in order
     [...W, '-t', 'mangle', '-N', 'NPT66-NDOUT-1'],
     [...W, '-t', 'mangle', '-N', 'NPT66-OUTQ-1'],
     [...W, '-t', 'mangle', '-N', 'NPT66-OUT-1'],
+    [...W, '-t', 'mangle', '-N', 'NPT66-ERR-1'],
     [...W, '-t', 'raw', '-A', 'NPT66-IN-1', '-d', '2001:db8:ff66::/64', '-g', 'NPT66-INQ-1'],
     ...neverQueued('raw', 'NPT66-INQ-1'),
     [...W, '-t', 'raw', '-A', 'NPT66-INQ-1', '-s', 'fd5a:ceb9:ed8d:fe0a::/64', '-j', 'MARK', '--set-xmark', '0x10000000/0x10000000'],
@@ -62,9 +67,11 @@ test('one mapping, one queue, hairpin on: the exact ip6tables commands, in order
     [...W, '-t', 'mangle', '-A', 'NPT66-OUT-1', '-o', 'eth1', '-s', 'fd5a:ceb9:ed8d:fe0a::/64', '-g', 'NPT66-OUTQ-1'],
     [...W, '-t', 'mangle', '-A', 'NPT66-OUT-1', '-m', 'mark', '--mark', '0x10000000/0x10000000', '-g', 'NPT66-OUTQ-1'],
     ...outboundNd(1, ['-j', 'NFQUEUE', '--queue-num', '0']),
+    ...ownErrors(1, 'eth1', ['-j', 'NFQUEUE', '--queue-num', '0']),
     // The jumps last: the chains are complete before any packet reaches them.
     [...W, '-t', 'raw', '-I', 'PREROUTING', '1', '-j', 'NPT66-IN-1'],
     [...W, '-t', 'mangle', '-I', 'POSTROUTING', '1', '-j', 'NPT66-OUT-1'],
+    [...W, '-t', 'mangle', '-I', 'OUTPUT', '1', '-j', 'NPT66-ERR-1'],
   ]);
 });
 
@@ -105,6 +112,23 @@ test('ND and MLD: returned inbound; outbound only when link-scoped (RFC 4861 s6.
   assert.ok(!plan.chains.some((c) => c.name.startsWith('NPT66-DEFRAG-')), 'NPTv6 alone needs no reassembly');
 });
 
+test('the gateway\'s own ICMPv6 errors: types 1-4 leaving by each outside interface, queued from mangle OUTPUT', () => {
+  const plan = planRules(two, 7);
+  assert.deepEqual(
+    installArgv(plan).filter((a) => a[5] === 'NPT66-ERR-7' || a.at(-1) === 'NPT66-ERR-7'),
+    [
+      [...W, '-t', 'mangle', '-N', 'NPT66-ERR-7'],
+      ...ownErrors(7, 'eth1', ['-j', 'NFQUEUE', '--queue-balance', '4:6']),
+      ...ownErrors(7, 'eth2', ['-j', 'NFQUEUE', '--queue-balance', '4:6']),
+      [...W, '-t', 'mangle', '-I', 'OUTPUT', '1', '-j', 'NPT66-ERR-7'],
+    ],
+  );
+  // They come from the gateway's own address: no rule that needs an inside source can see them.
+  assert.ok(plan.rules.filter((r) => r.chain === 'NPT66-ERR-7').every((r) => !r.args.includes('-s')));
+  const shared: RuleConfig = { ...two, nptv6: [two.nptv6[0]!, { ...two.nptv6[1]!, interface: 'eth1' }] };
+  assert.equal(planRules(shared, 1).rules.filter((r) => r.chain === 'NPT66-ERR-1').length, 4, 'one set per interface');
+});
+
 test('an outside prefix shared by two mappings gets one inbound rule', () => {
   const shared: RuleConfig = { ...one, nptv6: [one.nptv6[0]!, { ...one.nptv6[0]!, interface: 'eth2' }] };
   const inbound = planRules(shared, 1).rules.filter((r) => r.chain === 'NPT66-IN-1');
@@ -115,11 +139,14 @@ test('removal: jumps first, then flush, then delete (queue chains after the chai
   assert.deepEqual(removeArgv(planRules(one, 2)), [
     [...W, '-t', 'raw', '-D', 'PREROUTING', '-j', 'NPT66-IN-2'],
     [...W, '-t', 'mangle', '-D', 'POSTROUTING', '-j', 'NPT66-OUT-2'],
+    [...W, '-t', 'mangle', '-D', 'OUTPUT', '-j', 'NPT66-ERR-2'],
     [...W, '-t', 'raw', '-F', 'NPT66-INQ-2'],
     [...W, '-t', 'raw', '-F', 'NPT66-IN-2'],
     [...W, '-t', 'mangle', '-F', 'NPT66-NDOUT-2'],
     [...W, '-t', 'mangle', '-F', 'NPT66-OUTQ-2'],
     [...W, '-t', 'mangle', '-F', 'NPT66-OUT-2'],
+    [...W, '-t', 'mangle', '-F', 'NPT66-ERR-2'],
+    [...W, '-t', 'mangle', '-X', 'NPT66-ERR-2'],
     [...W, '-t', 'mangle', '-X', 'NPT66-OUT-2'],
     [...W, '-t', 'mangle', '-X', 'NPT66-OUTQ-2'],
     [...W, '-t', 'mangle', '-X', 'NPT66-NDOUT-2'],
@@ -173,6 +200,10 @@ test('the nft ruleset: same chains, priorities raw and mangle, no bypass', () =>
     icmpv6 type { 130, 131, 132, 133, 134, 135, 136, 137, 143 } ip6 saddr { fe80::/10, ::/128 } return
     icmpv6 type { 130, 131, 132, 133, 134, 135, 136, 137, 143 } ip6 daddr { ff00::/8, fe80::/10 } return
     queue num 0
+  }
+  chain own_errors {
+    type filter hook output priority mangle; policy accept;
+    oifname "eth1" icmpv6 type { 1, 2, 3, 4 } queue num 0
   }
 }
 `,

@@ -26,6 +26,7 @@ test('masquerade only: the exact ip6tables commands, in order', () => {
     [...W, '-t', 'mangle', '-N', 'NPT66-NDOUT-1'],
     [...W, '-t', 'mangle', '-N', 'NPT66-OUTQ-1'],
     [...W, '-t', 'mangle', '-N', 'NPT66-OUT-1'],
+    [...W, '-t', 'mangle', '-N', 'NPT66-ERR-1'],
     [...W, '-t', 'raw', '-N', 'NPT66-DEFRAG-1'],
     raw('NPT66-IN-1', '-d', HOST, '-p', 'tcp', '-m', 'tcp', '--dport', '20000:29999', '-g', 'NPT66-INQ-1'),
     raw('NPT66-IN-1', '-d', HOST, '-p', 'udp', '-m', 'udp', '--dport', '20000:29999', '-g', 'NPT66-INQ-1'),
@@ -45,10 +46,13 @@ test('masquerade only: the exact ip6tables commands, in order', () => {
     [...W, '-t', 'mangle', '-A', 'NPT66-NDOUT-1', '-d', 'ff00::/8', '-j', 'RETURN'],
     [...W, '-t', 'mangle', '-A', 'NPT66-NDOUT-1', '-d', 'fe80::/10', '-j', 'RETURN'],
     [...W, '-t', 'mangle', '-A', 'NPT66-NDOUT-1', '-j', 'NFQUEUE', '--queue-num', '0'],
+    // The host's own ICMPv6 errors leaving by the outside interface (quoting a container's address and port).
+    ...[1, 2, 3, 4].map((t) => [...W, '-t', 'mangle', '-A', 'NPT66-ERR-1', '-o', 'ens192', '-p', 'ipv6-icmp', '-m', 'icmp6', '--icmpv6-type', String(t), '-j', 'NFQUEUE', '--queue-num', '0']),
     // Never jumped to: the conntrack match keeps the kernel's IPv6 reassembly on while the rule exists.
     [...W, '-t', 'raw', '-A', 'NPT66-DEFRAG-1', '-m', 'conntrack', '--ctstate', 'INVALID'],
     [...W, '-t', 'raw', '-I', 'PREROUTING', '1', '-j', 'NPT66-IN-1'],
     [...W, '-t', 'mangle', '-I', 'POSTROUTING', '1', '-j', 'NPT66-OUT-1'],
+    [...W, '-t', 'mangle', '-I', 'OUTPUT', '1', '-j', 'NPT66-ERR-1'],
   ]);
 });
 
@@ -97,6 +101,7 @@ test('the nft ruleset carries the same masquerade rules', () => {
     ),
   );
   assert.match(text, /    oifname "ens192" ip6 saddr fd5a:ceb9:ed8d:1::\/64 goto outbound_queue\n/);
+  assert.match(text, /\n  chain own_errors \{\n    type filter hook output priority mangle; policy accept;\n    oifname "ens192" icmpv6 type \{ 1, 2, 3, 4 \} queue num 0\n  \}\n/);
   assert.match(text, /\n  chain defrag \{\n    ct state invalid counter\n  \}\n\}\n$/);
   assert.doesNotMatch(text, /goto defrag|jump defrag/, 'nothing jumps to it: it only has to exist');
 });
