@@ -9,11 +9,14 @@
 // - NFQA_SKB_GSO = a GSO/GRO super-packet (up to 64 KB) that will be cut into MTU-sized segments later.
 // - A verdict with a payload goes through nfqnl_mangle, which sets CHECKSUM_NONE. So:
 //   * a CHECKSUM_PARTIAL packet that is not GSO is never completed by anybody after us: we complete it;
-//   * a GSO packet is then not CHECKSUM_PARTIAL, so netif_needs_gso() segments it in software on output.
-//     tcp6_gso_segment() rebuilds the pseudo-header sum itself for such an skb; __udp_gso_segment() does not:
-//     it takes uh->check as the pseudo-header sum of the whole datagram (csum16_sub(uh->check, uh->len) +
-//     the segment length) and adds each segment's data sum (gso_make_checksum). So a GSO packet must leave
-//     with the pseudo-header sum of its translated addresses and full L4 length in the field.
+//   * a GSO packet is then not CHECKSUM_PARTIAL, so netif_needs_gso() sends it through software GSO on output.
+//     tcp6_gso_segment() rebuilds the pseudo-header sum itself for such an skb and marks it CHECKSUM_PARTIAL
+//     again, and tcp_gso_segment() hands it on whole when the device can segment it (skb_gso_ok): TCP leaves
+//     as a super-packet. __udp_gso_segment() does neither: it takes uh->check as the pseudo-header sum of the
+//     whole datagram (csum16_sub(uh->check, uh->len) + the segment length), adds each segment's data sum
+//     (gso_make_checksum) and cuts it: UDP leaves as datagrams. So a GSO packet must leave with the
+//     pseudo-header sum of its translated addresses and full L4 length in the field (test/netns/gso_*.test.ts
+//     check both, with the receivers' checksum error counters).
 // - NFQA_SKB_CSUM_NOTVERIFIED: a complete checksum nobody checked yet. Incremental updates (RFC 1624) keep a
 //   wrong checksum wrong, so nothing needs doing.
 #pragma once
