@@ -17,8 +17,24 @@ Handled refused(CounterBlock& counters, Counter why) noexcept {
   return {Verdict::drop(why), Handled::By::none, 0};
 }
 
+// Came in on an outside interface (a handful, sorted: a scan costs less than a search).
+bool from_outside_interface(const Tables& tables, uint32_t indev) noexcept {
+  if (indev == 0) return false;
+  for (uint32_t i : tables.outside_ifindexes)
+    if (i >= indev) return i == indev;
+  return false;
+}
+
+// In an NPTv6 inside prefix or a masquerade table's source prefixes.
+bool inside_source(const Tables& tables, const Address& src) noexcept {
+  if (tables.nptv6 != nullptr && tables.nptv6->match(src, Direction::outbound) != nullptr) return true;
+  for (const auto& t : tables.masquerade)
+    if (t->is_inside(src)) return true;
+  return false;
+}
+
 // Which table claims the packet, matched once; the translator is told what matched.
-Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, size_t len,
+Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, size_t len, uint32_t indev,
                             CounterBlock& counters) noexcept {
   // A packet too short or not IPv6 has no addresses to dispatch on: a translator's parser drops and counts it.
   if (len < ip6::kHeaderLen || (data[0] >> 4) != 6) {
@@ -28,6 +44,10 @@ Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, si
   const Address src = Address::from(data + ip6::kSrcOffset);
   const Address dst = Address::from(data + ip6::kDstOffset);
   const Address& key = d == Direction::outbound ? src : dst;
+  // RFC 2827 (BCP 38) ingress filtering: an inside source cannot arrive from outside. Such a packet is forged;
+  // as hairpin (which comes from inside, RFC 6296 s4.3, RFC 4787 REQ-9) it would get through and make mappings.
+  if (d == Direction::inbound && from_outside_interface(tables, indev) && inside_source(tables, src)) [[unlikely]]
+    return refused(counters, Counter::drop_spoofed_inside_source);
   if (tables.nptv6 != nullptr) {
     if (const Mapping* m = tables.nptv6->match(key, d))
       return {translate_nptv6_matched(*tables.nptv6, *m, d, data, len, counters), Handled::By::nptv6, 0};
@@ -41,7 +61,8 @@ Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, si
     }
     const int outside = t.outside_index(dst);
     if (outside < 0) continue;
-    // From inside to our own outside address: hairpinning, translated both ways by the outbound path.
+    // From inside to our own outside address: hairpinning, translated both ways by the outbound path. (Not from
+    // an outside interface: refused above. With the interface unknown, the source alone decides.)
     const Direction as = t.is_inside(src) ? Direction::outbound : Direction::inbound;
     return {t.translate_matched(as, outside, data, len, tables.now_ms, counters), Handled::By::masquerade, index};
   }
@@ -65,7 +86,6 @@ Handled from_host(const Tables& tables, uint8_t* data, size_t len, CounterBlock&
 
 Handled dispatch(const Tables& tables, Direction d, Offload offload, uint8_t* data, size_t len,
                  CounterBlock& counters, Arrival arrival) noexcept {
-  (void)arrival;  // not used yet: hairpin-by-interface and the gateway's own ICMPv6 errors will read it
   if (tables.nptv6 == nullptr && tables.masquerade.empty()) return refused(counters, Counter::drop_no_table);
   if (offload.any()) [[unlikely]] {
     if (Counter why = prepare_offload(data, len, offload, counters); why != Counter::count_)
@@ -73,7 +93,7 @@ Handled dispatch(const Tables& tables, Direction d, Offload offload, uint8_t* da
   }
   if (arrival.from_host && d == Direction::outbound) [[unlikely]]
     return from_host(tables, data, len, counters);
-  Handled h = match_and_translate(tables, d, data, len, counters);
+  Handled h = match_and_translate(tables, d, data, len, arrival.indev, counters);
   if (offload.gso && h.verdict.action == Action::translated) [[unlikely]] {
     if (Counter why = finish_offload(data, len, offload); why != Counter::count_) {
       counters.add(why);
@@ -93,6 +113,7 @@ bool drop_names_mapping(const Verdict& v) noexcept {
     case Counter::drop_jumbogram:
     case Counter::drop_no_table:
     case Counter::drop_offload_layout:
+    case Counter::drop_spoofed_inside_source:
       return false;
     default:
       return true;

@@ -7,13 +7,17 @@
 //   outbound (POSTROUTING/OUTPUT): source in an NPTv6 inside prefix -> NPTv6 (RFC 6296 s3.2);
 //     else source in a masquerade table's source prefixes -> that table's outbound (the first such table);
 //     else not_ours.
-//   inbound (PREROUTING/INPUT): destination in an NPTv6 outside prefix -> NPTv6 (RFC 6296 s3.3);
+//   inbound (PREROUTING/INPUT): arrived on an outside interface (Tables::outside_ifindexes) with a source in an
+//     NPTv6 inside prefix or a masquerade source prefix -> dropped, drop_spoofed_inside_source (RFC 2827 ingress
+//     filtering: forged, and never hairpin, which comes from inside);
+//     else destination in an NPTv6 outside prefix -> NPTv6 (RFC 6296 s3.3);
 //     else destination equal to one of a masquerade table's outside addresses -> that table's inbound: TCP, UDP,
 //     ICMPv6 echo replies and ICMPv6 errors about mapped flows (RFC 5508 s4); what matches no mapping is the
 //     host's own traffic and passes (nat66_inbound_unmapped);
 //     else not_ours.
 //   Hairpinning (RFC 4787 REQ-9): an inbound packet to a masquerade outside address whose source is in that same
-//     table's source prefixes came from inside (queued in raw PREROUTING from the inside interface). It goes to
+//     table's source prefixes and that did not arrive on an outside interface came from inside (queued in raw
+//     PREROUTING from the inside interface; with the interface unknown, the source alone decides). It goes to
 //     the table's outbound path, which recognises the outside address as destination and translates both ways
 //     at once: source mapped out, destination mapped back in, filtering applied as if the packet came from our
 //     own outside address+port (so address-dependent filtering works). The rules also mark such packets and
@@ -45,6 +49,9 @@ struct Tables {
   const PrefixTable* nptv6 = nullptr;
   std::span<const std::unique_ptr<Nat66Table>> masquerade;  // fixed for the engine's life
   uint64_t now_ms = 0;                                      // monotonic, read once per batch
+  // The outside interfaces' ifindexes (sorted, a handful): what arrives on one of them is from outside. Empty
+  // when unknown (tests, an embedder that names none): then hairpin is decided by the source, as before.
+  std::span<const uint32_t> outside_ifindexes;
 };
 
 // Which table decided, so per-mapping and per-masquerade counters land on the right one.

@@ -151,14 +151,25 @@ Verdict outbound_error(Nat66Table& t, const PacketView& v, uint64_t now, Counter
 
 // RFC 4787 REQ-9: inside -> the outside address. A live mapping there makes it hairpin traffic; otherwise the
 // packet is for the host itself (ping, its own services) and passes untouched.
+// The peer's mapping sees this packet as coming from our own outside address+port, so filtering applies exactly
+// as for a remote host. Filtering looks at the remote's address only, and the sender's outside address is known
+// before its mapping exists (paired pooling: outside_for), so the filter is checked first: a refused packet makes
+// no mapping (a stream of them, e.g. scanning the outside ports, must not fill the table). A sender that already
+// has a mapping still records the attempt, as a packet leaving for a remote would: that is how two inside hosts
+// punch holes towards each other (RFC 5128 s3.3).
 Verdict to_outside_address(Nat66Table& t, const PacketView& v, const Nat66Flow& f, const L4Layout& lay,
                            uint64_t now, CounterBlock& c) noexcept {
   Nat66Binding peer, self;
-  if (f.proto == Nat66Proto::icmp || t.find_outside(f.proto, f.dst, f.dport, now, peer) != Nat66Lookup::found)
-    return pass(c, Counter::not_ours);
+  if (f.proto == Nat66Proto::icmp) return pass(c, Counter::not_ours);
+  const Address& self_address = t.outside_for(f.src);
+  switch (t.find_outside(f.proto, f.dst, f.dport, now, peer, &self_address)) {
+    case Nat66Lookup::found: break;
+    case Nat66Lookup::absent: return pass(c, Counter::not_ours);
+    case Nat66Lookup::filtered:
+      if (t.find_inside(f.proto, f.src, f.sport, now, self) == Nat66Lookup::found) (void)t.outbound(f, now, self, c);
+      return refuse(c, Counter::drop_nat66_filtered);
+  }
   if (Counter why = t.outbound(f, now, self, c); why != Counter::count_) return refuse(c, why);
-  // The peer's mapping sees this packet as coming from our own outside address+port, so filtering applies
-  // exactly as for a remote host.
   Nat66Flow in = f;
   in.src = self.outside;
   in.sport = self.outside_port;

@@ -33,9 +33,16 @@ struct Engine {
     b.outside = {addr("fd5a:ceb9:ed8d:fe0a::b")};
     masquerade.push_back(make_table(b));
   }
-  Tables tables() const { return Tables{nptv6.get(), masquerade, kNow}; }
+  Tables tables() const { return Tables{nptv6.get(), masquerade, kNow, outside_ifindexes}; }
   Handled run(Direction d, Packet& p) { return dispatch(tables(), d, Offload{}, p.bytes.data(), p.bytes.size(), counters); }
+  // As queued from raw PREROUTING with NFQA_IFINDEX_INDEV = indev.
+  Handled arrive(uint32_t indev, Packet& p) {
+    return dispatch(tables(), Direction::inbound, Offload{}, p.bytes.data(), p.bytes.size(), counters, Arrival{indev, false});
+  }
+  std::vector<uint32_t> outside_ifindexes;  // none named: hairpin by source, as before
 };
+
+constexpr uint32_t kOutsideIf = 2, kOtherOutsideIf = 7, kInsideIf = 3;
 
 Address src_of(const Packet& p) { return Address::from(p.bytes.data() + 8); }
 Address dst_of(const Packet& p) { return Address::from(p.bytes.data() + 24); }
@@ -206,6 +213,86 @@ TEST(NfqDispatch, MasqueradeOnlyEngineWithAnEmptyNptv6Table) {
   EXPECT_EQ(e.run(Direction::outbound, p).verdict.reason, Counter::nat66_outbound);
   Packet q = build_ipv6(addr("fd01:203:405:1::1234"), kRemote, udp(5000, 53, {1}));
   EXPECT_EQ(e.run(Direction::outbound, q).verdict.action, Action::not_ours);
+}
+
+// --- forged inside sources from outside (issue 9 item 1; RFC 2827/BCP 38) ---
+
+// A flood from the outside interface with inside sources to the masquerade address and a live port: each one
+// would have been a hairpin packet (and made a mapping for its forged source). Dropped, counted, nothing made.
+TEST(NfqDispatch, InsideSourceArrivingOnAnOutsideInterfaceIsDroppedAndMakesNoMapping) {
+  Engine e(Nat66Filtering::endpoint_independent);  // the filter would let hairpin through
+  e.outside_ifindexes = {kOutsideIf, kOtherOutsideIf};
+  Packet b_out = build_ipv6(kContainer2, kRemote, udp(21000, 3478, {1}));
+  ASSERT_EQ(e.run(Direction::outbound, b_out).verdict.action, Action::translated);
+  const uint16_t b_port = read16(b_out.bytes, b_out.l4);
+  for (uint16_t i = 0; i < 50; ++i) {
+    Address forged = addr("fd5a:ceb9:ed8d:1::100");
+    forged.b[15] = static_cast<uint8_t>(i);
+    Packet p = build_ipv6(forged, kOutside, udp(static_cast<uint16_t>(30000 + i), b_port, {9}));
+    const Bytes before = p.bytes;
+    Handled h = e.arrive(i % 2 ? kOtherOutsideIf : kOutsideIf, p);
+    ASSERT_EQ(h.verdict.action, Action::drop);
+    ASSERT_EQ(h.verdict.reason, Counter::drop_spoofed_inside_source);
+    ASSERT_EQ(p.bytes, before);
+  }
+  EXPECT_EQ(e.counters.get(Counter::drop_spoofed_inside_source), 50u);
+  EXPECT_EQ(e.counters.get(Counter::nat66_hairpin), 0u);
+  EXPECT_EQ(e.masquerade[0]->counts().total(), 1u);  // B's own, nothing more
+  EXPECT_EQ(e.counters.get(Counter::nat66_mapping_created), 1u);
+}
+
+TEST(NfqDispatch, TheSameFromAnInsideInterfaceIsHairpinAsBefore) {
+  Engine e(Nat66Filtering::endpoint_independent);
+  e.outside_ifindexes = {kOutsideIf};
+  Packet b_out = build_ipv6(kContainer2, kRemote, udp(21000, 3478, {1}));
+  ASSERT_EQ(e.run(Direction::outbound, b_out).verdict.action, Action::translated);
+  const uint16_t b_port = read16(b_out.bytes, b_out.l4);
+  Packet a_to_b = build_ipv6(kContainer, kOutside, udp(22000, b_port, {2}));
+  Handled h = e.arrive(kInsideIf, a_to_b);
+  EXPECT_EQ(h.verdict.reason, Counter::nat66_hairpin);
+  EXPECT_EQ(src_of(a_to_b), kOutside);
+  EXPECT_EQ(dst_of(a_to_b), kContainer2);
+  EXPECT_TRUE(l4_checksum_ok(a_to_b));
+  EXPECT_EQ(e.counters.get(Counter::drop_spoofed_inside_source), 0u);
+}
+
+// An input interface that is not known (0: the host's own packet, or no outside interfaces named) keeps the
+// behaviour from before: the source decides.
+TEST(NfqDispatch, UnknownInputInterfaceKeepsHairpinBySource) {
+  for (bool named : {false, true}) {
+    Engine e(Nat66Filtering::endpoint_independent);
+    if (named) e.outside_ifindexes = {kOutsideIf};
+    Packet b_out = build_ipv6(kContainer2, kRemote, udp(21000, 3478, {1}));
+    ASSERT_EQ(e.run(Direction::outbound, b_out).verdict.action, Action::translated);
+    const uint16_t b_port = read16(b_out.bytes, b_out.l4);
+    Packet a_to_b = build_ipv6(kContainer, kOutside, udp(22000, b_port, {2}));
+    EXPECT_EQ(e.arrive(named ? 0 : kOutsideIf, a_to_b).verdict.reason, Counter::nat66_hairpin) << named;
+  }
+}
+
+// NPTv6: an inside-prefix source from outside to an outside-prefix address is no hairpin either, and a
+// masquerade source is as much inside as an NPTv6 one.
+TEST(NfqDispatch, Nptv6InsideOrMasqueradeSourceFromOutsideIsDroppedAndFromInsideTranslated) {
+  Engine e;
+  e.outside_ifindexes = {kOutsideIf};
+  for (Address forged : {addr("fd01:203:405:2::9"), kContainer, addr("fd5a:ceb9:ed8d:2::7")}) {
+    Packet p = build_ipv6(forged, addr("2001:db8:1:d550::1234"), udp(53, 5000, {1}));
+    const Bytes before = p.bytes;
+    Handled h = e.arrive(kOutsideIf, p);
+    EXPECT_EQ(h.verdict.action, Action::drop);
+    EXPECT_EQ(h.verdict.reason, Counter::drop_spoofed_inside_source);
+    EXPECT_FALSE(drop_names_mapping(h.verdict));
+    EXPECT_EQ(p.bytes, before);
+  }
+  EXPECT_EQ(e.counters.get(Counter::drop_spoofed_inside_source), 3u);
+  EXPECT_EQ(e.counters.get(Counter::nptv6_inbound), 0u);
+
+  Packet hairpin = build_ipv6(addr("fd01:203:405:2::9"), addr("2001:db8:1:d550::1234"), udp(53, 5000, {1}));
+  EXPECT_EQ(e.arrive(kInsideIf, hairpin).verdict.reason, Counter::nptv6_inbound);
+  EXPECT_EQ(dst_of(hairpin), addr("fd01:203:405:1::1234"));
+  // A remote source from the outside interface is ordinary inbound traffic.
+  Packet remote = build_ipv6(kRemote, addr("2001:db8:1:d550::1234"), udp(53, 5000, {1}));
+  EXPECT_EQ(e.arrive(kOutsideIf, remote).verdict.reason, Counter::nptv6_inbound);
 }
 
 }  // namespace

@@ -318,20 +318,42 @@ TEST(Nat66Hairpin, ContainerReachesAnotherThroughTheOutsideAddressBothWays) {
             Action::not_ours);
 }
 
+// Hole punching (RFC 5128 s3.3) between two inside hosts: both have mappings (e.g. towards a rendezvous server).
 TEST(Nat66Hairpin, AddressDependentFilteringAppliesAsFromOutside) {
   auto t = make_table(base_config());
   CounterBlock c;
   ASSERT_EQ(run(*t, Direction::outbound, build_ipv6(kContainer2, kRemote, udp(21000, 3478, {1})), c).v.action,
             Action::translated);
+  ASSERT_EQ(run(*t, Direction::outbound, build_ipv6(kContainer, kRemote, udp(22000, 3478, {1})), c).v.action,
+            Action::translated);
   Packet ab = build_ipv6(kContainer, kOutside, udp(22000, 21000, {2}));
   Result first = run(*t, Direction::outbound, ab, c);
   EXPECT_EQ(first.v.reason, Counter::drop_nat66_filtered);  // B never sent to the outside address
   EXPECT_EQ(first.p.bytes, ab.bytes);
-  // B sends to A's outside endpoint (A's mapping exists now and A did send to the outside address) ...
+  // B sends to A's outside endpoint (A's existing mapping remembers that A sent to the outside address) ...
   EXPECT_EQ(run(*t, Direction::outbound, build_ipv6(kContainer2, kOutside, udp(21000, 22000, {3})), c).v.reason,
             Counter::nat66_hairpin);
   // ... after which A reaches B.
   EXPECT_EQ(run(*t, Direction::outbound, ab, c).v.reason, Counter::nat66_hairpin);
+}
+
+// A hairpin packet the peer's filter refuses makes nothing: the sender's mapping is created only once the filter
+// lets the packet through (otherwise forged or scanning inside sources fill the table, issue 9 item 1).
+TEST(Nat66Hairpin, FilteredHairpinCreatesNoMapping) {
+  auto t = make_table(base_config());  // address-dependent
+  CounterBlock c;
+  ASSERT_EQ(run(*t, Direction::outbound, build_ipv6(kContainer2, kRemote, udp(21000, 3478, {1})), c).v.action,
+            Action::translated);
+  for (uint16_t port = 30000; port < 30100; ++port) {
+    Packet ab = build_ipv6(kContainer, kOutside, udp(port, 21000, {2}));
+    Result r = run(*t, Direction::outbound, ab, c);
+    ASSERT_EQ(r.v.reason, Counter::drop_nat66_filtered);
+    ASSERT_EQ(r.p.bytes, ab.bytes);
+  }
+  EXPECT_EQ(t->counts().total(), 1u);  // B's only
+  EXPECT_EQ(c.get(Counter::nat66_mapping_created), 1u);
+  Nat66Binding b;
+  EXPECT_EQ(t->find_inside(Nat66Proto::udp, kContainer, 30000, kT0, b), Nat66Lookup::absent);
 }
 
 // --- what is not ours, and what is refused ---
