@@ -34,7 +34,8 @@ export const FIELD_HELP: Record<string, string> = {
   queues: 'an object {"first": N, "count": N}: the NFQUEUE numbers npt66 binds, first .. first+count-1',
   'queues.first': 'an integer from 0 to 65535: the first NFQUEUE number',
   'queues.count': 'an integer from 1 to 64: how many queues (one packet thread each; more than one uses --queue-balance)',
-  'queues.cpus': 'a list of CPU numbers (0 to 1023): queue thread i runs on cpus[i % length] (default: not pinned). Under overload, CPUs that do no receive work keep goodput near its peak (README, Performance)',
+  'queues.cpus':
+    '"auto" (default) or a list of CPU numbers (0 to 1023): queue thread i runs on cpus[i % length]. "auto" puts the threads on the CPUs this process may run on that take no receive work of the queued interfaces (their IRQ affinity and rps_cpus), round-robin, and leaves them unpinned when there is none or it cannot be told (veth with RPS off); the choice is logged at start and shown by `npt66 check`. Under overload, a queue thread on a CPU that does receive work livelocks (README, Performance)',
   'queues.cpus[]': 'a CPU number from 0 to 1023',
   'queues.nice': 'an integer from -20 to 19: the queue threads\' nice value (default -20, so under overload they keep their CPU against ksoftirqd)',
   'queues.gso':
@@ -121,11 +122,14 @@ export const gatewayConfigSchema = z
       .strictObject({
         first: int('queues.first', 0, 65535),
         count: int('queues.count', 1, 64),
-        cpus: z.array(int('queues.cpus[]', 0, 1023)).min(1).optional().describe(help('queues.cpus')),
+        cpus: z
+          .union([z.literal('auto'), z.array(int('queues.cpus[]', 0, 1023)).min(1)])
+          .default('auto')
+          .describe(help('queues.cpus')),
         nice: int('queues.nice', -20, 19).optional(),
         gso: z.boolean().default(true).describe(help('queues.gso')),
       })
-      .default({ first: 0, count: 1, gso: true })
+      .default({ first: 0, count: 1, cpus: 'auto', gso: true })
       .describe(help('queues')),
     queueMaxLen: int('queueMaxLen', 16, 1 << 20).default(4096),
     socketBufferBytes: int('socketBufferBytes', 1 << 16, 1 << 30).default(8 << 20),
@@ -228,6 +232,9 @@ function issueMessage(issue: z.core.$ZodIssue, input: unknown): { field: string;
   const got = describeValue(valueAt(input, issue.path));
   const key = helpKey(issue.path);
   if (issue.code === 'invalid_union' && key === 'masquerade[].source') return { field, message: `must be ${help(key)}, got ${got}` };
+  // "auto" or a list: a list with a bad element names that element (the list branch's first issue).
+  const listIssue = issue.code === 'invalid_union' && key === 'queues.cpus' && Array.isArray(valueAt(input, issue.path)) ? issue.errors[1]?.[0] : undefined;
+  if (listIssue) return issueMessage({ ...listIssue, path: [...issue.path, ...listIssue.path] } as z.core.$ZodIssue, input);
   if (issue.code === 'invalid_type' && got === 'nothing') return { field, message: `is missing; it must be ${help(key)}` };
   return { field, message: `must be ${FIELD_HELP[key] ?? 'valid'}, got ${got}` };
 }

@@ -4,6 +4,7 @@
 // 'mapping' events (NEW/UPDATE/DESTROY, conntrack -E style) arrive in batches from the engine.
 import { EventEmitter } from 'node:events';
 
+import { chooseQueuePlacement, describePlacement, type QueuePlacement } from './cpu-placement';
 import { fromNativeError, Npt66Error } from './errors';
 import { compileGatewayConfig, type CompiledConfig, type GatewayConfig } from './gateway-config';
 import { systemHostFacts, type HostFacts } from './host-facts';
@@ -67,6 +68,7 @@ export interface GatewayStats {
   state: GatewayState;
   rules: RuleBackend['name'];
   failOpen: boolean;
+  placement?: QueuePlacement; // where the queue threads run and why (src/cpu-placement.ts); absent from older daemons
   queues: NativeEngineStats['queues']; // per queue: counters and the kernel's nfnetlink_queue figures
   mappings: GatewayMappingStats[];
   masquerade: GatewayMasqueradeStats[];
@@ -83,7 +85,7 @@ export interface GatewayOptions {
   rules?: RuleBackend; // default: nft's native queue if the kernel has it, else ip6tables
   createEngine?: (options: NativeEngineOptions) => NativeEngine; // default: the addon's Engine
   drainMs?: number; // how long stop() lets queued packets finish (default 200)
-  facts?: HostFacts; // the host's port range, interface addresses, conntrack timeouts (default: read from the system)
+  facts?: HostFacts; // the host's port range, interface addresses, conntrack timeouts, receive CPUs (default: read from the system)
 }
 
 // Settings fixed while the queues are bound: changing them needs a restart.
@@ -138,6 +140,7 @@ export class Gateway extends EventEmitter {
     private readonly rules: RuleBackend,
     private readonly drainMs: number,
     private readonly facts: HostFacts,
+    readonly placement: QueuePlacement, // where the queue threads run and why (fixed while the queues are bound)
   ) {
     super();
     this.compiled = compiled;
@@ -162,10 +165,11 @@ export class Gateway extends EventEmitter {
       if (gateway) gateway.nativeEvents(events);
       else pending.push(...events);
     };
+    const placement = chooseQueuePlacement(c, facts);
     const engineOptions: NativeEngineOptions = {
       queueFirst: c.queues.first,
       queueCount: c.queues.count,
-      ...(c.queues.cpus ? { queueCpus: c.queues.cpus } : {}),
+      ...(placement.cpus ? { queueCpus: placement.cpus } : {}),
       ...(c.queues.nice !== undefined ? { queueNice: c.queues.nice } : {}),
       queueMaxLen: c.queueMaxLen,
       socketBufferBytes: c.socketBufferBytes,
@@ -184,9 +188,10 @@ export class Gateway extends EventEmitter {
         'this build of the npt66 addon has no NAT66 masquerade; rebuild it (npm run build) or remove the "masquerade" section',
       );
     }
-    gateway = new Gateway(compiled, engine, rules, options.drainMs ?? 200, facts);
+    gateway = new Gateway(compiled, engine, rules, options.drainMs ?? 200, facts, placement);
     for (const [name, fn] of Object.entries(options.on ?? {})) gateway.on(name, fn as (...args: unknown[]) => void);
     gateway.emitState('starting', { rules: rules.name, queues: c.queues });
+    gateway.emitEvent('state', { message: `queue threads: ${describePlacement(placement)}`, placement });
     if (c.failOpen) {
       gateway.emitEvent('warning', {
         message: 'failOpen is true: when a queue is full or a packet cannot be translated it is accepted untranslated, which leaks inside addresses',
@@ -239,6 +244,7 @@ export class Gateway extends EventEmitter {
       state: this.state,
       rules: this.rules.name,
       failOpen: this.compiled.config.failOpen,
+      placement: this.placement,
       queues: s.queues,
       mappings: this.compiled.config.nptv6.map((m, index) => {
         const counts = s.mappings.find((x) => x.index === index);

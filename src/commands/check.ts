@@ -1,6 +1,8 @@
 // npt66 check -c FILE: validates a configuration without touching the system (no root needed).
+import { chooseQueuePlacement, describePlacement } from '../cpu-placement';
 import { Npt66Error } from '../errors';
 import { loadGatewayConfig } from '../gateway-config';
+import { systemHostFacts } from '../host-facts';
 import { installArgv, nftRuleset, planRules } from '../rules';
 import { parseCommandLine, requireConfigFile } from './common';
 
@@ -10,6 +12,8 @@ const usage = `usage: npt66 check -c FILE [--rules]
 
 Validates FILE as \`npt66 run\` would, without touching the system (it reads net.ipv4.ip_local_port_range and,
 for a masquerade entry without "address", the interface's addresses, from the network namespace it runs in).
+It also prints where \`npt66 run\` would put the queue threads here (queues.cpus, "auto": the CPUs without the
+queued interfaces' receive work, from their IRQ affinity and rps_cpus).
   -c, --config FILE   the configuration file (required)
   --rules             also print the ip6tables commands and the nft ruleset npt66 would install
 Exit status: 0 valid, 2 invalid (the message names the field and the fix).
@@ -45,6 +49,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   const { first, count } = config.queues;
   lines.push(`  queues ${count === 1 ? first : `${first}..${first + count - 1}`}, failOpen ${config.failOpen}, control socket ${config.control.socket}`);
+  // What `npt66 run` would choose on this host (IRQ affinity and RPS are read here, as run reads them).
+  lines.push(`  queue threads here: ${describePlacement(chooseQueuePlacement(config, systemHostFacts))}`);
   if (config.failOpen) lines.push('  warning: failOpen is true: packets are accepted untranslated when a queue is full or a packet cannot be translated');
   for (const w of compiled.warnings) lines.push(`  warning: ${w.field}: ${w.message}`);
   if (values.rules) {

@@ -25,7 +25,7 @@ test('the issue example is valid, and every default is filled in', () => {
   const { config, mappings } = compileGatewayConfig({ ...minimal, queues: { first: 0, count: 1 }, failOpen: false });
   assert.deepEqual(config, {
     nptv6: [mapping],
-    queues: { first: 0, count: 1 },
+    queues: { first: 0, count: 1, cpus: 'auto', gso: true },
     queueMaxLen: 4096,
     socketBufferBytes: 8388608,
     failOpen: false,
@@ -51,7 +51,7 @@ test('explicit values are kept; "$schema" is allowed for editors', () => {
     hairpinMark: 0,
     control: { socket: '/tmp/x.sock' },
   });
-  assert.deepEqual(config.queues, { first: 7, count: 4 });
+  assert.deepEqual(config.queues, { first: 7, count: 4, cpus: 'auto', gso: true });
   assert.equal(config.failOpen, true);
   assert.equal(config.hairpinMark, 0);
   assert.equal(config.icmpRateLimit, 0);
@@ -117,8 +117,11 @@ test('queues: ranges, and the last queue within 65535', () => {
   assert.equal(compileGatewayConfig(withTop({ queues: { first: 65534, count: 2 } })).config.queues.first, 65534);
 });
 
-test('queues: thread placement (cpus, nice) is optional and range-checked', () => {
-  assert.deepEqual(compileGatewayConfig(withTop({ queues: { first: 0, count: 2, cpus: [0, 1], nice: -5 } })).config.queues, { first: 0, count: 2, cpus: [0, 1], nice: -5 });
+test('queues: thread placement (cpus "auto" by default or a list, nice) is optional and range-checked', () => {
+  assert.deepEqual(compileGatewayConfig(withTop({ queues: { first: 0, count: 2, cpus: [0, 1], nice: -5 } })).config.queues, { first: 0, count: 2, cpus: [0, 1], nice: -5, gso: true });
+  assert.equal(compileGatewayConfig(withTop({ queues: { first: 0, count: 2 } })).config.queues.cpus, 'auto');
+  assert.equal(compileGatewayConfig(withTop({ queues: { first: 0, count: 2, cpus: 'auto' } })).config.queues.cpus, 'auto');
+  refuses(withTop({ queues: { first: 0, count: 1, cpus: 'all' } }), 'queues.cpus', /"auto" \(default\) or a list of CPU numbers/, /got "all"/);
   refuses(withTop({ queues: { first: 0, count: 1, cpus: [] } }), 'queues.cpus', /./);
   refuses(withTop({ queues: { first: 0, count: 1, cpus: [-1] } }), 'queues.cpus[0]', /a CPU number from 0 to 1023/, /got -1/);
   refuses(withTop({ queues: { first: 0, count: 1, nice: -21 } }), 'queues.nice', /an integer from -20 to 19/, /got -21/);

@@ -7,6 +7,8 @@ import { Npt66Error } from '../../src/errors';
 import { Gateway, type GatewayEvent } from '../../src/gateway';
 import type { NativeEngine, NativeEngineEvent, NativeEngineOptions, NativeEngineStats, NativeMapping } from '../../src/native';
 import type { RuleBackend, RuleConfig } from '../../src/rules';
+import type { QueuePlacement } from '../../src/cpu-placement';
+import { systemHostFacts, type HostFacts } from '../../src/host-facts';
 
 const m0 = { inside: 'fd5a:ceb9:ed8d:fe0a::/64', outside: '2001:db8:ff66::/64', interface: 'eth1' };
 const m1 = { inside: 'fd5a:ceb9:ed8d:fefc::/64', outside: '2001:db8:ff67::/64', interface: 'eth1' };
@@ -74,7 +76,10 @@ class FakeRules implements RuleBackend {
   removeSync(): void {}
 }
 
-async function started(cfg: unknown = config) {
+// No receive CPUs can be told (as on veth with RPS off): the queue threads stay unpinned.
+const unknownReceive: HostFacts = { ...systemHostFacts, allowedCpus: () => [0, 1], receiveWork: () => null, routeInterface: () => null };
+
+async function started(cfg: unknown = config, facts: HostFacts = unknownReceive) {
   const log: string[] = [];
   const events: { type: string; e: GatewayEvent }[] = [];
   let engine: FakeEngine | null = null;
@@ -84,6 +89,7 @@ async function started(cfg: unknown = config) {
     rules,
     createEngine: (o) => (engine = new FakeEngine(o, log)),
     on,
+    facts,
   });
   return { gateway, log, events, engine: engine! as FakeEngine, rules };
 }
@@ -93,11 +99,11 @@ test('start: validates, passes the options to the engine, binds before installin
   assert.deepEqual(log, ['engine.start', 'rules.install']);
   const { onEvents, mappings, ...opts } = engine.options;
   assert.equal(typeof onEvents, 'function');
-  assert.deepEqual(opts, { queueFirst: 2, queueCount: 1, queueMaxLen: 4096, socketBufferBytes: 8388608, failOpen: false, icmpRateLimit: 100 });
+  assert.deepEqual(opts, { queueFirst: 2, queueCount: 1, queueMaxLen: 4096, socketBufferBytes: 8388608, failOpen: false, gso: true, icmpRateLimit: 100 });
   assert.equal(mappings.length, 1);
   assert.deepEqual(
     events.map((x) => `${x.type}:${x.e.message}`),
-    ['state:gateway starting', 'state:queue 2 bound', 'warning:removed rules left by an earlier npt66 run that did not stop cleanly', 'state:gateway running'],
+    ['state:gateway starting', 'state:queue threads: queue 2 -> any CPU (auto: not pinned: cannot tell which CPUs take the receive work of eth1 (no hardware interrupts found and RPS off, or no such interface; veth and other virtual interfaces receive on the sending CPU); set rps_cpus or queues.cpus to place the threads)', 'state:queue 2 bound', 'warning:removed rules left by an earlier npt66 run that did not stop cleanly', 'state:gateway running'],
   );
   assert.equal(gateway.currentState, 'running');
 });
@@ -106,7 +112,23 @@ test('start: validates, passes the options to the engine, binds before installin
 test('start: queues.cpus and queues.nice reach the engine as queueCpus and queueNice', async () => {
   const { gateway, engine } = await started({ ...(config as object), queues: { first: 2, count: 1, cpus: [1], nice: -10 } });
   const { onEvents: _e, mappings: _m, ...opts } = engine.options;
-  assert.deepEqual(opts, { queueFirst: 2, queueCount: 1, queueCpus: [1], queueNice: -10, queueMaxLen: 4096, socketBufferBytes: 8388608, failOpen: false, icmpRateLimit: 100 });
+  assert.deepEqual(opts, { queueFirst: 2, queueCount: 1, queueCpus: [1], queueNice: -10, queueMaxLen: 4096, socketBufferBytes: 8388608, failOpen: false, gso: true, icmpRateLimit: 100 });
+  assert.equal(gateway.stats().placement?.mode, 'explicit');
+  await gateway.stop();
+});
+
+test('start: by default the queue threads go to the CPUs without receive work (read from the host), logged and in stats', async () => {
+  const irqOnCpu0: HostFacts = {
+    ...unknownReceive,
+    allowedCpus: () => [0, 1, 2, 3],
+    receiveWork: (name) => (name === 'eth1' ? { irqs: [{ irq: 40, name: 'eth1-TxRx-0', cpus: [0] }], rpsCpus: [[]] } : null),
+  };
+  const { gateway, engine, events } = await started({ ...config, queues: { first: 2, count: 2 } }, irqOnCpu0);
+  assert.deepEqual(engine.options.queueCpus, [1, 2, 3]);
+  const logged = events.find((x) => x.e.message.startsWith('queue threads:'))!;
+  assert.equal(logged.e.message, 'queue threads: queue 2 -> CPU 1, queue 3 -> CPU 2 (auto: pinned to CPUs that take no receive work of the queued interfaces (receive work on 0))');
+  assert.deepEqual((logged.e.placement as QueuePlacement).cpus, [1, 2, 3]);
+  assert.deepEqual(gateway.stats().placement?.threads, [{ queue: 2, cpu: 1 }, { queue: 3, cpu: 2 }]);
   await gateway.stop();
 });
 test('start refuses an invalid configuration before touching the engine', async () => {
@@ -164,7 +186,7 @@ test('reload keeps the old configuration on a validation error, a table error, a
   await assert.rejects(gateway.reload({ ...config, queues: { first: 3, count: 1 } }), (e: Npt66Error) => {
     assert.equal(e.code, 'ERR_NPT66_RELOAD');
     assert.equal(e.field, 'queues');
-    assert.match(e.message, /^queues: changed from \{"first":2,"count":1\} to \{"first":3,"count":1\}.*restart npt66.*running configuration is unchanged/);
+    assert.match(e.message, /^queues: changed from \{"first":2,"count":1,"cpus":"auto","gso":true\} to \{"first":3,"count":1,"cpus":"auto","gso":true\}.*restart npt66.*running configuration is unchanged/);
     return true;
   });
   await assert.rejects(gateway.reload({ ...config, failOpen: true }), /^Npt66Error: failOpen: changed from false to true/);
