@@ -7,8 +7,11 @@
 //   tcp-fetch ADDR PORT              connect, hash what arrives until the server closes, print it, exit
 //                                    (tcp-serve/tcp-fetch: data towards the side that opened the connection)
 //   udp-echo PORT                    echo every datagram back to its sender; logs each sender
-//   udp-ping ADDR PORT COUNT SPORT   COUNT request/answer exchanges from source port SPORT, one at a time
-//                                    (a lost one is retried up to 3 times)
+//   udp-ping ADDR PORT COUNT SPORT [BYTES]
+//                                    COUNT request/answer exchanges from source port SPORT, one at a time
+//                                    (a lost one is retried up to 3 times); with BYTES, each request is BYTES
+//                                    long (e.g. larger than the MTU: fragmented) and only a byte-identical answer
+//                                    counts
 //   udp-stream ADDR PORT COUNT GAPMS COUNT datagrams numbered 0..COUNT-1 (0: until SIGTERM), one every
 //                                    GAPMS ms, progress every 100, then an end marker with the number sent
 //   udp-send ADDR PORT SPORT COUNT   COUNT fixed datagrams from source port SPORT, no answer expected
@@ -100,7 +103,7 @@ function udpEcho(port: number): void {
 // A fixed payload per exchange, so the same exchange produces the same bytes through any translator. An
 // unanswered request is sent again (up to 3 times, as a real client would): a single packet lost elsewhere on
 // a busy machine does not fail a test about translation; `attempts` shows that it happened.
-function udpPing(addr: string, port: number, count: number, srcPort: number, timeoutMs = 500, tries = 3): void {
+function udpPing(addr: string, port: number, count: number, srcPort: number, bytes?: number, timeoutMs = 500, tries = 3): void {
   const sock = createSocket({ type: 'udp6', ipv6Only: true });
   const from = new Set<string>();
   let received = 0;
@@ -109,10 +112,19 @@ function udpPing(addr: string, port: number, count: number, srcPort: number, tim
   let tried = 0;
   let timer: NodeJS.Timeout | undefined;
   const tag = (n: number) => String(n).padStart(4, '0');
+  // BYTES long: a pattern that differs per exchange and per position, ending with the tag.
+  const payload = (n: number): Buffer => {
+    const text = Buffer.from(`npt66-nt udp exchange ${tag(n)}`);
+    if (bytes === undefined || bytes <= text.length) return text;
+    const b = Buffer.alloc(bytes);
+    for (let k = 0; k < bytes; k++) b[k] = (k * 7 + n * 13 + (k >> 8)) & 0xff;
+    text.copy(b, bytes - text.length);
+    return b;
+  };
   const send = (): void => {
     tried++;
     attempts++;
-    sock.send(Buffer.from(`npt66-nt udp exchange ${tag(i)}`), port, addr);
+    sock.send(payload(i), port, addr);
     timer = setTimeout(() => (tried < tries ? send() : next()), timeoutMs);
   };
   const next = (): void => {
@@ -126,7 +138,7 @@ function udpPing(addr: string, port: number, count: number, srcPort: number, tim
     send();
   };
   sock.on('message', (msg, rinfo) => {
-    if (msg.toString().endsWith(tag(i))) {
+    if (bytes === undefined ? msg.toString().endsWith(tag(i)) : msg.equals(payload(i))) {
       received++;
       from.add(rinfo.address);
       next();
@@ -216,7 +228,7 @@ const COMMANDS = {
   'tcp-serve': (a, n) => tcpServe(n(0), n(1)),
   'tcp-fetch': (a, n) => tcpFetch(a[0], n(1)),
   'udp-echo': (a, n) => udpEcho(n(0)),
-  'udp-ping': (a, n) => udpPing(a[0], n(1), n(2), n(3)),
+  'udp-ping': (a, n) => udpPing(a[0], n(1), n(2), n(3), a[4] === undefined ? undefined : n(4)),
   'udp-stream': (a, n) => udpStream(a[0], n(1), n(2), n(3)),
   'udp-send': (a, n) => udpSend(a[0], n(1), n(2), n(3)),
   'udp-count': (a, n) => udpCount(n(0)),
