@@ -73,12 +73,8 @@ Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, si
 // (REFERENCE s6). One whose source is in an inside prefix is an inside packet to the translators: mangle
 // POSTROUTING queues it again and translates it like any other (source and quote), so it passes here.
 Handled from_host(const Tables& tables, uint8_t* data, size_t len, CounterBlock& counters) noexcept {
-  if (len >= ip6::kHeaderLen && (data[0] >> 4) == 6) {
-    const Address src = Address::from(data + ip6::kSrcOffset);
-    if (tables.nptv6 != nullptr && tables.nptv6->match(src, Direction::outbound) != nullptr) return not_ours(counters);
-    for (const auto& t : tables.masquerade)
-      if (t->is_inside(src)) return not_ours(counters);
-  }
+  if (len >= ip6::kHeaderLen && (data[0] >> 4) == 6 && inside_source(tables, Address::from(data + ip6::kSrcOffset)))
+    return not_ours(counters);
   return translate_own_icmp_error(tables, data, len, counters);
 }
 
