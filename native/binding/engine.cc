@@ -146,16 +146,6 @@ std::vector<int> optional_cpus(Napi::Env env, const Napi::Object& o, const char*
       throw_error(env, "ERR_NPT66_CONFIG", std::string(key) + "[" + std::to_string(i) + "] must be a CPU number");
     cpus.push_back(static_cast<int>(d));
   }
-  for (uint32_t i = 0; i < a.Length(); ++i)
-    out.push_back(to_integer<int>(env, a.Get(i), std::string(key) + "[" + std::to_string(i) + "]"));
-}
-
-// Interface names (undefined: none). The engine resolves them to ifindexes (native/nfq/outside_interfaces.h).
-std::vector<std::string> interface_names(Napi::Env env, const Napi::Value& v, const std::string& what) {
-  std::vector<std::string> names;
-  if (v.IsUndefined()) return names;
-  if (!v.IsArray()) throw_error(env, "ERR_NPT66_CONFIG", what + " must be an array of interface names");
-  Napi::Array a = v.As<Napi::Array>();
   return cpus;
 }
 
@@ -219,7 +209,7 @@ Napi::Function Engine::Define(Napi::Env env) {
 }
 
 // new Engine({queueFirst, queueCount, queueMaxLen?, socketBufferBytes?, failOpen?, gso?, icmpRateLimit?, queueCpus?,
-// queueNice?, queueFifoPriority?, mappings, masquerade?, outsideInterfaces?, onEvents})
+// queueNice?, queueFifoPriority?, mappings, masquerade?, onEvents})
 Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info), env_(info.Env()) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw_error(env, "ERR_NPT66_INVALID_ARG", "options must be an object");
@@ -236,7 +226,6 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info),
   options.queue_fifo_priority = optional_int(env, o, "queueFifoPriority", 0, 0, 99);
   Napi::Value fail_open = o.Get("failOpen");
   if (!fail_open.IsUndefined() && !fail_open.IsBoolean())
-                      InstanceMethod<&Engine::SetOutsideInterfaces>("setOutsideInterfaces"),
     throw_error(env, "ERR_NPT66_CONFIG", "failOpen must be a boolean");
   options.fail_open = fail_open.IsBoolean() && fail_open.As<Napi::Boolean>().Value();
   Napi::Value gso = o.Get("gso");
@@ -261,7 +250,6 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info),
 Engine::~Engine() {
   if (cleanup_hook_) napi_remove_env_cleanup_hook(env_, &Engine::OnEnvCleanup, this);
   engine_.reset();  // stops (no drain) if still running
-  options.outside_interfaces = interface_names(env, o.Get("outsideInterfaces"), "outsideInterfaces");
   if (events_) events_->close();
 }
 
@@ -302,12 +290,6 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
     q.Set("kernel", kernel_figures(env, s.queues[i].kernel));
     queues.Set(static_cast<uint32_t>(i), q);
   }
-// setOutsideInterfaces(names): the engine resolves them (a missing one is a warning event).
-Napi::Value Engine::SetOutsideInterfaces(const Napi::CallbackInfo& info) {
-  engine_->set_outside_interfaces(interface_names(info.Env(), info[0], "outsideInterfaces"));
-  return info.Env().Undefined();
-}
-
   Napi::Array mappings = Napi::Array::New(env, s.mappings.size());
   for (size_t i = 0; i < s.mappings.size(); ++i) {
     Napi::Object m = Napi::Object::New(env);
