@@ -93,6 +93,12 @@ const RESTART_FIELDS = ['queues', 'queueMaxLen', 'socketBufferBytes', 'failOpen'
 
 type EventName = 'warning' | 'state' | 'error';
 
+// The interfaces facing outside (each NPTv6 and masquerade entry names its own). The engine drops a packet with an
+// inside source arriving on one of them: forged, and never hairpin (which comes from inside).
+export function outsideInterfaces(c: Pick<GatewayConfig, 'nptv6' | 'masquerade'>): string[] {
+  return [...new Set([...c.nptv6.map((m) => m.interface), ...(c.masquerade ?? []).map((m) => m.interface)])];
+}
+
 function nativeEngine(options: NativeEngineOptions): NativeEngine {
   const Engine = (native as { Engine?: typeof native.Engine }).Engine;
   if (typeof Engine !== 'function') {
@@ -179,6 +185,7 @@ export class Gateway extends EventEmitter {
       mappings,
       onEvents,
       ...(masquerade.length ? { masquerade } : {}),
+      outsideInterfaces: outsideInterfaces(c),
     };
     const engine = call(() => (options.createEngine ?? nativeEngine)(engineOptions));
     // An addon built before masquerade would accept the inside sources' packets untranslated: refuse, never leak.
@@ -324,6 +331,8 @@ export class Gateway extends EventEmitter {
           }
         }
         this.compiled = next;
+        // Resolved again on every reload: an interface may have been created (or re-created) since.
+        call(() => this.engine.setOutsideInterfaces?.(outsideInterfaces(next.config)));
       } finally {
         this.state = 'running';
       }

@@ -58,6 +58,10 @@ export interface NativeEngineOptions {
   queueFifoPriority?: number;
   mappings: NativeMapping[]; // compiled natively; throws ERR_NPT66_CONFIG
   masquerade?: NativeMasquerade[]; // one NAT66 table each, compiled natively; errors throw ERR_NPT66_CONFIG naming masquerade[i].field
+  // The outside interfaces by name, resolved natively to ifindexes (again on setOutsideInterfaces and about once a
+  // second); one that does not exist yet is a warning event. A packet arriving on one with a source in an inside
+  // prefix is dropped (drop_spoofed_inside_source). Left out: hairpin is decided by the source alone.
+  outsideInterfaces?: string[];
   onEvents: (events: NativeEngineEvent[]) => void; // batched via one ThreadSafeFunction, rare events only
 }
 
@@ -149,6 +153,7 @@ export interface NativeEngineStats {
 export interface NativeEngine {
   start(): void; // binds every queue, starts threads; throws ERR_NPT66_QUEUE and leaves nothing bound
   setMappings(mappings: NativeMapping[]): void; // atomic swap; on error throws ERR_NPT66_CONFIG and the old table stays
+  setOutsideInterfaces?(names: string[]): void; // resolves the names again (see NativeEngineOptions.outsideInterfaces)
   stats(): NativeEngineStats;
   mappings(): NativeMappingRecord[]; // snapshot of every live masquerade mapping
   stop(drainMs?: number): Promise<void>; // drain (default 200 ms quiet), verdict for everything, unbind, join

@@ -29,6 +29,12 @@
 //          Masquerade hairpinning (RFC 4787 REQ-9) needs no mark: a packet from a masquerade source to the address
 //          and a mapped port is queued by the inbound rules (no `-i`) and the engine rewrites both of its
 //          addresses there, in raw PREROUTING.
+// Forged:  hairpin comes from inside. A packet arriving on an outside interface (any interface an entry names) is
+//          queued without the mark (ip6tables: a rule `-i OUTSIDE_IF` queues it first; nft: `iifname != {...}` on
+//          the mark rule), so the kernel never treats one with a forged inside source as hairpin. The inbound rules
+//          still have no `-i` and queue it, so that the engine drops and counts it (drop_spoofed_inside_source,
+//          RFC 2827 ingress filtering): one place for NPTv6 and masquerade, the check that also keeps it from being
+//          masquerade hairpin.
 // Own errors: a packet translated inbound that the gateway cannot forward (hop limit, inside link MTU, no route)
 //          gets an ICMPv6 error from the gateway's own kernel, quoting the packet after translation (the inside
 //          destination): its source is the gateway's, so no `-s INSIDE` rule sees it. mangle OUTPUT (LOCAL_OUT)
@@ -76,6 +82,11 @@ export type RuleConfig = Pick<GatewayConfig, 'nptv6' | 'hairpinMark'> & {
   queues: Pick<GatewayConfig['queues'], 'first' | 'count'>;
   masquerade?: RuleMasquerade[];
 };
+
+// Every interface an entry names is an outside one (NPTv6 and masquerade alike).
+function outsideInterfacesOf(config: RuleConfig): string[] {
+  return unique([...config.nptv6.map((m) => m.interface), ...(config.masquerade ?? []).map((m) => m.interface)]);
+}
 
 function sourcesOf(m: RuleMasquerade): string[] {
   return Array.isArray(m.source) ? m.source : [m.source];
@@ -147,7 +158,9 @@ export function planRules(config: RuleConfig, generation: number): RulePlan {
     }
   }
   for (const args of neverQueued) add('raw', c.inboundQueue, args);
-  if (mark) {
+  if (mark && config.nptv6.length) {
+    // Arrived on an outside interface: queued unmarked, never hairpin (see "Forged" above).
+    for (const i of outsideInterfacesOf(config)) add('raw', c.inboundQueue, ['-i', i, ...queueTarget(config.queues)]);
     for (const inside of unique(config.nptv6.map((m) => m.inside))) {
       add('raw', c.inboundQueue, ['-s', inside, '-j', 'MARK', '--set-xmark', mark]);
     }
@@ -256,7 +269,11 @@ export function nftRuleset(config: RuleConfig): string {
     '  }',
     '  chain inbound_queue {',
     `    ${never}`,
-    ...(mark ? unique(config.nptv6.map((m) => m.inside)).map((i) => `    ip6 saddr ${i} meta mark set meta mark | ${mark}`) : []),
+    ...(mark
+      ? unique(config.nptv6.map((m) => m.inside)).map(
+          (i) => `    iifname != { ${outsideInterfacesOf(config).map((n) => `"${n}"`).join(', ')} } ip6 saddr ${i} meta mark set meta mark | ${mark}`,
+        )
+      : []),
     `    ${nftQueue(config.queues)}`,
     '  }',
     '  chain outbound {',

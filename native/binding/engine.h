@@ -24,6 +24,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value Mappings(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
   static void OnEnvCleanup(void* self);
+  Napi::Value SetOutsideInterfaces(const Napi::CallbackInfo& info);
 
   std::shared_ptr<EventDelivery> events_;
   std::unique_ptr<nfq::Engine> engine_;

@@ -61,6 +61,8 @@ Engine::Engine(Options options, EventSink emit)
 
 Engine::~Engine() { stop(std::chrono::milliseconds(0)); }
 
+  outside_names_ = options_.outside_interfaces;
+  resolve_outside_interfaces(false);  // missing ones are reported by start(): no event before it
 void Engine::emit(Event::Type type, std::string message, int queue) const noexcept {
   try {
     if (emit_) emit_(make_event(type, std::move(message), queue));
@@ -81,7 +83,7 @@ void Engine::start() {
     for (uint32_t i = 0; i < options_.queue_count; ++i) {
       auto queue = static_cast<uint16_t>(options_.queue_first + i);
       settings.placement = placement_for(i, options_.queue_cpus, options_.queue_nice, options_.queue_fifo_priority);
-      workers_.push_back(std::make_unique<QueueWorker>(queue, settings, table_, masquerade_, icmp_limiter_, sink));
+      workers_.push_back(std::make_unique<QueueWorker>(queue, settings, table_, masquerade_, outside_, icmp_limiter_, sink));
       workers_.back()->bind();
     }
   } catch (...) {
@@ -92,6 +94,7 @@ void Engine::start() {
     emit(Event::Type::warning,
          "failOpen is set: packets that cannot be translated, and packets arriving when a queue is full, are "
          "accepted untranslated and leak inside addresses");
+  resolve_outside_interfaces(true);
   {
     SignalsBlocked blocked;
     for (auto& w : workers_) {
@@ -99,7 +102,7 @@ void Engine::start() {
       // Named so top -H, perf and the tuning options' users can tell the threads apart.
       pthread_setname_np(threads_.back().native_handle(), ("npt66-q" + std::to_string(w->queue())).substr(0, 15).c_str());
     }
-    if (!masquerade_.empty()) {
+    if (!masquerade_.empty() || !options_.outside_interfaces.empty()) {
       housekeeper_ = std::thread([this] { housekeeping(); });
       pthread_setname_np(housekeeper_.native_handle(), "npt66-house");
     }
@@ -113,6 +116,34 @@ void Engine::set_table(std::shared_ptr<const PrefixTable> table) {
   if (!table) throw std::invalid_argument("the engine needs a translation table");
   table_.store(std::move(table), std::memory_order_release);
 }
+void Engine::set_outside_interfaces(std::vector<std::string> names) {
+  {
+    std::lock_guard<std::mutex> lock(outside_mutex_);
+    outside_names_ = std::move(names);
+  }
+  resolve_outside_interfaces(true);
+}
+
+void Engine::resolve_outside_interfaces(bool warn) noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(outside_mutex_);
+    ResolvedInterfaces r = resolve_interfaces(outside_names_);
+    std::shared_ptr<const OutsideIfindexes> before = outside_.load(std::memory_order_acquire);
+    if (!before || *before != r.ifindexes) {
+      outside_.store(std::make_shared<const OutsideIfindexes>(std::move(r.ifindexes)), std::memory_order_release);
+      if (before && !warn) emit(Event::Type::state, "outside interfaces resolved again (created, deleted or re-created)");
+    }
+    if (warn && !r.missing.empty()) {
+      std::string names;
+      for (const std::string& n : r.missing) names += (names.empty() ? "" : ", ") + n;
+      emit(Event::Type::warning, "outside interface " + names +
+                                     " does not exist (yet): until it does, packets arriving on it are not checked "
+                                     "for forged inside sources");
+    }
+  } catch (...) {  // out of memory: the previous ifindexes stay
+  }
+}
+
 
 Stats Engine::snapshot() const {
   Stats s;
@@ -176,7 +207,13 @@ void Engine::housekeeping() noexcept {
     housekeeping_wake_.wait_for(lock, options_.housekeeping_interval);
     if (housekeeping_stop_) break;
     lock.unlock();
-    expire_and_deliver(monotonic_ms());
+  uint64_t outside_resolved_ms = monotonic_ms();
+    const uint64_t now = monotonic_ms();
+    expire_and_deliver(now);
+    if (now - outside_resolved_ms >= 1000) {
+      outside_resolved_ms = now;
+      resolve_outside_interfaces(false);
+    }
     lock.lock();
   }
 }

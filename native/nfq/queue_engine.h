@@ -18,6 +18,7 @@
 #include "nat66_table.h"
 #include "prefix_map.h"
 #include "rate_limiter.h"
+#include "outside_interfaces.h"
 #include "table_slot.h"
 #include "thread_placement.h"
 
@@ -54,6 +55,9 @@ struct Options {
 
 struct QueueStats {
   uint16_t queue = 0;
+  // The outside interfaces by name (the configuration's nptv6[].interface and masquerade[].interface): an inside
+  // source arriving on one is forged and dropped (dispatch.h). Empty: hairpin is decided by the source alone.
+  std::vector<std::string> outside_interfaces;
   CounterSnapshot counters{};
   std::optional<KernelQueueFigures> kernel;  // absent when the queue is not bound by this engine
 };
@@ -108,6 +112,10 @@ class Engine {
   // (the thread that calls start()).
   Stats snapshot() const;
 
+  // Any thread. Resolves the names now (and again about once a second while running, so an interface created
+  // or re-created later is seen); a name with no interface yet is a warning event, not an error.
+  void set_outside_interfaces(std::vector<std::string> names);
+
   // Every live masquerade mapping, table by table (each table shard by shard: not one instant). Any thread.
   std::vector<MappingRecord> mappings() const;
 
@@ -123,10 +131,14 @@ class Engine {
   Options options_;
   EventSink emit_;
   TableSlot table_;
+  void resolve_outside_interfaces(bool warn) noexcept;  // the names in outside_names_ -> outside_
   std::vector<std::unique_ptr<Nat66Table>> masquerade_;
   RateLimiter icmp_limiter_;
   std::vector<std::unique_ptr<QueueWorker>> workers_;
   std::vector<std::thread> threads_;
+  OutsideSlot outside_;
+  std::mutex outside_mutex_;  // outside_names_, and one resolution at a time
+  std::vector<std::string> outside_names_;
   std::thread housekeeper_;
   std::mutex housekeeping_mutex_;
   std::condition_variable housekeeping_wake_;

@@ -61,11 +61,12 @@ std::string describe_config_error(uint16_t queue, const char* step, int err) {
 }  // namespace
 
 QueueWorker::QueueWorker(uint16_t queue, const Settings& settings, const TableSlot& table,
-                         std::span<const std::unique_ptr<Nat66Table>> masquerade, RateLimiter& icmp_limiter,
-                         const EventSink& emit)
+                         std::span<const std::unique_ptr<Nat66Table>> masquerade, const OutsideSlot& outside,
+                         RateLimiter& icmp_limiter, const EventSink& emit)
     : queue_(queue),
       settings_(settings),
       table_(table),
+      outside_(outside),
       masquerade_(masquerade),
       emit_(emit),
       socket_(std::make_unique<QueueSocket>(queue, settings.socket)),
@@ -169,7 +170,8 @@ void QueueWorker::process_ring(int received) noexcept {
   // One table for the whole batch: a concurrent set_table() takes effect at the next batch. One clock
   // reading too: the masquerade timers have 1 s buckets, a batch takes microseconds.
   std::shared_ptr<const PrefixTable> table = table_.load(std::memory_order_acquire);
-  Tables tables{table.get(), masquerade_, monotonic_ms()};
+  std::shared_ptr<const OutsideIfindexes> outside = outside_.load(std::memory_order_acquire);
+  Tables tables{table.get(), masquerade_, monotonic_ms(), *outside};
   for (int i = 0; i < received; ++i)
     process_buffer(ring_->slot(i), ring_->length(i), ring_->truncated(i), tables);
   flush();

@@ -11,6 +11,7 @@
 #include "engine_event.h"
 #include "icmp_responder.h"
 #include "mapping_counters.h"
+#include "outside_interfaces.h"
 #include "dispatch.h"
 #include "queue_socket.h"
 #include "rate_limiter.h"
@@ -35,8 +36,8 @@ class QueueWorker {
 
   // Opens the socket (throws QueueError). Nothing is bound yet.
   QueueWorker(uint16_t queue, const Settings& settings, const TableSlot& table,
-              std::span<const std::unique_ptr<Nat66Table>> masquerade, RateLimiter& icmp_limiter,
-              const EventSink& emit);
+              std::span<const std::unique_ptr<Nat66Table>> masquerade, const OutsideSlot& outside,
+              RateLimiter& icmp_limiter, const EventSink& emit);
   // If the thread never ran, unbinds a bound queue; then closes the socket.
   ~QueueWorker();
   QueueWorker(const QueueWorker&) = delete;
@@ -80,6 +81,7 @@ class QueueWorker {
   const Settings settings_;
   const TableSlot& table_;
   const std::span<const std::unique_ptr<Nat66Table>> masquerade_;
+  const OutsideSlot& outside_;
   const EventSink& emit_;
   std::unique_ptr<QueueSocket> socket_;
   uint32_t port_id_ = 0;

@@ -62,6 +62,7 @@ test('one mapping, one queue, hairpin on: the exact ip6tables commands, in order
     [...W, '-t', 'mangle', '-N', 'NPT66-ERR-1'],
     [...W, '-t', 'raw', '-A', 'NPT66-IN-1', '-d', '2001:db8:ff66::/64', '-g', 'NPT66-INQ-1'],
     ...neverQueued('raw', 'NPT66-INQ-1'),
+    [...W, '-t', 'raw', '-A', 'NPT66-INQ-1', '-i', 'eth1', '-j', 'NFQUEUE', '--queue-num', '0'],
     [...W, '-t', 'raw', '-A', 'NPT66-INQ-1', '-s', 'fd5a:ceb9:ed8d:fe0a::/64', '-j', 'MARK', '--set-xmark', '0x10000000/0x10000000'],
     [...W, '-t', 'raw', '-A', 'NPT66-INQ-1', '-j', 'NFQUEUE', '--queue-num', '0'],
     [...W, '-t', 'mangle', '-A', 'NPT66-OUT-1', '-o', 'eth1', '-s', 'fd5a:ceb9:ed8d:fe0a::/64', '-g', 'NPT66-OUTQ-1'],
@@ -90,11 +91,33 @@ test('two mappings on two interfaces, three queues, hairpin off', () => {
   assert.ok(!argv.flat().includes('MARK') && !argv.flat().includes('mark'), 'hairpinMark 0: no mark rules');
 });
 
+// Issue 9 item 1: hairpin comes from inside. A packet from an outside interface (NPTv6's or masquerade's) with a
+// forged inside source must not get the hairpin mark, yet must still be queued: the engine drops and counts it.
+test('hairpin mark only for packets not arriving on an outside interface; the inbound rules still queue those', () => {
+  const cfg: RuleConfig = {
+    ...one,
+    masquerade: [{ source: 'fd5a:ceb9:ed8d:1::/64', interface: 'eth2', address: '2001:db8:5::1', ports: '40000-40999' }],
+  };
+  const plan = planRules(cfg, 1);
+  const inq = plan.rules.filter((r) => r.chain === 'NPT66-INQ-1' && !r.args.includes('RETURN')).map((r) => r.args);
+  assert.deepEqual(inq, [
+    ['-i', 'eth1', '-j', 'NFQUEUE', '--queue-num', '0'],
+    ['-i', 'eth2', '-j', 'NFQUEUE', '--queue-num', '0'],
+    ['-s', 'fd5a:ceb9:ed8d:fe0a::/64', '-j', 'MARK', '--set-xmark', '0x10000000/0x10000000'],
+    ['-j', 'NFQUEUE', '--queue-num', '0'],
+  ]);
+  const inbound = plan.rules.filter((r) => r.chain === 'NPT66-IN-1').map((r) => r.args);
+  assert.ok(inbound.length > 0 && inbound.every((a) => !a.includes('-i')), 'no -i on the inbound rules: forged packets reach the engine');
+  assert.match(nftRuleset(cfg), /\n {4}iifname != \{ "eth1", "eth2" \} ip6 saddr fd5a:ceb9:ed8d:fe0a::\/64 meta mark set meta mark \| 0x10000000\n {4}queue num 0\n/);
+});
+
 test('ND and MLD: returned inbound; outbound only when link-scoped (RFC 4861 s6.1/s7.1), otherwise queued', () => {
   const plan = planRules(one, 1);
   const chain = (name: string) => plan.rules.filter((r) => r.chain === name).map((r) => r.args);
   const inbound = chain('NPT66-INQ-1');
-  assert.equal(inbound.findIndex((a) => a.includes('NFQUEUE')), inbound.length - 1);
+  // Every ND/MLD RETURN comes before the first queue rule (from an outside interface, or the last one).
+  assert.equal(inbound.findIndex((a) => a.includes('NFQUEUE')), inbound.filter((a) => a.includes('RETURN')).length);
+  assert.ok(inbound[inbound.length - 1]!.includes('NFQUEUE'));
   const returned = inbound.filter((a) => a.includes('RETURN')).map((a) => Number(a[a.indexOf('--icmpv6-type') + 1]));
   assert.deepEqual(returned, ND_MLD);
   // Outbound: no ND/MLD type is returned unconditionally; each goes to the scope chain before the queue rule.
@@ -188,7 +211,7 @@ test('the nft ruleset: same chains, priorities raw and mangle, no bypass', () =>
   }
   chain inbound_queue {
     icmpv6 type { 130, 131, 132, 133, 134, 135, 136, 137, 143 } return
-    ip6 saddr fd5a:ceb9:ed8d:fe0a::/64 meta mark set meta mark | 0x10000000
+    iifname != { "eth1" } ip6 saddr fd5a:ceb9:ed8d:fe0a::/64 meta mark set meta mark | 0x10000000
     queue num 0
   }
   chain outbound {

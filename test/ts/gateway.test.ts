@@ -99,7 +99,7 @@ test('start: validates, passes the options to the engine, binds before installin
   assert.deepEqual(log, ['engine.start', 'rules.install']);
   const { onEvents, mappings, ...opts } = engine.options;
   assert.equal(typeof onEvents, 'function');
-  assert.deepEqual(opts, { queueFirst: 2, queueCount: 1, queueMaxLen: 4096, socketBufferBytes: 8388608, failOpen: false, gso: true, icmpRateLimit: 100 });
+  assert.deepEqual(opts, { queueFirst: 2, queueCount: 1, queueMaxLen: 4096, socketBufferBytes: 8388608, failOpen: false, gso: true, icmpRateLimit: 100, outsideInterfaces: ['eth1'] });
   assert.equal(mappings.length, 1);
   assert.deepEqual(
     events.map((x) => `${x.type}:${x.e.message}`),
@@ -112,7 +112,7 @@ test('start: validates, passes the options to the engine, binds before installin
 test('start: queues.cpus and queues.nice reach the engine as queueCpus and queueNice', async () => {
   const { gateway, engine } = await started({ ...(config as object), queues: { first: 2, count: 1, cpus: [1], nice: -10 } });
   const { onEvents: _e, mappings: _m, ...opts } = engine.options;
-  assert.deepEqual(opts, { queueFirst: 2, queueCount: 1, queueCpus: [1], queueNice: -10, queueMaxLen: 4096, socketBufferBytes: 8388608, failOpen: false, gso: true, icmpRateLimit: 100 });
+  assert.deepEqual(opts, { queueFirst: 2, queueCount: 1, queueCpus: [1], queueNice: -10, queueMaxLen: 4096, socketBufferBytes: 8388608, failOpen: false, gso: true, icmpRateLimit: 100, outsideInterfaces: ['eth1'] });
   assert.equal(gateway.stats().placement?.mode, 'explicit');
   await gateway.stop();
 });

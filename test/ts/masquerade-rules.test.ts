@@ -78,6 +78,7 @@ test('NPTv6 and masquerade together; several sources; privilegedPorts adds 1:102
     ['-t', 'raw', '-A', 'NPT66-IN-2', '-d', '2001:db8:5::1', '-p', 'udp', '-m', 'udp', '--dport', '1:1023', '-g', 'NPT66-INQ-2'],
     ['-t', 'raw', '-A', 'NPT66-IN-2', '-d', '2001:db8:5::1', '-p', 'tcp', '-m', 'tcp', '--dport', '40000:40999', '-g', 'NPT66-INQ-2'],
     ['-t', 'raw', '-A', 'NPT66-IN-2', '-d', '2001:db8:5::1', '-p', 'udp', '-m', 'udp', '--dport', '40000:40999', '-g', 'NPT66-INQ-2'],
+    ['-t', 'raw', '-A', 'NPT66-INQ-2', '-i', 'eth1', '-j', 'NFQUEUE', '--queue-balance', '3:4'],  // from outside: never hairpin
     ['-t', 'raw', '-A', 'NPT66-INQ-2', '-s', 'fd5a:ceb9:ed8d:fefc::/64', '-j', 'MARK', '--set-xmark', '0x10000000/0x10000000'],
     ['-t', 'raw', '-A', 'NPT66-INQ-2', '-j', 'NFQUEUE', '--queue-balance', '3:4'],
     ['-t', 'mangle', '-A', 'NPT66-OUT-2', '-o', 'eth1', '-s', 'fd5a:ceb9:ed8d:fefc::/64', '-g', 'NPT66-OUTQ-2'],
