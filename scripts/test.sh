@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 
 echo "== C++ unit tests (ctest)"
 (cd build && ctest --output-on-failure)
+echo "== sanitizers (ASan+UBSan, TSan)" && bash scripts/sanitize.sh
 
 echo "== TypeScript tests (node:test)"
 node --test --test-reporter=spec dist/test/ts/

@@ -66,6 +66,8 @@ std::string validate(const Nat66Config& c) {
   if (c.max_mappings == 0 || c.max_mappings > kNat66MaxMappings)
     return "masquerade: maxMappings must be between 1 and " + std::to_string(kNat66MaxMappings);
   if (c.max_per_64 == 0) return "masquerade: the per-/64 limit must be at least 1";
+  if (c.max_remotes_per_mapping == 0 || c.max_remotes_per_mapping > kNat66MaxRemotesPerMapping)
+    return "masquerade: maxRemotesPerMapping must be between 1 and " + std::to_string(kNat66MaxRemotesPerMapping);
   return {};
 }
 

@@ -27,6 +27,7 @@ struct Nat66Timeouts {
 
 inline constexpr uint64_t kNat66MinUdpTimeoutMs = 120'000;  // RFC 4787 REQ-5: never below 2 min
 inline constexpr uint32_t kNat66MaxMappings = 1u << 28;     // handle space: 16 shards x 2^24 slots (nat66_table.cc)
+inline constexpr uint32_t kNat66MaxRemotesPerMapping = 1u << 16;
 
 struct Nat66Config {
   std::vector<Prefix> inside;    // source prefixes whose traffic is masqueraded (any length 0..128)
@@ -48,6 +49,10 @@ struct Nat66Config {
   uint32_t max_per_64 = 2000;
   uint64_t port_quarantine_ms = 120'000;  // RFC 6888 REQ-8 (draft timer): a freed port stays unused this long
   uint32_t event_capacity = 65536;  // mapping events buffered between drains; 0 disables events
+  // Remote addresses (TCP: remote endpoints) one mapping remembers at once for filtering and TCP state; an
+  // outbound packet to a further one is refused (drop_nat66_remote_limit). The configuration's default lives in
+  // the zod schema (DEFAULT_MAX_REMOTES_PER_MAPPING in src/masquerade-config.ts); this is the same figure.
+  uint32_t max_remotes_per_mapping = 1024;
   uint64_t seed = 0;                // random port offsets and hash keys; 0 = from std::random_device
 };
 

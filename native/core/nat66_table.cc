@@ -36,9 +36,14 @@ constexpr uint32_t chunk_first(int k) noexcept { return kChunkBase * ((1u << k) 
 // of the lap and is looked at again when that bucket comes round (the 2 h 4 min TCP timer does this once).
 constexpr uint64_t kWheel = 4096;
 
-constexpr int kRemotes = 4;
+// Remotes kept in the entry itself (the rest in a Nat66RemoteTable): one connection per mapping is the common
+// case, a few (a resolver with two upstreams, happy eyeballs) next; four fill the entry's last two cache lines.
+constexpr int kNearRemotes = 4;
 
-// TCP tracking bits (Entry::tcp).
+// At most one LIMIT event per table in this long (each refusal is counted; the event says that it happens).
+constexpr uint64_t kRemoteLimitEventIntervalMs = 10'000;
+
+// TCP tracking bits (Nat66Remote::tcp), per connection.
 constexpr uint8_t kSeenOut = 1, kSeenIn = 2, kFinOut = 4, kFinIn = 8, kReset = 16;
 
 uint64_t mix(uint64_t a, uint64_t b) noexcept {
@@ -78,20 +83,22 @@ bool in_prefix(const Prefix& p, const Address& a) noexcept {
 struct alignas(64) Nat66Table::Entry {
   // First cache line: everything a lookup, the key check and the timer wheel read.
   Address inside;
-  uint64_t expires_ms = 0;
+  uint64_t expires_ms = 0;                  // the latest of its remotes' deadlines
   uint64_t wheel_tick = 0;                  // the second whose bucket holds this entry
   uint32_t wheel_prev = 0, wheel_next = 0;  // slot + 1, 0 = none
-  uint16_t inside_port = 0, outside_port = 0, remote_port = 0;
+  Nat66RemoteTable* far = nullptr;          // remotes beyond near[], owned; null until needed
+  uint16_t inside_port = 0, outside_port = 0, remote_port = 0;  // remote_port: the last one sent to
   uint16_t pool = 0;  // index into config.outside
   Nat66Proto proto = Nat66Proto::udp;
-  Nat66State state = Nat66State::udp;
-  uint8_t tcp = 0;
-  uint8_t remote_count = 0;
+  Nat66State state = Nat66State::udp;  // TCP: established while any connection is
   bool live = false;
-  // Per-packet bookkeeping and filtering.
+  // Per-packet bookkeeping.
   uint64_t created_ms = 0, last_ms = 0;
   uint64_t packets_out = 0, packets_in = 0, bytes_out = 0, bytes_in = 0;
-  Address remotes[kRemotes];  // most recently used first
+  Address last_remote;  // the last remote address sent to (records and events)
+  // Third and fourth lines: the first remotes, filled front to back (an empty one ends the list); an expired
+  // one stays until it is reused.
+  Nat66Remote near[kNearRemotes];
 };
 
 
@@ -125,6 +132,7 @@ Nat66Table::Nat66Table(const Nat66Config& config)
       events_(config.event_capacity),
       shards_(new Shard[kShards]) {
   static_assert(offsetof(Entry, live) < 64, "lookup fields must share the entry's first cache line");
+  static_assert(sizeof(Entry) == 256 && offsetof(Entry, near) == 128, "four cache lines, remotes in the last two");
   uint64_t seed = config.seed;
   if (seed == 0) {
     std::random_device rd;
@@ -137,7 +145,12 @@ Nat66Table::Nat66Table(const Nat66Config& config)
             [](const auto& a, const auto& b) { return a.first.b < b.first.b; });
 }
 
-Nat66Table::~Nat66Table() = default;
+Nat66Table::~Nat66Table() {
+  for (size_t i = 0; i < kShards; ++i) {
+    Shard& s = shards_[i];
+    for (uint32_t slot = 0; slot < s.high_water; ++slot) delete s.at(slot).far;
+  }
+}
 
 // --- small helpers ---
 // The per-packet helpers below are defined `inline`: the core is built as position-independent code, where
@@ -192,12 +205,13 @@ Nat66Counts Nat66Table::counts() const noexcept {
           get(Nat66State::icmp)};
 }
 
-void Nat66Table::record(const Entry& e, Nat66MappingRecord& r) const noexcept {
+void Nat66Table::record(const Entry& e, uint64_t now_ms, Nat66MappingRecord& r) const noexcept {
   r.proto = e.proto;
   r.state = e.state;
   r.inside = e.inside;
   r.outside = config_.outside[e.pool];
-  r.remote = e.remotes[0];
+  r.remote = e.last_remote;
+  r.remote_count = live_remotes(e, now_ms);
   r.inside_port = e.inside_port;
   r.outside_port = e.outside_port;
   r.remote_port = e.remote_port;
@@ -250,6 +264,95 @@ void Nat66Table::wheel_unlink(Shard& s, uint32_t slot) noexcept {
   e.wheel_prev = e.wheel_next = 0;
 }
 
+// --- remotes (shard lock held) ---
+// The key of a remote is its address, plus its port for TCP (one connection each).
+
+inline Nat66Remote* Nat66Table::find_remote(Entry& e, const Address& a, uint16_t port) const noexcept {
+  const bool tcp = e.proto == Nat66Proto::tcp;
+  for (Nat66Remote& r : e.near) {
+    if (r.empty()) return nullptr;  // filled front to back; anything further is in e.far only when near is full
+    if (r.addr == a && (!tcp || r.port == port)) return &r;
+  }
+  return e.far != nullptr ? e.far->find(a, port, tcp) : nullptr;
+}
+
+// Address-dependent filtering: has the inside endpoint a live remote with this address (TCP: any port)?
+inline bool Nat66Table::remote_allowed(const Entry& e, const Address& a, uint64_t now_ms) const noexcept {
+  for (const Nat66Remote& r : e.near) {
+    if (r.empty()) return false;
+    if (r.addr == a && r.live(now_ms)) return true;
+  }
+  return e.far != nullptr && e.far->find_live(a, now_ms) != nullptr;
+}
+
+uint32_t Nat66Table::live_remotes(const Entry& e, uint64_t now_ms) const noexcept {
+  uint32_t n = 0;
+  for (const Nat66Remote& r : e.near) n += r.live(now_ms);
+  if (e.far != nullptr) n += static_cast<uint32_t>(e.far->live(now_ms));
+  return n;
+}
+
+// A remote for f.dst (TCP: f.dst, f.dport) that find_remote did not find live. `out` comes in as find_remote's
+// expired match (reused in place) or null (then the first free or expired near slot, else e.far). Refused at
+// the limit, never evicting a live remote (its replies would be dropped without a trace), or when e.far
+// cannot grow. The remote is fresh: no TCP history.
+Counter Nat66Table::add_remote(Entry& e, const Nat66Flow& f, uint64_t now_ms, Nat66Remote*& out) noexcept {
+  uint32_t live = 0;
+  for (const Nat66Remote& r : e.near) live += r.live(now_ms);
+  if (e.far != nullptr) {
+    // far's size counts expired remotes too: sweep only when that bound says "maybe full". Sweeping moves
+    // far remotes, so the expired match is looked up again.
+    if (live + e.far->size() >= config_.max_remotes_per_mapping && e.far->sweep(now_ms) > 0)
+      out = find_remote(e, f.dst, f.dport);
+    live += static_cast<uint32_t>(e.far->size());
+  }
+  if (live >= config_.max_remotes_per_mapping) return Counter::drop_nat66_remote_limit;
+
+  Nat66Remote fresh;
+  fresh.addr = f.dst;
+  fresh.port = f.dport;
+  fresh.state = e.proto == Nat66Proto::tcp ? Nat66State::tcp_transitory : e.state;
+  fresh.expires_ms = now_ms + timeout_for(fresh.state);  // non-zero: an occupied slot (touch() sets the real one)
+  Nat66Remote* slot = out;
+  for (Nat66Remote& r : e.near) {
+    if (slot != nullptr) break;
+    if (!r.live(now_ms)) slot = &r;
+  }
+  if (slot == nullptr) {
+    try {
+      if (e.far == nullptr) e.far = new Nat66RemoteTable(key_[2] ^ key_[4], key_[3] ^ key_[5]);
+      slot = e.far->insert(fresh);
+    } catch (const std::bad_alloc&) {
+      return Counter::drop_nat66_table_full;
+    }
+  }
+  *slot = fresh;
+  out = slot;
+  return Counter::count_;
+}
+
+// Recomputes a TCP mapping's state and deadline from its connections after one of them stopped being
+// established (its deadline may have shrunk): established while any live one is; the latest deadline.
+void Nat66Table::settle(Entry& e, uint64_t now_ms) noexcept {
+  bool established = false;
+  uint64_t latest = 0;
+  auto look = [&](const Nat66Remote& r) {
+    if (r.empty()) return;
+    latest = std::max(latest, r.expires_ms);
+    established |= r.live(now_ms) && r.state == Nat66State::tcp_established;
+  };
+  for (const Nat66Remote& r : e.near) look(r);
+  if (e.far != nullptr) e.far->for_each(look);
+  if (e.proto == Nat66Proto::tcp) set_state(e, established ? Nat66State::tcp_established : Nat66State::tcp_transitory);
+  e.expires_ms = latest;
+}
+
+bool Nat66Table::remote_limit_event_due(uint64_t now_ms) noexcept {
+  uint64_t last = remote_limit_event_ms_.load(std::memory_order_relaxed);
+  if (last != 0 && now_ms + 1 < last + kRemoteLimitEventIntervalMs) return false;
+  return remote_limit_event_ms_.compare_exchange_strong(last, now_ms + 1, std::memory_order_relaxed);
+}
+
 // --- lookups ---
 
 inline uint32_t Nat66Table::find_slot_locked(Shard& s, uint32_t tag, Nat66Proto p, const Address& a,
@@ -296,7 +399,7 @@ Nat66Lookup Nat66Table::find_outside(Nat66Proto p, const Address& outside, uint1
   const Entry* e = resolve_outside_locked(s, handle, p, pool, port, now_ms);
   if (e == nullptr) return Nat66Lookup::absent;
   if (remote != nullptr && config_.filtering == Nat66Filtering::address_dependent &&
-      std::find(e->remotes, e->remotes + e->remote_count, *remote) == e->remotes + e->remote_count)
+      !remote_allowed(*e, *remote, now_ms))
     return Nat66Lookup::filtered;
   bind(*e, handle, out);
   return Nat66Lookup::found;
@@ -304,54 +407,63 @@ Nat66Lookup Nat66Table::find_outside(Nat66Proto p, const Address& outside, uint1
 
 // --- per-packet update (shard lock held) ---
 
-inline void Nat66Table::touch(Shard& s, uint32_t slot, bool outbound, const Nat66Flow& f, uint64_t now_ms) noexcept {
+// Counts the packet and refreshes remote `r` (null: an inbound packet that matched no remote of its own: a
+// TCP segment from another port of a remote address, or any packet under endpoint-independent filtering) and
+// the mapping.
+inline void Nat66Table::touch(Shard& s, uint32_t slot, bool outbound, Nat66Remote* r, const Nat66Flow& f,
+                              uint64_t now_ms) noexcept {
   Entry& e = s.at(slot);
   e.last_ms = now_ms;
   if (outbound) {
     ++e.packets_out;
     e.bytes_out += f.bytes;
-    // Remember the remote, most recent first (address-dependent filtering and the events' "remote"). Most
-    // packets go to the remote already in front: nothing to move.
-    if (e.remote_count == 0 || !(e.remotes[0] == f.dst)) {
-      Address* end = e.remotes + e.remote_count;
-      Address* hit = std::find(e.remotes, end, f.dst);
-      if (hit == end) {
-        if (e.remote_count < kRemotes) ++e.remote_count;
-        hit = e.remotes + e.remote_count - 1;  // the slot to reuse: a new one, or the least recently used
-        *hit = f.dst;
-      }
-      std::rotate(e.remotes, hit, hit + 1);
-    }
+    e.last_remote = f.dst;
     e.remote_port = f.dport;
+    r->port = f.dport;  // TCP: the same (part of the key); UDP: the last port sent to
   } else {
     ++e.packets_in;
     e.bytes_in += f.bytes;
   }
+  const bool refresh = outbound || config_.inbound_refresh;
 
-  // TCP (RFC 5382 s5, RFC 7857 s2.2): established once packets have gone both ways since the last outbound
-  // SYN; transitory before that, after a RST, or once FINs have gone both ways.
-  Nat66State st = e.state;
-  if (e.proto == Nat66Proto::tcp) {
+  if (r == nullptr) {
+    // Endpoint-independent filtering lets anyone refresh the mapping itself (RFC 4787 REQ-6); TCP state
+    // belongs to connections, so a segment of none changes nothing.
+    if (refresh && e.proto != Nat66Proto::tcp) e.expires_ms = std::max(e.expires_ms, now_ms + timeout_for(e.state));
+  } else if (e.proto != Nat66Proto::tcp) {
+    if (refresh) r->expires_ms = now_ms + timeout_for(e.state);
+    e.expires_ms = std::max(e.expires_ms, r->expires_ms);
+  } else {
+    // TCP, per connection (RFC 5382 s5, RFC 7857 s2.2): established once packets have gone both ways since
+    // the last outbound SYN; transitory before that, after a RST, or once FINs have gone both ways.
     uint8_t fl = f.tcp_flags;
     if (fl & tcpflag::kRst) {
-      e.tcp |= kReset;
+      r->tcp |= kReset;
     } else {
-      if (outbound && (fl & (tcpflag::kSyn | tcpflag::kAck)) == tcpflag::kSyn) e.tcp = 0;  // a new connection
-      e.tcp |= outbound ? kSeenOut : kSeenIn;
-      if (fl & tcpflag::kFin) e.tcp |= outbound ? kFinOut : kFinIn;
+      if (outbound && (fl & (tcpflag::kSyn | tcpflag::kAck)) == tcpflag::kSyn) r->tcp = 0;  // a new connection
+      r->tcp |= outbound ? kSeenOut : kSeenIn;
+      if (fl & tcpflag::kFin) r->tcp |= outbound ? kFinOut : kFinIn;
     }
-    bool closing = (e.tcp & kReset) || ((e.tcp & kFinOut) && (e.tcp & kFinIn));
-    bool both_ways = (e.tcp & kSeenOut) && (e.tcp & kSeenIn);
-    st = !closing && both_ways ? Nat66State::tcp_established : Nat66State::tcp_transitory;
+    bool closing = (r->tcp & kReset) || ((r->tcp & kFinOut) && (r->tcp & kFinIn));
+    bool both_ways = (r->tcp & kSeenOut) && (r->tcp & kSeenIn);
+    const Nat66State before = r->state;
+    r->state = !closing && both_ways ? Nat66State::tcp_established : Nat66State::tcp_transitory;
+    const uint64_t deadline = now_ms + timeout_for(r->state);
+    const uint64_t old_deadline = r->expires_ms;
+    if (refresh)
+      r->expires_ms = deadline;
+    else if (r->state != before)
+      r->expires_ms = std::min(r->expires_ms, deadline);  // a close seen inbound may shorten, never lengthen
+    if (r->expires_ms < old_deadline && e.far != nullptr) e.far->deadline_lowered(r->expires_ms);
+    if (r->state == Nat66State::tcp_established) {
+      set_state(e, Nat66State::tcp_established);
+      e.expires_ms = std::max(e.expires_ms, r->expires_ms);
+    } else if (before == Nat66State::tcp_established || r->expires_ms < old_deadline) {
+      settle(e, now_ms);  // this connection left established or its timer shrank: look at the others
+    } else {
+      e.expires_ms = std::max(e.expires_ms, r->expires_ms);
+    }
   }
-  bool changed = st != e.state;
-  set_state(e, st);
-
-  uint64_t deadline = now_ms + timeout_for(st);
-  if (outbound || config_.inbound_refresh)
-    e.expires_ms = deadline;
-  else if (changed)
-    e.expires_ms = std::min(e.expires_ms, deadline);  // a close seen inbound may shorten, never lengthen
   // The wheel is lazy about later deadlines (re-checked when the bucket comes round) but must move the entry
   // for an earlier one, or a closing TCP mapping would sit out its 2 h bucket.
   if (e.expires_ms / 1000 < e.wheel_tick) {
@@ -448,8 +560,10 @@ void Nat66Table::destroy_locked(Shard& s, uint32_t slot, uint64_t now_ms, Nat66M
   if (event != nullptr) {
     event->type = Nat66EventType::destroyed;
     event->time_ms = now_ms;
-    record(e, event->mapping);
+    record(e, now_ms, event->mapping);
   }
+  delete e.far;
+  e.far = nullptr;
   s.index.erase(static_cast<uint32_t>(hash_inside(e.proto, e.inside, e.inside_port)), slot);
   ports_.release(e.pool, e.proto, e.outside_port, now_ms + config_.port_quarantine_ms);
   host_limit_.release(e.inside.high64());
@@ -465,15 +579,24 @@ namespace {
 // Room for one mapping event, constructed only when there is one: a Nat66MappingEvent is about 200 bytes, and
 // value-initialising one on every packet would cost more than the lookup's own work when no event is made.
 struct alignas(Nat66MappingEvent) EventStorage {
-  unsigned char bytes[sizeof(Nat66MappingEvent)];
+  static constexpr size_t kMax = 2;  // a packet makes at most a state change and a remote added or refused
+  unsigned char bytes[kMax * sizeof(Nat66MappingEvent)];
+  size_t count = 0;
   Nat66MappingEvent* get() noexcept { return std::launder(reinterpret_cast<Nat66MappingEvent*>(bytes)); }
+  Nat66MappingEvent& add(Nat66EventType type, uint64_t now_ms) noexcept {
+    Nat66MappingEvent* e = new (bytes + count++ * sizeof(Nat66MappingEvent)) Nat66MappingEvent{};
+    e->type = type;
+    e->time_ms = now_ms;
+    return *e;
+  }
 };
 static_assert(std::is_trivially_destructible_v<Nat66MappingEvent>);
 }  // namespace
 
 inline Counter Nat66Table::outbound_locked(Shard& s, uint32_t shard_no, uint64_t h, const Nat66Flow& f, uint64_t now_ms,
-                                    Nat66Binding& out, CounterBlock& counters, void* event_storage,
-                                    bool& have_event) noexcept {
+                                    Nat66Binding& out, CounterBlock& counters, void* event_storage) noexcept {
+  EventStorage& events = *static_cast<EventStorage*>(event_storage);
+  const bool want_events = config_.event_capacity != 0;
   const uint32_t tag = static_cast<uint32_t>(h);
   uint32_t slot = find_slot_locked(s, tag, f.proto, f.src, f.sport);
   bool created = false;
@@ -482,14 +605,28 @@ inline Counter Nat66Table::outbound_locked(Shard& s, uint32_t shard_no, uint64_t
     created = true;
   }
   Entry& e = s.at(slot);
+  // The remote: most packets go to one already live (for one remote, the first near slot).
+  Nat66Remote* r = find_remote(e, f.dst, f.dport);
+  bool added = false;
+  if (r == nullptr || !r->live(now_ms)) {
+    if (Counter why = add_remote(e, f, now_ms, r); why != Counter::count_) {
+      if (why == Counter::drop_nat66_remote_limit && want_events && remote_limit_event_due(now_ms)) {
+        Nat66MappingEvent& ev = events.add(Nat66EventType::remote_limit, now_ms);
+        record(e, now_ms, ev.mapping);
+        ev.mapping.remote = f.dst;
+        ev.mapping.remote_port = f.dport;
+      }
+      return why;  // a new mapping always has room for its first remote, so nothing to undo
+    }
+    added = true;
+    counters.add(Counter::nat66_remote_added);
+  }
   Nat66State before = e.state;
-  touch(s, slot, true, f, now_ms);
-  if ((created || e.state != before) && config_.event_capacity != 0) {
-    Nat66MappingEvent* event = new (event_storage) Nat66MappingEvent{};
-    have_event = true;
-    event->type = created ? Nat66EventType::created : Nat66EventType::updated;
-    event->time_ms = now_ms;
-    record(e, event->mapping);
+  touch(s, slot, true, r, f, now_ms);
+  if (want_events && (created || added || e.state != before)) {
+    if (!created && e.state != before) record(e, now_ms, events.add(Nat66EventType::updated, now_ms).mapping);
+    if (created || added)
+      record(e, now_ms, events.add(created ? Nat66EventType::created : Nat66EventType::remote_added, now_ms).mapping);
   }
   if (created) counters.add(Counter::nat66_mapping_created);
   bind(e, shard_no << kSlotBits | slot, out);
@@ -500,33 +637,33 @@ Counter Nat66Table::outbound(const Nat66Flow& f, uint64_t now_ms, Nat66Binding& 
   const uint64_t h = hash_inside(f.proto, f.src, f.sport);
   const uint32_t shard_no = static_cast<uint32_t>(h >> (64 - kShardBits));
   Shard& s = shards_[shard_no];
-  EventStorage event;
-  bool have_event = false;
+  EventStorage events;
   Counter result;
   {
     std::lock_guard guard(s.lock);
-    result = outbound_locked(s, shard_no, h, f, now_ms, out, counters, event.bytes, have_event);
+    result = outbound_locked(s, shard_no, h, f, now_ms, out, counters, &events);
   }
-  if (have_event) publish(event.get(), 1, counters);
+  if (events.count != 0) publish(events.get(), events.count, counters);
   return result;
 }
 
 inline Nat66Lookup Nat66Table::inbound_locked(Shard& s, uint32_t handle, int pool, const Nat66Flow& f, uint64_t now_ms,
-                                       Nat66Binding& out, void* event_storage, bool& have_event) noexcept {
+                                       Nat66Binding& out, void* event_storage) noexcept {
+  EventStorage& events = *static_cast<EventStorage*>(event_storage);
   Entry* e = resolve_outside_locked(s, handle, f.proto, pool, f.dport, now_ms);
   if (e == nullptr) return Nat66Lookup::absent;
-  if (config_.filtering == Nat66Filtering::address_dependent &&
-      std::find(e->remotes, e->remotes + e->remote_count, f.src) == e->remotes + e->remote_count)
+  // The remote's own entry (TCP: this connection), if live. Address-dependent filtering also lets a TCP
+  // segment in from another port of a live remote address (the mapping is address-dependent, not
+  // address-and-port-dependent, RFC 5382 REQ-3); it has no connection to track.
+  Nat66Remote* r = find_remote(*e, f.src, f.sport);
+  if (r != nullptr && !r->live(now_ms)) r = nullptr;
+  if (r == nullptr && config_.filtering == Nat66Filtering::address_dependent &&
+      (e->proto != Nat66Proto::tcp || !remote_allowed(*e, f.src, now_ms)))
     return Nat66Lookup::filtered;
   Nat66State before = e->state;
-  touch(s, handle & kSlotMask, false, f, now_ms);
-  if (e->state != before && config_.event_capacity != 0) {
-    Nat66MappingEvent* event = new (event_storage) Nat66MappingEvent{};
-    have_event = true;
-    event->type = Nat66EventType::updated;
-    event->time_ms = now_ms;
-    record(*e, event->mapping);
-  }
+  touch(s, handle & kSlotMask, false, r, f, now_ms);
+  if (e->state != before && config_.event_capacity != 0)
+    record(*e, now_ms, events.add(Nat66EventType::updated, now_ms).mapping);
   bind(*e, handle, out);
   return Nat66Lookup::found;
 }
@@ -538,14 +675,13 @@ Nat66Lookup Nat66Table::inbound(const Nat66Flow& f, uint64_t now_ms, Nat66Bindin
   uint32_t handle = ports_.owner(static_cast<size_t>(pool), f.proto, f.dport);
   if (handle == Nat66Ports::kNoOwner) return Nat66Lookup::absent;
   Shard& s = shards_[handle >> kSlotBits];
-  EventStorage event;
-  bool have_event = false;
+  EventStorage events;
   Nat66Lookup result;
   {
     std::lock_guard guard(s.lock);
-    result = inbound_locked(s, handle, pool, f, now_ms, out, event.bytes, have_event);
+    result = inbound_locked(s, handle, pool, f, now_ms, out, &events);
   }
-  if (have_event) publish(event.get(), 1, counters);
+  if (events.count != 0) publish(events.get(), events.count, counters);
   return result;
 }
 
@@ -574,13 +710,28 @@ size_t Nat66Table::expire(uint64_t now_ms, size_t budget, CounterBlock& counters
       uint32_t slot = head - 1;
       wheel_unlink(s, slot);
       --budget;
-      if (s.at(slot).expires_ms > now_ms) {  // refreshed since it was filed: file it again, further on
+      Entry& e = s.at(slot);
+      if (e.expires_ms > now_ms) {
+        // Refreshed since it was filed: forget the remotes that expired meanwhile (bounding a mapping's
+        // memory by its live remotes, give or take one timer), settle a TCP mapping's state (an established
+        // connection may have timed out), and file it again, further on.
+        if (e.far != nullptr) e.far->sweep(now_ms);
+        if (e.proto == Nat66Proto::tcp) {
+          Nat66State before = e.state;
+          settle(e, now_ms);
+          if (e.state != before && config_.event_capacity != 0) {
+            batch[batched] = Nat66MappingEvent{Nat66EventType::updated, now_ms, {}};
+            record(e, now_ms, batch[batched].mapping);
+            ++batched;
+          }
+        }
         wheel_link(s, slot, now_ms);
-        continue;
+      } else {
+        destroy_locked(s, slot, now_ms, config_.event_capacity != 0 ? &batch[batched] : nullptr);
+        ++removed;
+        if (config_.event_capacity != 0) ++batched;
       }
-      destroy_locked(s, slot, now_ms, config_.event_capacity != 0 ? &batch[batched] : nullptr);
-      ++removed;
-      if (config_.event_capacity != 0 && ++batched == kBatch) {
+      if (batched == kBatch) {
         guard.unlock();
         publish(batch, batched, counters);
         batched = 0;
@@ -593,7 +744,8 @@ size_t Nat66Table::expire(uint64_t now_ms, size_t budget, CounterBlock& counters
   return removed;
 }
 
-void Nat66Table::snapshot(std::vector<Nat66MappingRecord>& out) const {
+void Nat66Table::snapshot(std::vector<Nat66MappingRecord>& out, uint64_t now_ms,
+                          std::vector<Nat66Remote>* remotes) const {
   for (size_t i = 0; i < kShards; ++i) {
     const Shard& s = shards_[i];
     std::lock_guard guard(s.lock);
@@ -601,7 +753,14 @@ void Nat66Table::snapshot(std::vector<Nat66MappingRecord>& out) const {
       const Entry& e = s.at(slot);
       if (!e.live) continue;
       out.emplace_back();
-      record(e, out.back());
+      record(e, now_ms, out.back());
+      if (remotes == nullptr) continue;
+      out.back().remotes_first = static_cast<uint32_t>(remotes->size());
+      auto add = [&](const Nat66Remote& r) {
+        if (r.live(now_ms)) remotes->push_back(r);
+      };
+      for (const Nat66Remote& r : e.near) add(r);
+      if (e.far != nullptr) e.far->for_each(add);
     }
   }
 }

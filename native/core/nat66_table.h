@@ -8,13 +8,20 @@
 //   otherwise scan that range from a random offset. Inside ports 1..1023 map into 1..1023; all other ports and
 //   echo ids map into [port_min, port_max] (a port outside that range would not be queued inbound and could
 //   collide with the host's own sockets).
-// - Filtering (RFC 4787 s5): endpoint-independent, or address-dependent (default): each mapping remembers the
-//   last four remote addresses its inside endpoint sent to (least recently used one forgotten first).
-// - Timers: UDP, ICMPv6 echo, TCP transitory/established (state from SYN/FIN/RST, see nat66_table.cc).
-//   Outbound packets refresh; inbound ones too when config.inbound_refresh (RFC 4787 REQ-6); ICMPv6 errors and
-//   lookups never do. A mapping past its deadline no longer matches inbound traffic; an outbound packet before
-//   it is reaped revives it. expire() reaps incrementally from a per-shard timer wheel (1 s buckets), at most
-//   `budget` mappings examined per call, within about 2 s after the deadline plus the caller's call interval.
+// - Remotes (nat66_remotes.h): each mapping remembers every remote address its inside endpoint sends to (TCP:
+//   every remote endpoint, one connection each), each with its own deadline, refreshed by outbound packets to
+//   it (and inbound ones from it when config.inbound_refresh, RFC 4787 REQ-6). The first four live in the
+//   entry itself, further ones in a hash set of the mapping's own. At most config.max_remotes_per_mapping live
+//   ones: an outbound packet to one more is refused (drop_nat66_remote_limit, a LIMIT event at most every
+//   10 s per table); none is evicted.
+// - Filtering (RFC 4787 s5): endpoint-independent, or address-dependent (default, RFC 4787 REQ-8, RFC 5382
+//   REQ-3): inbound packets only from a live remote's address.
+// - Timers: UDP, ICMPv6 echo, TCP transitory/established (state per connection from SYN/FIN/RST, see
+//   nat66_table.cc). A mapping's deadline is the latest of its remotes'; a TCP mapping is established while any
+//   of its connections is. ICMPv6 errors and lookups never refresh. A mapping past its deadline no longer
+//   matches inbound traffic; an outbound packet before it is reaped revives it. expire() reaps incrementally
+//   from a per-shard timer wheel (1 s buckets), at most `budget` mappings examined per call, within about 2 s
+//   after the deadline plus the caller's call interval; a mapping it finds refreshed forgets its expired remotes.
 // - Limits (RFC 6888): config.max_mappings in all, config.max_per_64 per inside /64; a refused new flow gets a
 //   drop reason for which nat66_answer_admin_prohibited() is true. Live mappings are never evicted. A freed
 //   port rests config.port_quarantine_ms before reuse.
@@ -39,6 +46,7 @@
 #include "nat66_events.h"
 #include "nat66_host_limit.h"
 #include "nat66_ports.h"
+#include "nat66_remotes.h"
 #include "nat66_types.h"
 #include "verdict.h"
 
@@ -97,13 +105,17 @@ class Nat66Table {
   // removed (counted as nat66_mapping_expired). Call repeatedly; each call resumes where the last stopped.
   size_t expire(uint64_t now_ms, size_t budget, CounterBlock& counters) noexcept;
 
-  // Appends every live mapping to `out` (shard by shard, so not one instant across shards).
-  void snapshot(std::vector<Nat66MappingRecord>& out) const;
+  // Appends every live mapping to `out` (shard by shard, so not one instant across shards). Remotes whose
+  // deadline is <= now_ms are left out (0: every remembered one); with `remotes`, each mapping's are appended
+  // there (see Nat66MappingRecord::remotes_first).
+  void snapshot(std::vector<Nat66MappingRecord>& out, uint64_t now_ms = 0,
+                std::vector<Nat66Remote>* remotes = nullptr) const;
 
   Nat66Counts counts() const noexcept;  // live mappings by state
   uint32_t mappings_in_64(const Address& inside) const { return host_limit_.used(inside.high64()); }
 
-  // Moves queued mapping events (NEW on creation, UPDATE on a TCP state change, DESTROY on expiry) to `out`.
+  // Moves queued mapping events (NEW on creation, UPDATE on a TCP state change, DESTROY on expiry, REMOTE
+  // when a mapping gains a remote after its first, LIMIT when one is refused) to `out`.
   size_t drain_events(std::vector<Nat66MappingEvent>& out) { return events_.drain(out); }
 
   const Nat66Config& config() const noexcept { return config_; }
@@ -115,21 +127,27 @@ class Nat66Table {
 
   uint64_t hash_inside(Nat66Proto p, const Address& a, uint16_t port) const noexcept;
   Counter outbound_locked(Shard& s, uint32_t shard_no, uint64_t h, const Nat66Flow& f, uint64_t now_ms,
-                          Nat66Binding& out, CounterBlock& counters, void* event_storage, bool& have_event) noexcept;
+                          Nat66Binding& out, CounterBlock& counters, void* event_storage) noexcept;
   Nat66Lookup inbound_locked(Shard& s, uint32_t handle, int pool, const Nat66Flow& f, uint64_t now_ms,
-                             Nat66Binding& out, void* event_storage, bool& have_event) noexcept;
+                             Nat66Binding& out, void* event_storage) noexcept;
   uint32_t find_slot_locked(Shard& s, uint32_t tag, Nat66Proto p, const Address& a, uint16_t port) const noexcept;
   Entry* resolve_outside_locked(Shard& s, uint32_t handle, Nat66Proto p, int pool, uint16_t port,
                                 uint64_t now_ms) const noexcept;
   Counter create_locked(Shard& s, uint32_t shard_no, uint32_t tag, const Nat66Flow& f, uint64_t now_ms,
                         uint32_t& slot_out) noexcept;
   void destroy_locked(Shard& s, uint32_t slot, uint64_t now_ms, Nat66MappingEvent* event) noexcept;
-  void touch(Shard& s, uint32_t slot, bool outbound, const Nat66Flow& f, uint64_t now_ms) noexcept;
+  void touch(Shard& s, uint32_t slot, bool outbound, Nat66Remote* r, const Nat66Flow& f, uint64_t now_ms) noexcept;
+  Nat66Remote* find_remote(Entry& e, const Address& a, uint16_t port) const noexcept;
+  bool remote_allowed(const Entry& e, const Address& a, uint64_t now_ms) const noexcept;
+  Counter add_remote(Entry& e, const Nat66Flow& f, uint64_t now_ms, Nat66Remote*& out) noexcept;
+  void settle(Entry& e, uint64_t now_ms) noexcept;
+  uint32_t live_remotes(const Entry& e, uint64_t now_ms) const noexcept;
+  bool remote_limit_event_due(uint64_t now_ms) noexcept;
   void set_state(Entry& e, Nat66State st) noexcept;
   uint64_t timeout_for(Nat66State st) const noexcept;
   void wheel_link(Shard& s, uint32_t slot, uint64_t now_ms) noexcept;
   void wheel_unlink(Shard& s, uint32_t slot) noexcept;
-  void record(const Entry& e, Nat66MappingRecord& r) const noexcept;
+  void record(const Entry& e, uint64_t now_ms, Nat66MappingRecord& r) const noexcept;
   void bind(const Entry& e, uint32_t handle, Nat66Binding& out) const noexcept;
   void publish(const Nat66MappingEvent* events, size_t n, CounterBlock& counters) noexcept;
 
@@ -143,6 +161,7 @@ class Nat66Table {
   std::atomic<uint32_t> live_{0};
   std::atomic<uint64_t> by_state_[kNat66StateCount] = {};
   std::atomic<uint32_t> expire_next_shard_{0};
+  std::atomic<uint64_t> remote_limit_event_ms_{0};  // when the last LIMIT event was queued (+1; 0: never)
 };
 
 }  // namespace npt66

@@ -47,7 +47,7 @@ Counter nat66_unmap_quoted_destination(const Nat66Table& t, const PacketView& v,
 // build_icmp_error(icmp6::kDestUnreachable, 1, 0, <gateway inside address>, packet, len, ...).
 constexpr bool nat66_answer_admin_prohibited(Counter reason) noexcept {
   return reason == Counter::drop_nat66_table_full || reason == Counter::drop_nat66_host_limit ||
-         reason == Counter::drop_nat66_ports_exhausted;
+         reason == Counter::drop_nat66_ports_exhausted || reason == Counter::drop_nat66_remote_limit;
 }
 
 }  // namespace npt66

@@ -15,7 +15,9 @@ inline constexpr int kNat66ProtoCount = 3;
 enum class Nat66State : uint8_t { udp, tcp_transitory, tcp_established, icmp };
 inline constexpr int kNat66StateCount = 4;
 
-enum class Nat66EventType : uint8_t { created, updated, destroyed };  // conntrack -E: NEW, UPDATE, DESTROY
+// conntrack -E: NEW, UPDATE, DESTROY; and, per mapping, REMOTE when its inside endpoint sends to a remote
+// address (TCP: endpoint) it is not already sending to, LIMIT when it is refused for maxRemotesPerMapping.
+enum class Nat66EventType : uint8_t { created, updated, destroyed, remote_added, remote_limit };
 
 constexpr const char* to_string(Nat66Proto p) noexcept {
   return p == Nat66Proto::tcp ? "tcp" : p == Nat66Proto::udp ? "udp" : "icmpv6";
@@ -30,7 +32,14 @@ constexpr const char* to_string(Nat66State s) noexcept {
   return "?";
 }
 constexpr const char* to_string(Nat66EventType t) noexcept {
-  return t == Nat66EventType::created ? "NEW" : t == Nat66EventType::updated ? "UPDATE" : "DESTROY";
+  switch (t) {
+    case Nat66EventType::created: return "NEW";
+    case Nat66EventType::updated: return "UPDATE";
+    case Nat66EventType::destroyed: return "DESTROY";
+    case Nat66EventType::remote_added: return "REMOTE";
+    case Nat66EventType::remote_limit: return "LIMIT";
+  }
+  return "?";
 }
 
 // TCP flag bits as they appear in byte 13 of the TCP header.
@@ -59,8 +68,12 @@ struct Nat66Binding {
 struct Nat66MappingRecord {
   Nat66Proto proto = Nat66Proto::udp;
   Nat66State state = Nat66State::udp;
-  Address inside, outside, remote;  // remote: the last address the inside endpoint sent to
+  Address inside, outside, remote;  // remote: the last address the inside endpoint sent to (REMOTE/LIMIT events:
+                                    // the remote added or refused)
   uint16_t inside_port = 0, outside_port = 0, remote_port = 0;
+  uint32_t remote_count = 0;  // live remotes (addresses; TCP: connections) the mapping accepts packets from
+  // snapshot(): this mapping's remotes are [remotes_first, remotes_first + remote_count) of the list it fills.
+  uint32_t remotes_first = 0;
   uint64_t created_ms = 0, last_ms = 0, expires_ms = 0;
   uint64_t packets_out = 0, packets_in = 0, bytes_out = 0, bytes_in = 0;
 };

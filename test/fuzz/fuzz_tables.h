@@ -55,6 +55,7 @@ inline Nat66Config small_masquerade_config(Nat66Filtering filtering) {
   c.outside = {kMasqOutside, kMasqOutside2};
   c.port_min = 20000;
   c.port_max = 20063;
+  c.keep_privileged_ports = true;  // reach the below-1024 allocation too
   c.timeouts.udp_ms = kNat66MinUdpTimeoutMs;
   c.timeouts.tcp_established_ms = 600'000;
   c.timeouts.tcp_transitory_ms = 60'000;

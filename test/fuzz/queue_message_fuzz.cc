@@ -1,7 +1,7 @@
 // libFuzzer target: the queue engine's per-message path without the socket: netlink bytes ->
 // parse_packet_message (native/nfq/packet_message.h) -> the checks QueueWorker::on_packet makes -> dispatch
-// (native/core/dispatch.h, with the message's checksum-offload flags) on an NPTv6 table and a masquerade table
-// built once per process.
+// (native/core/dispatch.h, with the message's checksum-offload flags and input interface; interface 3 is the
+// outside one) on an NPTv6 table and a masquerade table built once per process.
 // Input: one NFQNL_MSG_PACKET netlink message; its nlmsg_len and type are set from the input's length, so the
 // message is always complete (mnl_nlmsg_ok), as the receive loop guarantees. The buffer is exactly the input's
 // length on the heap.
@@ -28,6 +28,8 @@ using namespace npt66;
 using namespace npt66::fuzz;
 
 namespace {
+
+constexpr uint32_t kOutsideIfindex = 3;  // packets that arrive on interface 3 come from outside
 
 enum class Outcome { no_header, malformed, no_payload, capture_truncated, unknown_hook, verdict };
 
@@ -66,8 +68,10 @@ Outcome on_packet(Engine& e, const nlmsghdr* nlh, size_t size) {
   }
   const Bytes arrived(m.payload, m.payload + m.payload_len);
   const Offload offload{(m.skb_info & NFQA_SKB_GSO) != 0, (m.skb_info & NFQA_SKB_CSUMNOTREADY) != 0};
-  const Tables tables{&nptv6_table(false), e.masquerade, e.now_ms};
-  const Handled h = dispatch(tables, d, offload, m.payload, m.payload_len, e.counters);
+  static constexpr uint32_t kOutsideIfindexes[] = {kOutsideIfindex};
+  const Tables tables{&nptv6_table(false), e.masquerade, e.now_ms, kOutsideIfindexes};
+  const Arrival arrival{m.indev, m.hook == NF_INET_LOCAL_OUT};
+  const Handled h = dispatch(tables, d, offload, m.payload, m.payload_len, e.counters, arrival);
   const Verdict& v = h.verdict;
   NPT66_FUZZ_CHECK(v.action == Action::translated || v.action == Action::not_ours || v.action == Action::drop,
                    "a verdict outside the three actions");

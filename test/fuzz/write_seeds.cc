@@ -195,7 +195,9 @@ void nat66_seeds(const fs::path& root) {
 }
 
 // A NFQNL_MSG_PACKET message as the kernel builds it: packet header, metadata, payload last.
-Bytes queue_message(uint32_t id, int hook, const Bytes* payload, uint32_t cap_len = 0, bool with_header = true) {
+// Inbound packets arrive on interface 3, the fuzz target's outside interface, unless `indev` says otherwise.
+Bytes queue_message(uint32_t id, int hook, const Bytes* payload, uint32_t cap_len = 0, bool with_header = true,
+                    uint32_t indev = 3) {
   alignas(4) static uint8_t buf[4096];
   std::memset(buf, 0, sizeof buf);
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
@@ -210,7 +212,8 @@ Bytes queue_message(uint32_t id, int hook, const Bytes* payload, uint32_t cap_le
     mnl_attr_put(nlh, NFQA_PACKET_HDR, sizeof ph, &ph);
   }
   mnl_attr_put_u32(nlh, NFQA_MARK, htonl(5));
-  mnl_attr_put_u32(nlh, hook == NF_INET_PRE_ROUTING ? NFQA_IFINDEX_INDEV : NFQA_IFINDEX_OUTDEV, htonl(3));
+  if (hook == NF_INET_PRE_ROUTING || hook == NF_INET_LOCAL_IN) mnl_attr_put_u32(nlh, NFQA_IFINDEX_INDEV, htonl(indev));
+  else mnl_attr_put_u32(nlh, NFQA_IFINDEX_OUTDEV, htonl(3));
   if (cap_len != 0) mnl_attr_put_u32(nlh, NFQA_CAP_LEN, htonl(cap_len));
   if (payload != nullptr) mnl_attr_put(nlh, NFQA_PAYLOAD, payload->size(), payload->data());
   return Bytes(buf, buf + nlh->nlmsg_len);
@@ -233,7 +236,8 @@ void queue_seeds(const fs::path& root) {
   c.add(queue_message(id++, NF_INET_LOCAL_OUT, &out));
   c.add(queue_message(id++, NF_INET_PRE_ROUTING, &in));
   c.add(queue_message(id++, NF_INET_LOCAL_IN, &in));
-  c.add(queue_message(id++, NF_INET_PRE_ROUTING, &hairpin));
+  c.add(queue_message(id++, NF_INET_PRE_ROUTING, &hairpin, 0, true, 2));  // from the inside interface
+  c.add(queue_message(id++, NF_INET_PRE_ROUTING, &hairpin));              // the same, forged from outside
   c.add(queue_message(id++, NF_INET_FORWARD, &out));        // a hook the engine never queues from
   c.add(queue_message(id++, NF_INET_POST_ROUTING, &out, 1500));  // capture cut short
   c.add(queue_message(id++, NF_INET_POST_ROUTING, nullptr));     // no payload

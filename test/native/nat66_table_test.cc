@@ -149,27 +149,7 @@ TEST(Nat66Filtering, AddressDependentAcceptsOnlyRemotesTheInsideSentTo) {
   EXPECT_EQ(t->inbound(reply, kT0 + 5, got, c), Nat66Lookup::found);
 }
 
-TEST(Nat66Filtering, AddressDependentRemembersTheLastFourRemotes) {
-  auto t = make_table(base_config());
-  CounterBlock c;
-  std::vector<Address> remotes;
-  for (int i = 1; i <= 5; ++i) {
-    Address r = kRemote;
-    r.b[15] = static_cast<uint8_t>(i);
-    remotes.push_back(r);
-  }
-  Nat66Binding b;
-  for (int i = 0; i < 4; ++i) b = create_ok(*t, udp_flow(kContainer, 40000, remotes[i], 53), kT0 + i, c);
-  create_ok(*t, udp_flow(kContainer, 40000, remotes[0], 53), kT0 + 10, c);  // remote 0 used again: most recent
-  create_ok(*t, udp_flow(kContainer, 40000, remotes[4], 53), kT0 + 11, c);  // forgets remote 1, the oldest
-  Nat66Binding got;
-  for (int i : {0, 2, 3, 4})
-    EXPECT_EQ(t->find_outside(Nat66Proto::udp, kOutside, b.outside_port, kT0 + 20, got, &remotes[i]),
-              Nat66Lookup::found)
-        << i;
-  EXPECT_EQ(t->find_outside(Nat66Proto::udp, kOutside, b.outside_port, kT0 + 20, got, &remotes[1]),
-            Nat66Lookup::filtered);
-}
+// (Every remote is remembered, each with its own lifetime: test/native/nat66_remotes_test.cc.)
 
 TEST(Nat66Filtering, EndpointIndependentAcceptsAnyRemote) {
   Nat66Config cfg = base_config();
