@@ -4,6 +4,7 @@
 // 'mapping' events (NEW/UPDATE/DESTROY, conntrack -E style) arrive in batches from the engine.
 import { EventEmitter } from 'node:events';
 
+import { relaxConntrackChecksum } from './conntrack-checksum';
 import { chooseQueuePlacement, describePlacement, type QueuePlacement } from './cpu-placement';
 import { fromNativeError, Npt66Error } from './errors';
 import { compileGatewayConfig, type CompiledConfig, type GatewayConfig } from './gateway-config';
@@ -136,6 +137,7 @@ function reassemblyState(backend: RuleBackend['name'], facts: HostFacts): { mess
 
 export class Gateway extends EventEmitter {
   private compiled: CompiledConfig;
+  private restoreConntrackChecksum?: () => void; // conntrack-checksum.ts: what stop() puts back
   private state: GatewayState = 'starting';
   private readonly startedAt = new Date();
   private queue: Promise<unknown> = Promise.resolve(); // serializes reload and stop
@@ -216,6 +218,12 @@ export class Gateway extends EventEmitter {
       const stale = await rules.install(c);
       if (stale.length) gateway.emitEvent('warning', { message: 'removed rules left by an earlier npt66 run that did not stop cleanly', removed: stale });
       if (c.masquerade.length) gateway.emitEvent('state', reassemblyState(rules.name, facts));
+      // After the rules: their conntrack match is what brings conntrack into this namespace.
+      const checksum = relaxConntrackChecksum(c.queues.gso, facts);
+      if (checksum) {
+        gateway.emitEvent(checksum.warning ? 'warning' : 'state', { message: checksum.message });
+        gateway.restoreConntrackChecksum = checksum.restore;
+      }
     } catch (e) {
       await rules.remove().catch(() => undefined);
       await engine.stop(0).catch(() => undefined);
@@ -354,6 +362,8 @@ export class Gateway extends EventEmitter {
         failure = e;
       }
       await this.engine.stop(this.drainMs);
+      this.restoreConntrackChecksum?.();
+      this.restoreConntrackChecksum = undefined;
       this.emitState('stopped');
       if (failure) throw failure;
     });

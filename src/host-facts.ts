@@ -8,7 +8,7 @@
 //   - which CPUs this process may run on and which take an interface's receive work (IRQ affinity, RPS), for
 //     placing the queue threads (src/cpu-placement.ts).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 export interface InterfaceAddress {
@@ -30,6 +30,9 @@ export interface HostFacts {
   conntrackTimeouts(): ConntrackTimeouts;
   // /proc/net/nf_conntrack exists: conntrack (and its nf_defrag_ipv6) is built in or loaded. Not given: assumed.
   conntrackPresent?(): boolean;
+  // net.netfilter.nf_conntrack_checksum in this namespace; null: no conntrack here (or not readable).
+  conntrackChecksum?(): boolean | null;
+  setConntrackChecksum?(on: boolean): boolean; // false when the write was refused
   // The CPUs this process may run on (/proc/self/status Cpus_allowed_list); null: not readable.
   allowedCpus?(): number[] | null;
   // Where an interface's receive work runs; null: no such interface here.
@@ -214,6 +217,18 @@ export const systemHostFacts: HostFacts = {
   },
   conntrackPresent() {
     return existsSync('/proc/net/nf_conntrack');
+  },
+  conntrackChecksum() {
+    const v = readNumbers(`${CONNTRACK}/nf_conntrack_checksum`)?.[0];
+    return v === undefined ? null : v !== 0;
+  },
+  setConntrackChecksum(on) {
+    try {
+      writeFileSync(`${CONNTRACK}/nf_conntrack_checksum`, on ? '1' : '0');
+      return true;
+    } catch {
+      return false;
+    }
   },
   allowedCpus() {
     const line = /^Cpus_allowed_list:\s*(.*)$/m.exec(readText('/proc/self/status') ?? '');
