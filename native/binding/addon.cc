@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Translator", npt66::binding::Translator::Define(env));
   exports.Set("Engine", npt66::binding::Engine::Define(env));
   exports.Set("counterDescriptions", npt66::binding::counter_descriptions(env));
+  exports.Set("engineDefaults", npt66::binding::engine_defaults(env));
   return exports;
 }
 

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 
+#include <cmath>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -111,42 +113,56 @@ class EventDelivery : public std::enable_shared_from_this<EventDelivery> {
 
 namespace {
 
-uint32_t optional_uint(Napi::Env env, const Napi::Object& o, const char* key, uint32_t fallback, uint32_t min,
-                       uint32_t max) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber()) throw_error(env, "ERR_NPT66_CONFIG", std::string(key) + " must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<uint64_t>(d)))
+// Conversions only: an option left out keeps nfq::Options' default (queue_engine.h, where the native defaults
+// live), a given one must fit the C++ type. Ranges are the schema's (src/gateway-config.ts) and the invariants the
+// engine's (its std::invalid_argument becomes ERR_NPT66_CONFIG below).
+template <typename T>
+T to_integer(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
+  constexpr auto lo = std::numeric_limits<T>::min();
+  constexpr auto hi = std::numeric_limits<T>::max();
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != std::floor(d))
     throw_error(env, "ERR_NPT66_CONFIG",
-                std::string(key) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
-  return static_cast<uint32_t>(d);
+                what + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return static_cast<T>(d);
 }
 
-int optional_int(Napi::Env env, const Napi::Object& o, const char* key, int fallback, int min, int max) {
+template <typename T>
+void optional_integer(Napi::Env env, const Napi::Object& o, const char* key, T& out) {
   Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return fallback;
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0.5;
-  if (!(d >= min && d <= max) || d != static_cast<double>(static_cast<int64_t>(d)))
-    throw_error(env, "ERR_NPT66_CONFIG",
-                std::string(key) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max));
-  return static_cast<int>(d);
+  if (!v.IsUndefined()) out = to_integer<T>(env, v, key);
 }
 
-std::vector<int> optional_cpus(Napi::Env env, const Napi::Object& o, const char* key) {
+void optional_boolean(Napi::Env env, const Napi::Object& o, const char* key, bool& out) {
   Napi::Value v = o.Get(key);
-  std::vector<int> cpus;
-  if (v.IsUndefined()) return cpus;
+  if (v.IsUndefined()) return;
+  if (!v.IsBoolean()) throw_error(env, "ERR_NPT66_CONFIG", std::string(key) + " must be a boolean");
+  out = v.As<Napi::Boolean>().Value();
+}
+
+// The engine checks that each is a CPU this process may use.
+void optional_cpus(Napi::Env env, const Napi::Object& o, const char* key, std::vector<int>& out) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return;
   if (!v.IsArray()) throw_error(env, "ERR_NPT66_CONFIG", std::string(key) + " must be an array of CPU numbers");
   Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i)
+    out.push_back(to_integer<int>(env, a.Get(i), std::string(key) + "[" + std::to_string(i) + "]"));
+}
+
+// Interface names (undefined: none). The engine resolves them to ifindexes (native/nfq/outside_interfaces.h).
+std::vector<std::string> interface_names(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  std::vector<std::string> names;
+  if (v.IsUndefined()) return names;
+  if (!v.IsArray()) throw_error(env, "ERR_NPT66_CONFIG", what + " must be an array of interface names");
+  Napi::Array a = v.As<Napi::Array>();
   for (uint32_t i = 0; i < a.Length(); ++i) {
-    Napi::Value c = a.Get(i);
-    double d = c.IsNumber() ? c.As<Napi::Number>().DoubleValue() : -1;
-    if (!(d >= 0 && d < 4096) || d != static_cast<double>(static_cast<int>(d)))
-      throw_error(env, "ERR_NPT66_CONFIG", std::string(key) + "[" + std::to_string(i) + "] must be a CPU number");
-    cpus.push_back(static_cast<int>(d));
+    Napi::Value name = a.Get(i);
+    if (!name.IsString() || name.As<Napi::String>().Utf8Value().empty())
+      throw_error(env, "ERR_NPT66_CONFIG", what + "[" + std::to_string(i) + "] must be an interface name");
+    names.push_back(name.As<Napi::String>().Utf8Value());
   }
-  return cpus;
+  return names;
 }
 
 [[noreturn]] void throw_queue_error(Napi::Env env, const nfq::QueueError& e) {
@@ -201,6 +217,22 @@ class StopWorker : public Napi::AsyncWorker {
 
 }  // namespace
 
+Napi::Object engine_defaults(Napi::Env env) {
+  const nfq::Options d;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("queueFirst", d.queue_first);
+  o.Set("queueCount", d.queue_count);
+  o.Set("queueMaxLen", d.queue_max_len);
+  o.Set("socketBufferBytes", d.socket_buffer_bytes);
+  o.Set("failOpen", d.fail_open);
+  o.Set("gso", d.gso);
+  o.Set("icmpRateLimit", d.icmp_rate_limit);
+  o.Set("queueNice", d.queue_nice);
+  o.Set("queueFifoPriority", d.queue_fifo_priority);
+  o.Set("masquerade", masquerade_defaults(env));
+  return o;
+}
+
 Napi::Function Engine::Define(Napi::Env env) {
   return DefineClass(env, "Engine",
                      {InstanceMethod<&Engine::Start>("start"), InstanceMethod<&Engine::SetMappings>("setMappings"),
@@ -216,21 +248,16 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info),
   Napi::Object o = info[0].As<Napi::Object>();
   if (!o.Get("onEvents").IsFunction()) throw_error(env, "ERR_NPT66_INVALID_ARG", "onEvents must be a function");
   nfq::Options options;
-  options.queue_first = static_cast<uint16_t>(optional_uint(env, o, "queueFirst", 0, 0, 65535));
-  options.queue_count = static_cast<uint16_t>(optional_uint(env, o, "queueCount", 1, 1, 65536 - options.queue_first));
-  options.queue_max_len = optional_uint(env, o, "queueMaxLen", 4096, 1, 1u << 24);
-  options.socket_buffer_bytes = optional_uint(env, o, "socketBufferBytes", 8u << 20, 64u << 10, 1u << 30);
-  options.icmp_rate_limit = optional_uint(env, o, "icmpRateLimit", 100, 0, 1'000'000);
-  options.queue_cpus = optional_cpus(env, o, "queueCpus");
-  options.queue_nice = optional_int(env, o, "queueNice", -20, -20, 19);
-  options.queue_fifo_priority = optional_int(env, o, "queueFifoPriority", 0, 0, 99);
-  Napi::Value fail_open = o.Get("failOpen");
-  if (!fail_open.IsUndefined() && !fail_open.IsBoolean())
-    throw_error(env, "ERR_NPT66_CONFIG", "failOpen must be a boolean");
-  options.fail_open = fail_open.IsBoolean() && fail_open.As<Napi::Boolean>().Value();
-  Napi::Value gso = o.Get("gso");
-  if (!gso.IsUndefined() && !gso.IsBoolean()) throw_error(env, "ERR_NPT66_CONFIG", "gso must be a boolean");
-  if (gso.IsBoolean()) options.gso = gso.As<Napi::Boolean>().Value();
+  optional_integer(env, o, "queueFirst", options.queue_first);
+  optional_integer(env, o, "queueCount", options.queue_count);
+  optional_integer(env, o, "queueMaxLen", options.queue_max_len);
+  optional_integer(env, o, "socketBufferBytes", options.socket_buffer_bytes);
+  optional_integer(env, o, "icmpRateLimit", options.icmp_rate_limit);
+  optional_cpus(env, o, "queueCpus", options.queue_cpus);
+  optional_integer(env, o, "queueNice", options.queue_nice);
+  optional_integer(env, o, "queueFifoPriority", options.queue_fifo_priority);
+  optional_boolean(env, o, "failOpen", options.fail_open);
+  optional_boolean(env, o, "gso", options.gso);
   options.table = to_table(env, o.Get("mappings"));
   options.masquerade = to_masquerade(env, o.Get("masquerade"));
 

@@ -11,6 +11,10 @@ namespace npt66::binding {
 
 class EventDelivery;
 
+// nfq::Options' defaults (and masquerade: Nat66Config's) under the JS option names, exported as
+// engineDefaults for the test that the schema's defaults equal them (test/ts/defaults.test.ts).
+Napi::Object engine_defaults(Napi::Env env);
+
 class Engine : public Napi::ObjectWrap<Engine> {
  public:
   static Napi::Function Define(Napi::Env env);

@@ -93,7 +93,7 @@ Nat66Config one(Napi::Env env, const Napi::Value& v, const std::string& field) {
   c.max_mappings = static_cast<uint32_t>(integer(env, o, field, "maxMappings", 1, kNat66MaxMappings));
   c.max_per_64 = static_cast<uint32_t>(integer(env, o, field, "maxPerHost64", 1, UINT32_MAX));
   c.inbound_refresh = boolean(env, o, field, "inboundRefresh");
-  // Optional: true (the default) keeps inside ports below 1024 below 1024; false maps them into the range.
+  // Optional (left out: Nat66Config's default, false): true keeps inside ports below 1024 below 1024.
   if (!o.Get("privilegedPorts").IsUndefined()) c.keep_privileged_ports = boolean(env, o, field, "privilegedPorts");
 
   // What is left for the core: prefixes with host bits, refused or repeated outside addresses, an outside
@@ -126,6 +126,25 @@ std::vector<Nat66Config> to_masquerade(Napi::Env env, const Napi::Value& v) {
   Napi::Array a = v.As<Napi::Array>();
   for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(one(env, a.Get(i), "masquerade[" + std::to_string(i) + "]"));
   return out;
+}
+
+Napi::Object masquerade_defaults(Napi::Env env) {
+  const Nat66Config c;
+  Napi::Object timeouts = Napi::Object::New(env);
+  timeouts.Set("udpMs", static_cast<double>(c.timeouts.udp_ms));
+  timeouts.Set("tcpEstablishedMs", static_cast<double>(c.timeouts.tcp_established_ms));
+  timeouts.Set("tcpTransitoryMs", static_cast<double>(c.timeouts.tcp_transitory_ms));
+  timeouts.Set("icmpMs", static_cast<double>(c.timeouts.icmp_ms));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("portMin", c.port_min);
+  o.Set("portMax", c.port_max);
+  o.Set("filtering", c.filtering == Nat66Filtering::address_dependent ? "address-dependent" : "endpoint-independent");
+  o.Set("timeouts", timeouts);
+  o.Set("maxMappings", c.max_mappings);
+  o.Set("maxPerHost64", c.max_per_64);
+  o.Set("inboundRefresh", c.inbound_refresh);
+  o.Set("privilegedPorts", c.keep_privileged_ports);
+  return o;
 }
 
 Napi::Object from_mapping_record(Napi::Env env, uint32_t masquerade, const Nat66MappingRecord& r) {

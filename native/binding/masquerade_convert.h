@@ -15,6 +15,9 @@ namespace npt66::binding {
 // (masquerade[i].field) for a missing, mistyped or out-of-range value, or one the core's validation refuses.
 std::vector<Nat66Config> to_masquerade(Napi::Env env, const Napi::Value& v);
 
+// Nat66Config's defaults as a NativeMasquerade-shaped object (no sources, no addresses), for the test that the
+// schema's defaults equal them (test/ts/defaults.test.ts).
+Napi::Object masquerade_defaults(Napi::Env env);
 // A record whose times are already Unix epoch milliseconds.
 Napi::Object from_mapping_record(Napi::Env env, uint32_t masquerade, const Nat66MappingRecord& r);
 

@@ -21,22 +21,15 @@ Napi::Value Translator::MapAddress(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Address a = to_address(env, info[0], "address");
   Direction d = to_direction(env, info[1]);
+  const AddressOutcome o = map_address(*table_, d, a);
   Napi::Object r = Napi::Object::New(env);
-  const Mapping* m = table_->match(a, d);
-  if (m == nullptr) {
-    r.Set("output", env.Null());
-    r.Set("reason", "not_ours");
-    r.Set("mapping", -1);
-    return r;
-  }
-  Counter c = map_address(*m, d, a);
-  r.Set("mapping", m->index);
-  if (c != Counter::count_) {
-    r.Set("output", env.Null());
-    r.Set("reason", std::string(kCounterInfo[static_cast<size_t>(c)].name));
-  } else {
+  r.Set("mapping", o.mapping == nullptr ? -1 : static_cast<double>(o.mapping->index));
+  if (o.reason == Counter::count_) {
     r.Set("output", Napi::Buffer<uint8_t>::Copy(env, a.b.data(), a.b.size()));
     r.Set("reason", env.Null());
+  } else {
+    r.Set("output", env.Null());
+    r.Set("reason", std::string(kCounterInfo[static_cast<size_t>(o.reason)].name));
   }
   return r;
 }

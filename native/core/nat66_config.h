@@ -39,7 +39,9 @@ struct Nat66Config {
   // Inside ports 1..1023 keep an outside port below 1024 (nf_nat_core's rule), which works only if replies to
   // 1..1023 are queued. When they are not (the gateway's rules leave the host's own services alone), such ports
   // take a port from [port_min, port_max] like any other, so no flow is mapped to a port whose replies are lost.
-  bool keep_privileged_ports = true;
+  // Off by default, as masquerade[].privilegedPorts in the schema (src/gateway-config.ts): the rules queue replies
+  // to 1..1023 only when asked to.
+  bool keep_privileged_ports = false;
   bool inbound_refresh = true;   // RFC 4787 REQ-6: inbound packets that pass filtering also refresh the timer
   uint32_t max_mappings = 1u << 20;  // RFC 6888 REQ-3: table size limit; new flows beyond it are refused
   // RFC 6888 REQ-4: mappings per inside /64 (one host can use a whole /64), well below the default port range

@@ -138,6 +138,19 @@ inline Counter map_address(const Mapping& m, Direction d, Address& a) noexcept {
   return c;
 }
 
+// What an address becomes under a whole table: the mapping it matched (null when none) and the outcome.
+struct AddressOutcome {
+  const Mapping* mapping = nullptr;
+  Counter reason = Counter::not_ours;  // Counter::count_ when translated, else not_ours or the refusal's drop
+};
+
+// Matches `a` in direction `d` and maps it (in place, only when translated): `npt66 translate`'s question.
+inline AddressOutcome map_address(const PrefixTable& table, Direction d, Address& a) noexcept {
+  const Mapping* m = table.match(a, d);
+  if (m == nullptr) return {};
+  return {m, map_address(*m, d, a)};
+}
+
 // True if `p` has bits set beyond its length.
 bool has_host_bits(const Prefix& p) noexcept;
 

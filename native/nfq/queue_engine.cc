@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <climits>
 #include <stdexcept>
 #include <string>
 
@@ -44,6 +45,9 @@ Engine::Engine(Options options, EventSink emit)
                                 std::to_string(uint32_t{options_.queue_first} + options_.queue_count - 1) +
                                 " goes past queue 65535");
   if (options_.queue_max_len == 0) throw std::invalid_argument("queue max length must be at least 1");
+  // SO_RCVBUFFORCE / SO_SNDBUFFORCE take an int.
+  if (options_.socket_buffer_bytes == 0 || options_.socket_buffer_bytes > uint32_t{INT_MAX})
+    throw std::invalid_argument("socket buffer size must be 1.." + std::to_string(INT_MAX) + " bytes");
   if (std::string bad = check_cpus(options_.queue_cpus); !bad.empty()) throw std::invalid_argument("queue CPUs: " + bad);
   if (options_.queue_nice < -20 || options_.queue_nice > 19) throw std::invalid_argument("queue nice must be -20..19");
   if (options_.queue_fifo_priority < 0 || options_.queue_fifo_priority > 99)
@@ -73,7 +77,7 @@ void Engine::emit(Event::Type type, std::string message, int queue) const noexce
 void Engine::start() {
   std::lock_guard<std::mutex> lock(lifecycle_);
   if (state_ != State::idle) throw std::logic_error("the engine has already been started; create a new one");
-  QueueWorker::Settings settings;
+  QueueWorker::Settings settings;  // every field from options_, where the defaults live
   settings.queue_max_len = options_.queue_max_len;
   settings.fail_open = options_.fail_open;
   settings.gso = options_.gso;

@@ -26,10 +26,14 @@ namespace npt66::nfq {
 
 class QueueWorker;
 
+// The engine's defaults, for callers that set no value (C++ tests, benchmarks, the addon when JS leaves an
+// option out). The configuration's defaults live in the zod schema (src/gateway-config.ts) and must equal these:
+// test/ts/defaults.test.ts compares them through the addon's engineDefaults. The ranges a user may write are
+// the schema's; the engine refuses only what cannot work (std::invalid_argument, see Engine::Engine).
 struct Options {
   uint16_t queue_first = 0;
   uint16_t queue_count = 1;
-  uint32_t queue_max_len = 4096;          // NFQA_CFG_QUEUE_MAXLEN (the kernel's default is 1024)
+  uint32_t queue_max_len = 4096;          // NFQA_CFG_QUEUE_MAXLEN (the kernel's default is 1024); >= 1
   uint32_t socket_buffer_bytes = 8u << 20;  // SO_RCVBUFFORCE / SO_SNDBUFFORCE
   bool fail_open = false;                 // accept untranslatable packets untranslated (leaks inside addresses)
   // NFQA_CFG_F_GSO: GSO/GRO super-packets are queued whole, checksums handled per checksum_offload.h. Off, the

@@ -14,7 +14,7 @@ namespace npt66::nfq {
 class QueueSocket {
  public:
   struct Config {
-    uint32_t socket_buffer_bytes = 8u << 20;
+    uint32_t socket_buffer_bytes = 0;  // 1..INT_MAX; no default here: nfq::Options holds it (queue_engine.h)
     std::chrono::milliseconds receive_timeout{50};  // how often a blocked receive notices a stop request
   };
 

@@ -26,10 +26,11 @@ namespace npt66::nfq {
 
 class QueueWorker {
  public:
+  // No defaults here: Engine::start copies each field from nfq::Options (queue_engine.h), where they live.
   struct Settings {
-    uint32_t queue_max_len = 4096;
+    uint32_t queue_max_len = 0;
     bool fail_open = false;
-    bool gso = true;  // NFQA_CFG_F_GSO
+    bool gso = false;  // NFQA_CFG_F_GSO
     QueueSocket::Config socket;
     ThreadPlacement placement;  // applied by run() to its own thread
   };

@@ -24,6 +24,7 @@ inline Nat66Config base_config() {
   Nat66Config c;
   c.inside = {prefix("fd5a:ceb9:ed8d:1::/64")};
   c.outside = {kOutside};
+  c.keep_privileged_ports = true;  // the tests exercise nf_nat's rule (ports below 1024 stay below 1024)
   c.seed = 42;
   return c;
 }

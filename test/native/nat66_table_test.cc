@@ -60,6 +60,19 @@ TEST(Nat66Allocation, PrivilegedPortsStayBelow1024) {
   }
 }
 
+// The default (as the schema's masquerade[].privilegedPorts: false): replies to 1..1023 are not queued, so a
+// port below 1024 takes one from the range like any other.
+TEST(Nat66Allocation, ByDefaultPortsBelow1024AreMappedIntoTheRange) {
+  Nat66Config cfg = base_config();
+  cfg.keep_privileged_ports = Nat66Config{}.keep_privileged_ports;
+  EXPECT_FALSE(cfg.keep_privileged_ports);
+  auto t = make_table(cfg);
+  CounterBlock c;
+  Nat66Binding a = create_ok(*t, udp_flow(kContainer, 123, kRemote, 123), kT0, c);
+  EXPECT_GE(a.outside_port, cfg.port_min);
+  EXPECT_LE(a.outside_port, cfg.port_max);
+}
+
 TEST(Nat66Allocation, PortsOutsideTheRangeAreMappedIntoIt) {
   auto t = make_table(base_config());
   CounterBlock c;

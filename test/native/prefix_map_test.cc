@@ -300,5 +300,29 @@ TEST(PrefixMapCompile, AcceptsSeveralDisjointPairs) {
   EXPECT_EQ(t->mappings()[2].len, 64);
 }
 
+// The table-level map_address (npt66 translate's question): not ours, translated, or refused with the mapping.
+TEST(PrefixMapTable, MapAddressNamesTheMappingAndTheOutcome) {
+  auto t = table({{"fd00:1::/48", "2001:db8:1::/48"}, {"fd00:2::/48", "2001:db8:2::/48"}});
+  Address a = addr("fd00:3::1");
+  AddressOutcome r = map_address(*t, kOut, a);
+  EXPECT_EQ(r.mapping, nullptr);
+  EXPECT_EQ(name(r.reason), "not_ours");
+  EXPECT_EQ(a, addr("fd00:3::1"));
+
+  a = addr("fd00:2:0:1::1");
+  r = map_address(*t, kOut, a);
+  ASSERT_NE(r.mapping, nullptr);
+  EXPECT_EQ(r.mapping->index, 1u);
+  EXPECT_EQ(name(r.reason), "ok");
+  EXPECT_EQ(a.high64() >> 16, addr("2001:db8:2::").high64() >> 16);
+
+  a = addr("fd00:1:0:ffff::1");  // s4.2: subnet 0xFFFF with a /48
+  r = map_address(*t, kOut, a);
+  ASSERT_NE(r.mapping, nullptr);
+  EXPECT_EQ(r.mapping->index, 0u);
+  EXPECT_EQ(name(r.reason), "drop_subnet_ffff");
+  EXPECT_EQ(a, addr("fd00:1:0:ffff::1"));
+}
+
 }  // namespace
 }  // namespace npt66
