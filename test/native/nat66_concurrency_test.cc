@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <map>
+#include <random>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -163,6 +164,97 @@ TEST(Nat66Concurrency, RacingThreadsAgreeOnOneMappingPerInsideEndpoint) {
   uint64_t created = 0;
   for (auto& c : blocks) created += c.get(Counter::nat66_mapping_created);
   EXPECT_EQ(created, static_cast<uint64_t>(kKeys));
+}
+
+// One mapping's remotes grow past its inline slots (the remote set reallocating as it doubles) on one queue
+// thread while another filters the replies, a third lists and expires, and the limit is reached: every
+// remote whose packet went out is let in from the moment it did, no address never sent to ever is, and the
+// limit holds exactly.
+TEST(Nat66Concurrency, RemotesGrowWhileAnotherThreadFiltersTheirReplies) {
+  Nat66Config cfg = roomy_config();
+  constexpr int kLimit = 3000;
+  cfg.max_remotes_per_mapping = kLimit;
+  auto t = make_table(cfg);
+  auto remote = [](int i) {
+    Address a = addr("2001:db8:77::");
+    a.b[13] = static_cast<uint8_t>(i >> 16);
+    a.b[14] = static_cast<uint8_t>(i >> 8);
+    a.b[15] = static_cast<uint8_t>(i);
+    return a;
+  };
+  constexpr int kMappings = 2;  // two inside sockets, in whatever shards they hash to
+  constexpr int kSent = kLimit + 200;
+  std::vector<std::atomic<int>> sent(kMappings);  // remotes [0, sent) of mapping m have gone out
+  std::atomic<bool> go{false}, done{false};
+  std::atomic<int> failures{0}, refused{0};
+  std::vector<CounterBlock> blocks(3);
+
+  std::thread writer([&] {
+    while (!go.load()) std::this_thread::yield();
+    for (int i = 0; i < kSent; ++i) {
+      for (int m = 0; m < kMappings; ++m) {
+        Nat66Binding b;
+        Counter why = t->outbound(udp_flow(host(1, m), 40000, remote(i), 53), kNow, b, blocks[0]);
+        if (why == Counter::count_) {
+          sent[m].store(i + 1, std::memory_order_release);
+        } else if (why == Counter::drop_nat66_remote_limit && i >= kLimit) {
+          ++refused;
+        } else {
+          ++failures;
+        }
+      }
+    }
+    done = true;
+  });
+  std::thread filter([&] {
+    while (!go.load()) std::this_thread::yield();
+    std::mt19937 rng(7);
+    while (!done.load()) {
+      for (int m = 0; m < kMappings; ++m) {
+        int n = std::min(sent[m].load(std::memory_order_acquire), kLimit);
+        if (n == 0) continue;
+        Nat66Flow reply = udp_flow(remote(static_cast<int>(rng() % n)), 53, cfg.outside[0], 0);
+        Nat66Binding out, m0;
+        if (t->find_inside(Nat66Proto::udp, host(1, m), 40000, kNow, m0) != Nat66Lookup::found) {
+          ++failures;
+          continue;
+        }
+        reply.dst = m0.outside;
+        reply.dport = m0.outside_port;
+        if (t->inbound(reply, kNow, out, blocks[1]) != Nat66Lookup::found || out.inside != host(1, m)) ++failures;
+        reply.src = remote(kSent + static_cast<int>(rng() % 1000));  // never sent to
+        if (t->inbound(reply, kNow, out, blocks[1]) != Nat66Lookup::filtered) ++failures;
+      }
+    }
+  });
+  std::thread lister([&] {
+    while (!go.load()) std::this_thread::yield();
+    std::vector<Nat66MappingEvent> events;
+    while (!done.load()) {
+      t->expire(kNow, 64, blocks[2]);
+      t->drain_events(events);
+      events.clear();
+      std::vector<Nat66MappingRecord> rows;
+      std::vector<Nat66Remote> remotes;
+      t->snapshot(rows, kNow, &remotes);
+      for (const auto& r : rows)
+        if (r.remote_count > static_cast<uint32_t>(kLimit)) ++failures;
+    }
+  });
+  go = true;
+  writer.join();
+  filter.join();
+  lister.join();
+
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(refused.load(), kMappings * (kSent - kLimit));
+  std::vector<Nat66MappingRecord> rows;
+  std::vector<Nat66Remote> remotes;
+  t->snapshot(rows, kNow, &remotes);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(kMappings));
+  for (const auto& r : rows) EXPECT_EQ(r.remote_count, static_cast<uint32_t>(kLimit));
+  EXPECT_EQ(remotes.size(), static_cast<size_t>(kMappings * kLimit));
+  EXPECT_EQ(blocks[0].get(Counter::nat66_remote_added), static_cast<uint64_t>(kMappings * kLimit));
 }
 
 }  // namespace
