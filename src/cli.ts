@@ -3,7 +3,7 @@
 // A command module exports `summary` (one line for `npt66 --help`) and `run(argv): Promise<number>` (the exit code).
 // Exit codes shared by all commands: 0 success, 1 the command's own "no" (e.g. an address was refused),
 // 2 bad usage or configuration, 70 an unexpected internal error (EX_SOFTWARE).
-import { Npt66Error } from './errors';
+import { EXIT_INTERNAL, EXIT_USAGE, exitStatusFor, Npt66Error } from './errors';
 
 export interface Command {
   summary: string;
@@ -20,9 +20,6 @@ const commands: Record<string, () => Command> = {
   mappings: () => require('./commands/mappings'),
   lab: () => require('./commands/lab'),
 };
-
-export const EXIT_USAGE = 2;
-export const EXIT_INTERNAL = 70;
 
 function help(): string {
   const lines = ['usage: npt66 <command> [options]', '', 'commands:'];
@@ -76,9 +73,7 @@ export async function main(argv: string[]): Promise<number> {
       // Configuration and usage errors are the user's to fix: the message, no stack.
       const hint = e.code === 'ERR_NPT66_USAGE' ? `\nRun 'npt66 ${name} --help' for usage.` : '';
       process.stderr.write(`npt66 ${name}: ${e.message}${hint}\n`);
-      return e.code === 'ERR_NPT66_USAGE' || e.code === 'ERR_NPT66_CONFIG' || e.code === 'ERR_NPT66_INVALID_ARG'
-        ? EXIT_USAGE
-        : EXIT_INTERNAL;
+      return exitStatusFor(e, EXIT_INTERNAL);
     }
     if ((e as { code?: unknown })?.code === 'MODULE_NOT_FOUND' && /npt66\.node/.test((e as Error).message)) {
       process.stderr.write(`npt66 ${name}: the native addon is not built (${(e as Error).message.split('\n')[0]}); run 'npm run build' or set NPT66_ADDON\n`);

@@ -1,7 +1,6 @@
 // NPTv6 mapping validation: every rule of RFC 6296 deployment that can be checked before a packet arrives,
 // with a message naming the field and the fix. The native compile (PrefixTable::compile) checks again.
 import { configError } from './errors';
-import type { NativeMapping } from './native';
 import { formatAddress, maskBytes, parsePrefix, type ParsedPrefix } from './prefix';
 
 export interface Nptv6Mapping {
@@ -78,7 +77,15 @@ function halves(p: ParsedPrefix): string {
 }
 
 // Validates and converts to the addon's form. Throws Npt66Error (ERR_NPT66_CONFIG) naming the field and the fix.
-export function validateNptv6(mappings: readonly Nptv6Mapping[], field = 'nptv6'): NativeMapping[] {
+// A validated mapping in the form the addon compiles: prefixes as 16-byte Buffers plus their lengths.
+export interface CompiledNptv6Mapping {
+  inside: Buffer;
+  insideLength: number;
+  outside: Buffer;
+  outsideLength: number;
+}
+
+export function validateNptv6(mappings: readonly Nptv6Mapping[], field = 'nptv6'): CompiledNptv6Mapping[] {
   if (!Array.isArray(mappings)) {
     throw configError(field, `must be an array of {"inside": PREFIX, "outside": PREFIX} mappings`);
   }

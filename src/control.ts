@@ -6,7 +6,7 @@ import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
-import { Npt66Error } from './errors';
+import { isNpt66ErrorCode, Npt66Error } from './errors';
 
 export type ControlHandler = (args: Record<string, unknown>) => unknown;
 
@@ -152,7 +152,7 @@ export function controlRequest(socketPath: string, command: string, args: Record
       try {
         const parsed = JSON.parse(reply) as { ok: boolean; result?: unknown; error?: { code: string; message: string } };
         if (parsed.ok) resolve(parsed.result);
-        else reject(new Npt66Error(parsed.error?.code ?? 'ERR_NPT66_CONTROL', parsed.error?.message ?? 'the daemon refused the request'));
+        else reject(new Npt66Error(isNpt66ErrorCode(parsed.error?.code) ? parsed.error.code : 'ERR_NPT66_CONTROL', parsed.error?.message ?? 'the daemon refused the request'));
       } catch (e) {
         reject(controlError(`the npt66 daemon at ${socketPath} sent an unreadable answer`, e));
       }

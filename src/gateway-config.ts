@@ -8,7 +8,7 @@ import { validateNptv6 } from './config';
 import { configError, Npt66Error } from './errors';
 import { systemHostFacts, type HostFacts } from './host-facts';
 import { compileMasquerade, DEFAULT_MAX_PER_HOST64, DEFAULT_PORTS, type CompiledMasquerade, type MasqueradeEntry } from './masquerade-config';
-import type { NativeMapping } from './native';
+import type { CompiledNptv6Mapping } from './config';
 import type { NativeMasquerade } from './native';
 
 // Linux dev_valid_name (net/core/dev.c): 1..15 bytes (IFNAMSIZ 16 with the NUL), not "." or "..", no "/", ":" or
@@ -165,7 +165,8 @@ export type GatewayConfig = Omit<ParsedGatewayConfig, 'masquerade'> & { masquera
 // A validated configuration plus what the engine needs, compiled once.
 export interface CompiledConfig {
   config: GatewayConfig;
-  mappings: NativeMapping[]; // same order as config.nptv6
+  mappings: CompiledNptv6Mapping[]; // same order as config.nptv6
+  /** @internal the engine's input, not part of the public API */
   masquerade: NativeMasquerade[]; // same order as config.masquerade
   masqueradeAddressFrom: CompiledMasquerade['addressFrom'];
   warnings: { field: string; message: string }[]; // valid, but outside an RFC's recommendation

@@ -6,20 +6,21 @@ import { EventEmitter } from 'node:events';
 
 import { relaxConntrackChecksum } from './conntrack-checksum';
 import { chooseQueuePlacement, describePlacement, type QueuePlacement } from './cpu-placement';
-import { fromNativeError, Npt66Error } from './errors';
+import { dropsOf } from './counters';
+import { Npt66Error } from './errors';
 import { compileGatewayConfig, type CompiledConfig, type GatewayConfig } from './gateway-config';
 import { systemHostFacts, type HostFacts } from './host-facts';
 import { conntrackWarnings } from './masquerade-config';
 import {
+  callNative,
   native,
   type NativeEngine,
   type NativeEngineEvent,
   type NativeEngineNotice,
   type NativeEngineOptions,
   type NativeEngineStats,
-  type NativeMappingEvent,
-  type NativeMappingRecord,
 } from './native';
+import type { MappingEventType, MappingRecord, QueueStats } from './engine-records';
 import { chooseRuleBackend, ruleKey, type RuleBackend } from './rules';
 
 export type GatewayState = 'starting' | 'running' | 'reloading' | 'stopping' | 'stopped';
@@ -57,8 +58,8 @@ export interface GatewayMasqueradeStats {
 
 // A mapping created, changed (e.g. TCP established) or removed: conntrack -E's NEW / UPDATE / DESTROY.
 export interface GatewayMappingEvent {
-  event: NativeMappingEvent['event'];
-  mapping: NativeMappingRecord;
+  event: MappingEventType;
+  mapping: MappingRecord;
   time: string; // ISO 8601, when JS received it
 }
 
@@ -70,7 +71,7 @@ export interface GatewayStats {
   rules: RuleBackend['name'];
   failOpen: boolean;
   placement?: QueuePlacement; // where the queue threads run and why (src/cpu-placement.ts); absent from older daemons
-  queues: NativeEngineStats['queues']; // per queue: counters and the kernel's nfnetlink_queue figures
+  queues: QueueStats[]; // per queue: counters and the kernel's nfnetlink_queue figures
   mappings: GatewayMappingStats[];
   masquerade: GatewayMasqueradeStats[];
   drops: Record<string, number>; // every drop reason (counters of kind 'drop'), summed over the queues
@@ -84,7 +85,8 @@ export interface ReloadResult {
 
 export interface GatewayOptions {
   rules?: RuleBackend; // default: nft's native queue if the kernel has it, else ip6tables
-  createEngine?: (options: NativeEngineOptions) => NativeEngine; // default: the addon's Engine
+  /** @internal for tests: a stand-in for the addon's Engine (the default) */
+  createEngine?: (options: NativeEngineOptions) => NativeEngine;
   drainMs?: number; // how long stop() lets queued packets finish (default 200)
   facts?: HostFacts; // the host's port range, interface addresses, conntrack timeouts, receive CPUs (default: read from the system)
 }
@@ -106,14 +108,6 @@ function nativeEngine(options: NativeEngineOptions): NativeEngine {
     throw new Npt66Error('ERR_NPT66_ENGINE_UNAVAILABLE', 'this build of the npt66 addon has no queue engine; rebuild it (npm run build)');
   }
   return new Engine(options);
-}
-
-function call<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw fromNativeError(e);
-  }
 }
 
 // Masquerade maps ports, and a later fragment has none: it needs the kernel to reassemble (nf_defrag_ipv6, at
@@ -189,7 +183,7 @@ export class Gateway extends EventEmitter {
       ...(masquerade.length ? { masquerade } : {}),
       outsideInterfaces: outsideInterfaces(c),
     };
-    const engine = call(() => (options.createEngine ?? nativeEngine)(engineOptions));
+    const engine = callNative(() => (options.createEngine ?? nativeEngine)(engineOptions));
     // An addon built before masquerade would accept the inside sources' packets untranslated: refuse, never leak.
     if (masquerade.length && typeof (engine as Partial<NativeEngine>).mappings !== 'function') {
       throw new Npt66Error(
@@ -209,7 +203,7 @@ export class Gateway extends EventEmitter {
     for (const w of compiled.warnings) gateway.emitEvent('warning', { message: `${w.field}: ${w.message}`, field: w.field });
     for (const w of conntrackWarnings(c.masquerade, facts)) gateway.emitEvent('warning', { ...w });
     try {
-      call(() => engine.start());
+      callNative(() => engine.start());
     } catch (e) {
       throw new Npt66Error('ERR_NPT66_QUEUE', `cannot bind queues ${c.queues.first}..${c.queues.first + c.queues.count - 1}: ${(e as Error).message}`, { cause: e });
     }
@@ -247,10 +241,7 @@ export class Gateway extends EventEmitter {
 
   // A snapshot of the counters (no JS runs per packet: the engine keeps them natively).
   stats(): GatewayStats {
-    const s: NativeEngineStats = call(() => this.engine.stats());
-    const kinds = new Map(native.counterDescriptions.map((d) => [d.name, d.kind]));
-    const drops: Record<string, number> = {};
-    for (const [name, value] of Object.entries(s.total)) if (kinds.get(name) === 'drop') drops[name] = value;
+    const s: NativeEngineStats = callNative(() => this.engine.stats());
     const now = new Date();
     return {
       time: now.toISOString(),
@@ -288,15 +279,15 @@ export class Gateway extends EventEmitter {
           dropped: t?.dropped ?? 0,
         };
       }),
-      drops,
+      drops: dropsOf(s.total),
       total: s.total,
     };
   }
 
   // The live masquerade mappings (a snapshot; empty without masquerade).
-  mappings(): NativeMappingRecord[] {
+  mappings(): MappingRecord[] {
     if (this.compiled.config.masquerade.length === 0) return [];
-    return call(() => this.engine.mappings());
+    return callNative(() => this.engine.mappings());
   }
 
   // Atomic: the new configuration is validated and its table compiled and swapped in by the engine; if the
@@ -329,18 +320,18 @@ export class Gateway extends EventEmitter {
       const rulesChanged = ruleKey(old.config) !== ruleKey(next.config);
       this.state = 'reloading';
       try {
-        if (mappingsChanged) call(() => this.engine.setMappings(next.mappings));
+        if (mappingsChanged) callNative(() => this.engine.setMappings(next.mappings));
         if (rulesChanged) {
           try {
             await this.rules.replace(next.config);
           } catch (e) {
-            if (mappingsChanged) call(() => this.engine.setMappings(old.mappings));
+            if (mappingsChanged) callNative(() => this.engine.setMappings(old.mappings));
             throw e;
           }
         }
         this.compiled = next;
         // Resolved again on every reload: an interface may have been created (or re-created) since.
-        call(() => this.engine.setOutsideInterfaces?.(outsideInterfaces(next.config)));
+        callNative(() => this.engine.setOutsideInterfaces?.(outsideInterfaces(next.config)));
       } finally {
         this.state = 'running';
       }

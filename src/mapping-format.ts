@@ -1,11 +1,11 @@
 // Masquerade mappings for people and programs, in the manner of conntrack: one JSON object per mapping (the
 // `npt66 run` log's "mapping" lines, `npt66 mappings --json`) and a `conntrack -L`-like table.
-import type { NativeMappingRecord } from './native';
+import type { MappingRecord } from './engine-records';
 
 export interface MappingJson {
   masquerade: number; // which masquerade entry
-  protocol: NativeMappingRecord['protocol'];
-  state: NativeMappingRecord['state'];
+  protocol: MappingRecord['protocol'];
+  state: MappingRecord['state'];
   inside: string; // "[address]:port" (for ICMPv6 echo the port is the identifier)
   outside: string;
   remote: string;
@@ -22,7 +22,7 @@ export function endpoint(address: string, port: number): string {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function mappingJson(m: NativeMappingRecord): MappingJson {
+export function mappingJson(m: MappingRecord): MappingJson {
   return {
     masquerade: m.masquerade,
     protocol: m.protocol,
@@ -39,13 +39,13 @@ export function mappingJson(m: NativeMappingRecord): MappingJson {
 }
 
 // The fields of a "mapping" log line after time/level/msg: the event first, as `conntrack -E` prints [NEW].
-export function mappingLogFields(event: 'NEW' | 'UPDATE' | 'DESTROY', m: NativeMappingRecord): Record<string, unknown> {
+export function mappingLogFields(event: 'NEW' | 'UPDATE' | 'DESTROY', m: MappingRecord): Record<string, unknown> {
   return { event, ...mappingJson(m) };
 }
 
 // A table like `conntrack -L`: one line per mapping, seconds until expiry, packets and bytes each way.
 // Sorted by protocol, then inside endpoint, so repeated listings are easy to compare.
-export function formatMappingsTable(records: readonly NativeMappingRecord[], now: number): string {
+export function formatMappingsTable(records: readonly MappingRecord[], now: number): string {
   const sorted = [...records].sort(
     (a, b) => a.protocol.localeCompare(b.protocol) || a.inside.localeCompare(b.inside) || a.insidePort - b.insidePort || a.remote.localeCompare(b.remote),
   );

@@ -1,15 +1,15 @@
 // The whole native surface in one place: what build/Release/npt66.node exports, typed.
 import * as path from 'node:path';
 
+import type { CompiledNptv6Mapping } from './config';
+import type { CounterDescription } from './counters';
+import type { KernelQueueFigures, MappingEventType, MappingRecord, QueueStats } from './engine-records';
+import { fromNativeError } from './errors';
+
 export type Direction = 'outbound' | 'inbound';
 export type Action = 'translated' | 'not-ours' | 'drop';
 
-export interface NativeMapping {
-  inside: Buffer;
-  insideLength: number;
-  outside: Buffer;
-  outsideLength: number;
-}
+export type NativeMapping = CompiledNptv6Mapping; // validateNptv6's output (src/config.ts)
 
 export interface NativeMapResult {
   output: Buffer | null;
@@ -31,11 +31,6 @@ export interface NativeTranslator {
   counters(): Record<string, number>;
 }
 
-export interface CounterDescription {
-  name: string;
-  kind: 'event' | 'drop';
-  help: string;
-}
 
 // The queue engine (native/nfq, issue 3): one native thread per netfilter queue, translating in place.
 export interface NativeEngineOptions {
@@ -83,24 +78,10 @@ export interface NativeMasquerade {
   privilegedPorts?: boolean;
 }
 
-export interface NativeMappingRecord {
-  masquerade: number; // index into NativeEngineOptions.masquerade
-  protocol: 'tcp' | 'udp' | 'icmpv6';
-  state: 'udp' | 'tcp_transitory' | 'tcp_established' | 'icmp';
-  inside: string; // RFC 5952 text
-  insidePort: number; // ICMPv6: the echo identifier
-  outside: string;
-  outsidePort: number;
-  remote: string; // the last remote the inside endpoint sent to
-  remotePort: number;
-  created: number; // ms since the Unix epoch (converted from the engine's monotonic clock)
-  lastUsed: number;
-  expires: number;
-  packetsOut: number;
-  packetsIn: number;
-  bytesOut: number;
-  bytesIn: number;
-}
+// The engine's reports have the public API's shapes (src/engine-records.ts); these names are the addon's view.
+export type NativeMappingRecord = MappingRecord;
+export type NativeKernelQueueFigures = KernelQueueFigures;
+export type NativeQueueStats = QueueStats;
 
 // Rare events: warnings, state changes, errors, and masquerade mapping events (conntrack -E style: NEW on
 // creation, UPDATE on a TCP state change, DESTROY on expiry), gathered natively and handed over in batches at
@@ -114,29 +95,13 @@ export interface NativeEngineNotice {
 
 export interface NativeMappingEvent {
   type: 'mapping';
-  event: 'NEW' | 'UPDATE' | 'DESTROY';
+  event: MappingEventType;
   mapping: NativeMappingRecord;
   message: string; // a conntrack-like one-line summary
   time: number; // ms since the Unix epoch, when the table queued the event
 }
 
 export type NativeEngineEvent = NativeEngineNotice | NativeMappingEvent;
-
-export interface NativeKernelQueueFigures {
-  portId: number;
-  queueTotal: number; // packets waiting for a verdict now
-  copyMode: number; // 2 = COPY_PACKET
-  copyRange: number;
-  queueDropped: number; // dropped by the kernel: queue full
-  userDropped: number; // dropped by the kernel: netlink socket buffer full
-  idSequence: number;
-}
-
-export interface NativeQueueStats {
-  queue: number;
-  counters: Record<string, number>;
-  kernel: NativeKernelQueueFigures | null; // from /proc/net/netfilter/nfnetlink_queue; null when not bound by us
-}
 
 export interface NativeEngineStats {
   queues: NativeQueueStats[];
@@ -163,6 +128,15 @@ export interface NativeAddon {
   Translator: new (mappings: NativeMapping[]) => NativeTranslator;
   Engine: new (options: NativeEngineOptions) => NativeEngine;
   counterDescriptions: CounterDescription[];
+}
+
+// Calls into the addon, turning its coded Errors into Npt66Errors (anything else, e.g. a bug, passes unchanged).
+export function callNative<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw fromNativeError(e);
+  }
 }
 
 // dist/src/native.js -> <package root>/build/Release/npt66.node; NPT66_ADDON points elsewhere (e.g. a node-gyp build).

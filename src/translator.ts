@@ -1,8 +1,8 @@
 // Translator: offline NPTv6 (RFC 6296) over validated mappings, a typed facade over the addon's Translator.
 // It translates addresses and whole packets without any queue, for `npt66 translate`, tests and tooling.
-import { fromNativeError, invalidArgument } from './errors';
+import { invalidArgument } from './errors';
 import { validateNptv6, type Nptv6Mapping } from './config';
-import { native, type Action, type Direction, type NativeTranslator } from './native';
+import { callNative, native, type Action, type Direction, type NativeTranslator } from './native';
 import { formatAddress, parseAddress } from './prefix';
 
 export interface MapAddressResult {
@@ -25,29 +25,20 @@ function checkDirection(direction: unknown): asserts direction is Direction {
   }
 }
 
-// Calls into the addon, turning its coded Errors into Npt66Errors.
-function call<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw fromNativeError(e);
-  }
-}
-
 export class Translator {
   readonly #native: NativeTranslator;
 
   // Throws Npt66Error ERR_NPT66_CONFIG, naming the field ("nptv6[1].outside") and the fix.
   constructor(mappings: readonly Nptv6Mapping[]) {
     const compiled = validateNptv6(mappings);
-    this.#native = call(() => new native.Translator(compiled));
+    this.#native = callNative(() => new native.Translator(compiled));
   }
 
   // What `address` becomes in `direction`; refusals name the reason. Does not count anything.
   mapAddress(address: string, direction: Direction): MapAddressResult {
     checkDirection(direction);
     const bytes = parseAddress(address, 'address');
-    const r = call(() => this.#native.mapAddress(bytes, direction));
+    const r = callNative(() => this.#native.mapAddress(bytes, direction));
     return { input: address, output: r.output ? formatAddress(r.output) : null, reason: r.reason };
   }
 
@@ -56,12 +47,12 @@ export class Translator {
   translate(packet: Buffer, direction: Direction): TranslateResult {
     if (!Buffer.isBuffer(packet)) throw invalidArgument('packet', 'must be a Buffer holding a complete IPv6 packet');
     checkDirection(direction);
-    const r = call(() => this.#native.translate(packet, direction));
+    const r = callNative(() => this.#native.translate(packet, direction));
     return { action: r.action, reason: r.reason, mapping: r.mapping, pointer: r.pointer, packet: r.packet };
   }
 
   // Counts since construction, by counter name (see counterDescriptions for what each means).
   counters(): Record<string, number> {
-    return call(() => this.#native.counters());
+    return callNative(() => this.#native.counters());
   }
 }

@@ -2,7 +2,7 @@
 // printed like `conntrack -L` (or as JSON).
 import { DEFAULT_SOCKET } from '../gateway-config';
 import { formatMappingsTable, mappingJson } from '../mapping-format';
-import type { NativeMappingRecord } from '../native';
+import type { MappingRecord } from '../engine-records';
 import { askDaemon, controlSocket, parseCommandLine } from './common';
 
 export const summary = "list the running gateway's live masquerade mappings (like conntrack -L)";
@@ -21,7 +21,7 @@ Exit status: 0 printed, 1 no daemon reachable, 2 bad usage.
 // What the daemon's "mappings" command answers.
 export interface MappingsReply {
   time: number; // ms since the Unix epoch, when the snapshot was taken
-  mappings: NativeMappingRecord[];
+  mappings: MappingRecord[];
 }
 
 export async function run(argv: string[]): Promise<number> {

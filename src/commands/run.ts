@@ -2,7 +2,7 @@
 // JSON lines on stdout; "msg":"ready" once the queues are bound and the rules installed; SIGTERM/SIGINT stop
 // cleanly (rules removed, queues drained, exit 0); SIGHUP reloads the file (logs "reloaded" or "reload failed").
 import { ControlServer } from '../control';
-import { Npt66Error } from '../errors';
+import { exitStatusFor, Npt66Error } from '../errors';
 import { Gateway, type GatewayEvent, type GatewayMappingEvent } from '../gateway';
 import { loadGatewayConfig } from '../gateway-config';
 import { Logger } from '../log';
@@ -21,11 +21,6 @@ Masquerade mappings are logged as they are created, change state and expire, lik
 Signals: SIGTERM/SIGINT stop cleanly (exit 0), SIGHUP reloads FILE (the old configuration stays on error).
 Exit status: 0 stopped cleanly, 1 failed while starting or stopping, 2 bad usage or configuration.
 `;
-
-function exitCodeFor(e: unknown): number {
-  const code = (e as { code?: unknown }).code;
-  return code === 'ERR_NPT66_CONFIG' || code === 'ERR_NPT66_USAGE' ? 2 : 1;
-}
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseCommandLine(argv, usage, { config: { type: 'string', short: 'c' } });
@@ -69,7 +64,7 @@ export async function run(argv: string[]): Promise<number> {
     log.error('start failed', { error: e });
     await control?.close();
     process.off('exit', onExit);
-    return exitCodeFor(e);
+    return exitStatusFor(e, 1); // a failure while starting or stopping exits 1
   }
   const running = gateway;
   const server = control;

@@ -1,7 +1,7 @@
 // npt66 stats: the running daemon's counters, read through its root-only control socket.
 import type { GatewayStats } from '../gateway';
 import { DEFAULT_SOCKET } from '../gateway-config';
-import { native } from '../native';
+import { counterHelp } from '../counters';
 import { askDaemon, controlSocket, parseCommandLine } from './common';
 
 export const summary = "print the running gateway's counters (per queue, per mapping, masquerade table, drops by reason)";
@@ -16,11 +16,7 @@ Reads the counters of the running \`npt66 run\` through its control socket (root
 Exit status: 0 printed, 1 no daemon reachable, 2 bad usage.
 `;
 
-function describe(): Map<string, string> {
-  return new Map(native.counterDescriptions.map((d) => [d.name, d.help]));
-}
-
-function table(entries: [string, number][], explain: Map<string, string> | null, indent = '    '): string[] {
+function table(entries: [string, number][], explain: ReadonlyMap<string, string> | null, indent = '    '): string[] {
   if (entries.length === 0) return [`${indent}(none)`];
   const width = Math.max(...entries.map(([n]) => n.length));
   const digits = Math.max(...entries.map(([, v]) => String(v).length));
@@ -28,7 +24,7 @@ function table(entries: [string, number][], explain: Map<string, string> | null,
 }
 
 export function formatStats(s: GatewayStats, explain: boolean): string {
-  const help = explain ? describe() : null;
+  const help = explain ? counterHelp : null;
   const nonZero = (r: Record<string, number>) => Object.entries(r).filter(([, v]) => v !== 0);
   const lines = [
     `npt66 ${s.state} since ${s.startedAt} (${s.uptimeSeconds} s), rules: ${s.rules}, failOpen: ${s.failOpen}`,
@@ -80,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
   const stats = await askDaemon<GatewayStats>('stats', controlSocket(values), 'stats');
   if (!stats) return 1;
   if (values.json) {
-    const doc = values.explain ? { ...stats, descriptions: Object.fromEntries(describe()) } : stats;
+    const doc = values.explain ? { ...stats, descriptions: Object.fromEntries(counterHelp) } : stats;
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   } else {
     process.stdout.write(formatStats(stats, values.explain));

@@ -1,6 +1,6 @@
 // npt66 translate: what an address becomes under the given NPTv6 mappings, offline (no queue, no root).
+import { counterHelp } from '../counters';
 import { usageError } from '../errors';
-import { native } from '../native';
 import { validateNptv6, type Nptv6Mapping } from '../config';
 import { parseAddress } from '../prefix';
 import { Translator, type MapAddressResult } from '../translator';
@@ -26,7 +26,7 @@ function parseMap(value: string, index: number): Nptv6Mapping {
 }
 
 function describe(reason: string): string {
-  return native.counterDescriptions.find((c) => c.name === reason)?.help ?? reason;
+  return counterHelp.get(reason) ?? reason;
 }
 
 function humanLine(r: MapAddressResult): string {
