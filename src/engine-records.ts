@@ -1,7 +1,10 @@
 // What the queue engine reports, in the public API's terms: live masquerade mappings and per-queue figures.
 // The addon returns exactly these shapes (src/native.ts refers to them); Gateway hands them on.
 
-export type MappingEventType = 'NEW' | 'UPDATE' | 'DESTROY'; // conntrack -E's: created, changed (e.g. TCP established), removed
+// conntrack -E's NEW, UPDATE (e.g. TCP established), DESTROY; REMOTE: the mapping's inside endpoint sent to a
+// remote it was not sending to (never per packet); LIMIT: a packet to one more was refused at maxRemotesPerMapping
+// (at most every 10 s per masquerade entry).
+export type MappingEventType = 'NEW' | 'UPDATE' | 'DESTROY' | 'REMOTE' | 'LIMIT';
 
 export interface MappingRecord {
   masquerade: number; // index into the configuration's masquerade entries
@@ -11,8 +14,11 @@ export interface MappingRecord {
   insidePort: number; // ICMPv6: the echo identifier
   outside: string;
   outsidePort: number;
-  remote: string; // the last remote the inside endpoint sent to
+  remote: string; // the last remote the inside endpoint sent to (REMOTE/LIMIT events: the one added or refused)
   remotePort: number;
+  remoteCount: number; // live remotes (addresses; TCP: connections) filtering lets in
+  // mappings() only: each live remote with its deadline (ms since the Unix epoch); TCP: the connection's state
+  remotes?: { address: string; port: number; state?: 'tcp_transitory' | 'tcp_established'; expires: number }[];
   created: number; // ms since the Unix epoch (converted from the engine's monotonic clock)
   lastUsed: number;
   expires: number;

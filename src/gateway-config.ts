@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { validateNptv6 } from './config';
 import { configError, Npt66Error } from './errors';
 import { systemHostFacts, type HostFacts } from './host-facts';
-import { compileMasquerade, DEFAULT_MAX_PER_HOST64, DEFAULT_PORTS, type CompiledMasquerade, type MasqueradeEntry } from './masquerade-config';
+import { compileMasquerade, DEFAULT_MAX_PER_HOST64, DEFAULT_MAX_REMOTES_PER_MAPPING, DEFAULT_PORTS, type CompiledMasquerade, type MasqueradeEntry } from './masquerade-config';
 import type { CompiledNptv6Mapping } from './config';
 import type { NativeMasquerade } from './native';
 
@@ -68,6 +68,7 @@ export const FIELD_HELP: Record<string, string> = {
   'masquerade[].timeouts.icmp': 'an integer number of seconds from 1 to 604800: idle ICMPv6 echo mappings live this long (default 60, RFC 5508 REQ-1)',
   'masquerade[].maxMappings': 'an integer from 1 to 268435456: the most live mappings; new flows beyond it are refused, live ones never evicted (default 1048576, RFC 6888 REQ-3)',
   'masquerade[].maxPerHost64': `an integer from 1 to 268435456: the most live mappings per inside /64 (default ${DEFAULT_MAX_PER_HOST64}, RFC 6888 REQ-4); keep it well below the size of "ports", or one host can take every port and echo identifier`,
+  'masquerade[].maxRemotesPerMapping': `an integer from 1 to 65536: the most remote addresses (TCP: remote endpoints) one mapping lets in at once, each until it has been idle for its timeout (default ${DEFAULT_MAX_REMOTES_PER_MAPPING}); a packet to one more is refused, not a live one forgotten`,
   'masquerade[].inboundRefresh': 'true (default) or false: whether inbound packets that pass filtering also keep a mapping alive (RFC 4787 REQ-6)',
   'masquerade[].privilegedPorts':
     'true or false (default false): keep inside source ports below 1024 below 1024 and queue inbound TCP/UDP to ports 1-1023 of the address, where their replies go; this sends the host\'s own services on those ports (e.g. ssh) through npt66 too, and blocks them while npt66 is down. With false, inside ports below 1024 are mapped into "ports" like any other',
@@ -109,6 +110,7 @@ const masqueradeEntry = z
       .describe(help('masquerade[].timeouts')),
     maxMappings: int('masquerade[].maxMappings', 1, 1 << 28).default(1 << 20),
     maxPerHost64: int('masquerade[].maxPerHost64', 1, 1 << 28).default(DEFAULT_MAX_PER_HOST64),
+    maxRemotesPerMapping: int('masquerade[].maxRemotesPerMapping', 1, 65_536).default(DEFAULT_MAX_REMOTES_PER_MAPPING),
     inboundRefresh: z.boolean().default(true).describe(help('masquerade[].inboundRefresh')),
     privilegedPorts: z.boolean().default(false).describe(help('masquerade[].privilegedPorts')),
   })

@@ -1,6 +1,6 @@
 // Masquerade mappings for people and programs, in the manner of conntrack: one JSON object per mapping (the
 // `npt66 run` log's "mapping" lines, `npt66 mappings --json`) and a `conntrack -L`-like table.
-import type { MappingRecord } from './engine-records';
+import type { MappingEventType, MappingRecord } from './engine-records';
 
 export interface MappingJson {
   masquerade: number; // which masquerade entry
@@ -8,7 +8,11 @@ export interface MappingJson {
   state: MappingRecord['state'];
   inside: string; // "[address]:port" (for ICMPv6 echo the port is the identifier)
   outside: string;
-  remote: string;
+  remote: string; // the last remote sent to (REMOTE/LIMIT events: the one added or refused)
+  remoteCount: number; // live remotes: the addresses (TCP: connections) filtering lets in
+  // `npt66 mappings --json` only: each live remote, "[address]:port" (UDP: the last port sent to), when it
+  // expires unless refreshed, and for TCP the connection's state
+  remotes?: { remote: string; state?: string; expires: string }[];
   created: string; // ISO 8601
   lastUsed: string;
   expires: string;
@@ -30,6 +34,10 @@ export function mappingJson(m: MappingRecord): MappingJson {
     inside: endpoint(m.inside, m.insidePort),
     outside: endpoint(m.outside, m.outsidePort),
     remote: endpoint(m.remote, m.remotePort),
+    remoteCount: m.remoteCount,
+    ...(m.remotes && {
+      remotes: m.remotes.map((r) => ({ remote: endpoint(r.address, r.port), ...(r.state && { state: r.state }), expires: iso(r.expires) })),
+    }),
     created: iso(m.created),
     lastUsed: iso(m.lastUsed),
     expires: iso(m.expires),
@@ -39,17 +47,18 @@ export function mappingJson(m: MappingRecord): MappingJson {
 }
 
 // The fields of a "mapping" log line after time/level/msg: the event first, as `conntrack -E` prints [NEW].
-export function mappingLogFields(event: 'NEW' | 'UPDATE' | 'DESTROY', m: MappingRecord): Record<string, unknown> {
+export function mappingLogFields(event: MappingEventType, m: MappingRecord): Record<string, unknown> {
   return { event, ...mappingJson(m) };
 }
 
-// A table like `conntrack -L`: one line per mapping, seconds until expiry, packets and bytes each way.
+// A table like `conntrack -L`: one line per mapping, seconds until expiry, its last remote and how many remotes
+// it lets in, packets and bytes each way.
 // Sorted by protocol, then inside endpoint, so repeated listings are easy to compare.
 export function formatMappingsTable(records: readonly MappingRecord[], now: number): string {
   const sorted = [...records].sort(
     (a, b) => a.protocol.localeCompare(b.protocol) || a.inside.localeCompare(b.inside) || a.insidePort - b.insidePort || a.remote.localeCompare(b.remote),
   );
-  const header = ['proto', 'state', 'expires', 'inside', 'outside', 'remote', 'packets out/in', 'bytes out/in'];
+  const header = ['proto', 'state', 'expires', 'inside', 'outside', 'remote', 'remotes', 'packets out/in', 'bytes out/in'];
   const rows = sorted.map((m) => [
     m.protocol,
     m.state,
@@ -57,6 +66,7 @@ export function formatMappingsTable(records: readonly MappingRecord[], now: numb
     endpoint(m.inside, m.insidePort),
     endpoint(m.outside, m.outsidePort),
     endpoint(m.remote, m.remotePort),
+    String(m.remoteCount),
     `${m.packetsOut}/${m.packetsIn}`,
     `${m.bytesOut}/${m.bytesIn}`,
   ]);

@@ -16,6 +16,7 @@ export interface MasqueradeInput {
   timeouts: { udp: number; tcpEstablished: number; tcpTransitory: number; icmp: number };
   maxMappings: number;
   maxPerHost64: number;
+  maxRemotesPerMapping: number;
   inboundRefresh: boolean;
   privilegedPorts: boolean;
 }
@@ -38,6 +39,13 @@ export const DEFAULT_PORTS = '20000-29999';
 // does; compileMasquerade warns when it reaches the range's size. The schema (gateway-config.ts) applies it;
 // Nat66Config (native/core/nat66_config.h) defaults to the same for native callers.
 export const DEFAULT_MAX_PER_HOST64 = 2000;
+// Remote addresses (TCP: remote endpoints) one mapping lets in at once (RFC 4787 REQ-8, RFC 5382 REQ-3). What
+// one socket really talks to within a UDP timeout: a resolver a handful of upstreams, WebRTC a few dozen
+// candidates, a busy BitTorrent DHT node some hundreds; 1024 leaves room for those. A packet to one more is
+// refused (drop_nat66_remote_limit, answered "administratively prohibited"), never a live one forgotten.
+// Memory: 32 bytes a remote, about 64 in the per-mapping set beyond the first four, so one mapping at the
+// limit holds about 64 KB. Nat66Config (native/core/nat66_config.h) has the same figure for native callers.
+export const DEFAULT_MAX_REMOTES_PER_MAPPING = 1024;
 
 // RFC 5382 REQ-5 (TCP established >= 2 h 4 min), RFC 5382/7857 (transitory 4 min), RFC 5508 REQ-1 (ICMP >= 60 s).
 // UDP's floor (RFC 4787 REQ-5, 120 s) is enforced by the schema; these are warnings so tests can shorten them.
@@ -262,6 +270,7 @@ export function compileMasquerade(
       },
       maxMappings: entry.maxMappings,
       maxPerHost64: entry.maxPerHost64,
+      maxRemotesPerMapping: entry.maxRemotesPerMapping,
       inboundRefresh: entry.inboundRefresh,
       // Replies to ports below 1024 are queued only with privilegedPorts; without it, keep no mapping there.
       privilegedPorts: entry.privilegedPorts,

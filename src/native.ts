@@ -72,6 +72,7 @@ export interface NativeMasquerade {
   timeouts: { udpMs: number; tcpEstablishedMs: number; tcpTransitoryMs: number; icmpMs: number }; // udpMs >= 120000 (RFC 4787 REQ-5)
   maxMappings: number;
   maxPerHost64: number;
+  maxRemotesPerMapping?: number; // left out: Nat66Config's default (the schema always gives it)
   inboundRefresh: boolean;
   // true (default): inside ports 1-1023 keep an outside port below 1024 (replies to 1-1023 must be queued);
   // false: they take a port from portMin-portMax like any other.

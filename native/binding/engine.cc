@@ -357,7 +357,8 @@ Napi::Value Engine::Mappings(const Napi::CallbackInfo& info) {
   std::vector<nfq::MappingRecord> records = engine_->mappings();
   Napi::Array a = Napi::Array::New(env, records.size());
   for (size_t i = 0; i < records.size(); ++i)
-    a.Set(static_cast<uint32_t>(i), from_mapping_record(env, records[i].masquerade, records[i].record));
+    a.Set(static_cast<uint32_t>(i),
+          from_mapping_record(env, records[i].masquerade, records[i].record, &records[i].remotes));
   return a;
 }
 

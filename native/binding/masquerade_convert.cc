@@ -93,6 +93,10 @@ Nat66Config one(Napi::Env env, const Napi::Value& v, const std::string& field) {
   c.max_mappings = static_cast<uint32_t>(integer(env, o, field, "maxMappings", 1, kNat66MaxMappings));
   c.max_per_64 = static_cast<uint32_t>(integer(env, o, field, "maxPerHost64", 1, UINT32_MAX));
   c.inbound_refresh = boolean(env, o, field, "inboundRefresh");
+  // Optional (left out: Nat66Config's default; the schema always gives it).
+  if (!o.Get("maxRemotesPerMapping").IsUndefined())
+    c.max_remotes_per_mapping =
+        static_cast<uint32_t>(integer(env, o, field, "maxRemotesPerMapping", 1, kNat66MaxRemotesPerMapping));
   // Optional (left out: Nat66Config's default, false): true keeps inside ports below 1024 below 1024.
   if (!o.Get("privilegedPorts").IsUndefined()) c.keep_privileged_ports = boolean(env, o, field, "privilegedPorts");
 
@@ -147,7 +151,8 @@ Napi::Object masquerade_defaults(Napi::Env env) {
   return o;
 }
 
-Napi::Object from_mapping_record(Napi::Env env, uint32_t masquerade, const Nat66MappingRecord& r) {
+Napi::Object from_mapping_record(Napi::Env env, uint32_t masquerade, const Nat66MappingRecord& r,
+                                 const std::vector<Nat66Remote>* remotes) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("masquerade", masquerade);
   o.Set("protocol", to_string(r.proto));
@@ -158,6 +163,20 @@ Napi::Object from_mapping_record(Napi::Env env, uint32_t masquerade, const Nat66
   o.Set("outsidePort", r.outside_port);
   o.Set("remote", show(r.remote));
   o.Set("remotePort", r.remote_port);
+  o.Set("remoteCount", r.remote_count);
+  if (remotes != nullptr) {
+    Napi::Array list = Napi::Array::New(env, remotes->size());
+    for (uint32_t i = 0; i < remotes->size(); ++i) {
+      const Nat66Remote& x = (*remotes)[i];
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("address", show(x.addr));
+      e.Set("port", x.port);
+      if (r.proto == Nat66Proto::tcp) e.Set("state", to_string(x.state));
+      e.Set("expires", static_cast<double>(x.expires_ms));
+      list.Set(i, e);
+    }
+    o.Set("remotes", list);
+  }
   o.Set("created", static_cast<double>(r.created_ms));
   o.Set("lastUsed", static_cast<double>(r.last_ms));
   o.Set("expires", static_cast<double>(r.expires_ms));
@@ -172,7 +191,7 @@ std::string describe_mapping_event(Nat66EventType type, const Nat66MappingRecord
   return std::string(to_string(type)) + " " + to_string(r.proto) + " " + to_string(r.state) + " src=" +
          show(r.inside) + " sport=" + std::to_string(r.inside_port) + " dst=" + show(r.remote) +
          " dport=" + std::to_string(r.remote_port) + " nat=" + show(r.outside) +
-         " natport=" + std::to_string(r.outside_port);
+         " natport=" + std::to_string(r.outside_port) + " remotes=" + std::to_string(r.remote_count);
 }
 
 }  // namespace npt66::binding

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nat66_config.h"
+#include "nat66_remotes.h"
 #include "nat66_types.h"
 
 namespace npt66::binding {
@@ -18,8 +19,10 @@ std::vector<Nat66Config> to_masquerade(Napi::Env env, const Napi::Value& v);
 // Nat66Config's defaults as a NativeMasquerade-shaped object (no sources, no addresses), for the test that the
 // schema's defaults equal them (test/ts/defaults.test.ts).
 Napi::Object masquerade_defaults(Napi::Env env);
-// A record whose times are already Unix epoch milliseconds.
-Napi::Object from_mapping_record(Napi::Env env, uint32_t masquerade, const Nat66MappingRecord& r);
+// A record whose times are already Unix epoch milliseconds; with `remotes` (that mapping's, times converted
+// too), a "remotes" list of {address, port, state (TCP), expires}.
+Napi::Object from_mapping_record(Napi::Env env, uint32_t masquerade, const Nat66MappingRecord& r,
+                                 const std::vector<Nat66Remote>* remotes = nullptr);
 
 // One line in the manner of `conntrack -E`, for logs that only read `message`.
 std::string describe_mapping_event(Nat66EventType type, const Nat66MappingRecord& r);

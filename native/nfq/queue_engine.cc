@@ -191,6 +191,7 @@ Stats Engine::snapshot() const {
 std::vector<MappingRecord> Engine::mappings() const {
   std::vector<MappingRecord> out;
   std::vector<Nat66MappingRecord> records;
+  std::vector<Nat66Remote> remotes;
   const UnixTime unix_time;
   for (uint32_t i = 0; i < masquerade_.size(); ++i) {
     records.clear();
@@ -199,7 +200,9 @@ std::vector<MappingRecord> Engine::mappings() const {
       r.created_ms = unix_time.from_monotonic(r.created_ms);
       r.last_ms = unix_time.from_monotonic(r.last_ms);
       r.expires_ms = unix_time.from_monotonic(r.expires_ms);
-      out.push_back({i, r});
+      MappingRecord m{i, r, {remotes.begin() + r.remotes_first, remotes.begin() + r.remotes_first + r.remote_count}};
+      for (Nat66Remote& x : m.remotes) x.expires_ms = unix_time.from_monotonic(x.expires_ms);
+      out.push_back(std::move(m));
     }
   }
   return out;

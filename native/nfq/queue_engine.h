@@ -86,6 +86,7 @@ struct MasqueradeStats {
 struct MappingRecord {
   uint32_t masquerade = 0;
   Nat66MappingRecord record;
+  std::vector<Nat66Remote> remotes;  // its live remotes (Nat66Table::snapshot), expiries in Unix ms
 };
 
 struct Stats {

@@ -10,9 +10,12 @@ export const summary = "list the running gateway's live masquerade mappings (lik
 const usage = `usage: npt66 mappings [--json] [--socket PATH | -c FILE]
 
 Lists the live NAT66 masquerade mappings of the running \`npt66 run\` through its control socket (root only):
-protocol, state, seconds until expiry, inside, outside and remote endpoints ([address]:port; for ICMPv6 echo
-the port is the identifier), packets and bytes each way (out = inside to outside).
-  --json            print a JSON array, one object per mapping (the fields of the log's "mapping" lines)
+protocol, state, seconds until expiry, inside, outside and last remote endpoint ([address]:port; for ICMPv6
+echo the port is the identifier), how many remotes the mapping lets in (address-dependent filtering: each
+address it sent to, TCP: each connection, until idle for its timeout), packets and bytes each way (out =
+inside to outside).
+  --json            print a JSON array, one object per mapping (the fields of the log's "mapping" lines), with
+                    "remotes": each live remote, when it expires unless refreshed, and a TCP connection's state
   --socket PATH     the daemon's control socket (default ${DEFAULT_SOCKET})
   -c, --config FILE take the socket path from the daemon's configuration file
 Exit status: 0 printed, 1 no daemon reachable, 2 bad usage.

@@ -15,8 +15,8 @@ const usage = `usage: npt66 run -c FILE
 
 Runs the gateway described by FILE (JSON, see schema/npt66.schema.json) until SIGTERM or SIGINT.
 Logs one JSON object per line on stdout; the line with "msg":"ready" means queues bound and rules installed.
-Masquerade mappings are logged as they are created, change state and expire, like \`conntrack -E\`:
-  {"msg":"mapping","event":"NEW"|"UPDATE"|"DESTROY","protocol":...,"inside":"[addr]:port","outside":...,"remote":...}
+Masquerade mappings are logged as they are created, gain a remote, change state and expire, like \`conntrack -E\`:
+  {"msg":"mapping","event":"NEW"|"UPDATE"|"DESTROY"|"REMOTE"|"LIMIT","protocol":...,"inside":"[addr]:port","outside":...,"remote":...}
   -c, --config FILE   the configuration file (required)
 Signals: SIGTERM/SIGINT stop cleanly (exit 0), SIGHUP reloads FILE (the old configuration stays on error).
 Exit status: 0 stopped cleanly, 1 failed while starting or stopping, 2 bad usage or configuration.
@@ -57,7 +57,9 @@ export async function run(argv: string[]): Promise<number> {
         warning: (e: GatewayEvent) => log.warning(e.message, { event: 'warning', ...e, message: undefined, time: undefined }),
         error: (e: GatewayEvent) => log.error(e.message, { event: 'error', ...e, message: undefined, time: undefined }),
         state: (e: GatewayEvent) => log.info(e.message, { event: 'state', ...e, message: undefined, time: undefined }),
-        mapping: (e: GatewayMappingEvent) => log.info('mapping', mappingLogFields(e.event, e.mapping)),
+        // LIMIT (a packet to one remote more than maxRemotesPerMapping refused, at most every 10 s) is a warning.
+        mapping: (e: GatewayMappingEvent) =>
+          e.event === 'LIMIT' ? log.warning('mapping', mappingLogFields(e.event, e.mapping)) : log.info('mapping', mappingLogFields(e.event, e.mapping)),
       },
     });
   } catch (e) {

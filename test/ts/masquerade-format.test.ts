@@ -21,6 +21,7 @@ const udp: NativeMappingRecord = {
   outsidePort: 20001,
   remote: '2001:4860:4860::8888',
   remotePort: 53,
+  remoteCount: 3,
   created: T0,
   lastUsed: T0 + 1500,
   expires: T0 + 301500,
@@ -37,6 +38,7 @@ const ping: NativeMappingRecord = {
   insidePort: 7,
   outsidePort: 20000,
   remotePort: 7,
+  remoteCount: 1,
   expires: T0 + 60000,
   packetsOut: 1,
   packetsIn: 1,
@@ -61,6 +63,7 @@ test('a mapping event becomes one JSON log line, conntrack -E style', () => {
     inside: '[fd5a:ceb9:ed8d:1::2]:41000',
     outside: '[fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5]:20001',
     remote: '[2001:4860:4860::8888]:53',
+    remoteCount: 3,
     created: '2025-01-02T03:04:05.000Z',
     lastUsed: '2025-01-02T03:04:06.500Z',
     expires: '2025-01-02T03:09:06.500Z',
@@ -72,17 +75,47 @@ test('a mapping event becomes one JSON log line, conntrack -E style', () => {
 });
 
 test('npt66 mappings --json: the same objects as the log lines, without the event', () => {
-  assert.deepEqual(Object.keys(mappingJson(udp)), ['masquerade', 'protocol', 'state', 'inside', 'outside', 'remote', 'created', 'lastUsed', 'expires', 'packets', 'bytes']);
+  assert.deepEqual(Object.keys(mappingJson(udp)), ['masquerade', 'protocol', 'state', 'inside', 'outside', 'remote', 'remoteCount', 'created', 'lastUsed', 'expires', 'packets', 'bytes']);
   assert.equal(mappingJson(ping).inside, '[fd5a:ceb9:ed8d:1::2]:7');
+});
+
+test('npt66 mappings --json: a mapping lists its remotes with their expiries (and a TCP connection its state)', () => {
+  const listed: NativeMappingRecord = {
+    ...udp,
+    remotes: [
+      { address: '2001:4860:4860::8888', port: 53, expires: T0 + 301500 },
+      { address: '2001:4860:4860::8844', port: 53, expires: T0 + 300000 },
+      { address: '2001:db8::53', port: 5353, expires: T0 + 290000 },
+    ],
+  };
+  assert.deepEqual(mappingJson(listed).remotes, [
+    { remote: '[2001:4860:4860::8888]:53', expires: '2025-01-02T03:09:06.500Z' },
+    { remote: '[2001:4860:4860::8844]:53', expires: '2025-01-02T03:09:05.000Z' },
+    { remote: '[2001:db8::53]:5353', expires: '2025-01-02T03:08:55.000Z' },
+  ]);
+  const tcp: NativeMappingRecord = { ...udp, protocol: 'tcp', state: 'tcp_established', remotes: [{ address: '2001:db8::1', port: 443, state: 'tcp_transitory', expires: T0 }] };
+  assert.deepEqual(mappingJson(tcp).remotes, [{ remote: '[2001:db8::1]:443', state: 'tcp_transitory', expires: '2025-01-02T03:04:05.000Z' }]);
+  // Events carry the count only.
+  assert.equal(mappingJson(udp).remotes, undefined);
+});
+
+test('a REMOTE event is an info line, a LIMIT event names the refused remote', () => {
+  const lines: string[] = [];
+  const log = new Logger((l) => lines.push(l));
+  log.info('mapping', mappingLogFields('REMOTE', { ...udp, remote: '2001:db8::7' }));
+  const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.equal(line.event, 'REMOTE');
+  assert.equal(line.remote, '[2001:db8::7]:53');
+  assert.equal(line.remoteCount, 3);
 });
 
 test('npt66 mappings: a conntrack -L like table, sorted, seconds to expiry, packets and bytes each way', () => {
   assert.equal(
     formatMappingsTable([udp, ping], T0 + 1500),
     [
-      'proto   state  expires  inside                       outside                                          remote                     packets out/in  bytes out/in',
-      'icmpv6  icmp   59 s     [fd5a:ceb9:ed8d:1::2]:7      [fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5]:20000  [2001:4860:4860::8888]:7   1/1             104/104',
-      'udp     udp    300 s    [fd5a:ceb9:ed8d:1::2]:41000  [fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5]:20001  [2001:4860:4860::8888]:53  2/1             140/96',
+      'proto   state  expires  inside                       outside                                          remote                     remotes  packets out/in  bytes out/in',
+      'icmpv6  icmp   59 s     [fd5a:ceb9:ed8d:1::2]:7      [fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5]:20000  [2001:4860:4860::8888]:7   1        1/1             104/104',
+      'udp     udp    300 s    [fd5a:ceb9:ed8d:1::2]:41000  [fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5]:20001  [2001:4860:4860::8888]:53  3        2/1             140/96',
       'npt66 mappings: 2 mappings listed.',
       '',
     ].join('\n'),

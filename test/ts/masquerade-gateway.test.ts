@@ -30,6 +30,7 @@ const record: NativeMappingRecord = {
   outsidePort: 20000,
   remote: '2001:4860:4860::8888',
   remotePort: 7,
+  remoteCount: 1,
   created: 1000,
   lastUsed: 1000,
   expires: 61000,

@@ -9,6 +9,17 @@
 //   tcp-hold ADDR PORT N             open N connections one after the other (each: ok, or the error code); keep
 //                                    them; on SIGUSR1 send a line on each open one and report which echoed
 //   tcp-once ADDR PORT BYTES fin|rst one connection: BYTES echoed back, then closed with FIN or reset (RST)
+//   udp-fanout SPORT DPORT ADDRS [KEEP] [EVERY_MS]   one socket bound to SPORT sends "hello" to every address in
+//                                    ADDRS (comma-separated) on DPORT, then every EVERY_MS (default 1000) to
+//                                    those in KEEP; logs each datagram that arrives ({"event":"datagram",from,
+//                                    port,text}); {"event":"listening"} once all were sent
+//   udp-echo-each PORT ADDRS         one socket per address (so each answers from the address it was sent to),
+//                                    echoing every datagram
+//   tcp-two LPORT ADDR1 ADDR2 PORT BYTES PAUSE_MS   two connections from one local port (SO_REUSEADDR) to an
+//                                    echo server on two addresses: the first echoes 1000 bytes and closes with
+//                                    FIN; the second sends BYTES in two halves with PAUSE_MS between (after the
+//                                    first has closed) and reports {"event":"done",sent,received} (sha256)
+import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { createConnection, createServer, type Socket } from 'node:net';
 
@@ -136,12 +147,92 @@ async function tcpOnce(addr: string, port: number, bytes: number, close: string)
   }
 }
 
+function udpFanout(sport: number, dport: number, addrs: string, keep: string | undefined, everyMs: number): void {
+  const sock = createSocket({ type: 'udp6', ipv6Only: true });
+  sock.on('message', (msg, rinfo) => print({ event: 'datagram', from: rinfo.address, port: rinfo.port, text: msg.toString() }));
+  sock.on('error', () => undefined);
+  sock.bind(sport, '::', () => {
+    const all = addrs.split(',');
+    let left = all.length;
+    for (const a of all)
+      sock.send(Buffer.from(`hello ${a}`), dport, a, (err) => {
+        if (err) fail(`udp-fanout: ${err.message}`);
+        if (--left === 0) print({ event: 'listening' });
+      });
+    const kept = keep ? keep.split(',').filter(Boolean) : [];
+    if (kept.length) setInterval(() => kept.forEach((a) => sock.send(Buffer.from(`keep ${a}`), dport, a)), everyMs);
+  });
+}
+
+function udpEchoEach(port: number, addrs: string): void {
+  const all = addrs.split(',');
+  let bound = 0;
+  for (const a of all) {
+    const sock = createSocket({ type: 'udp6', ipv6Only: true });
+    sock.on('message', (msg, rinfo) => sock.send(msg, rinfo.port, rinfo.address));
+    sock.on('error', () => undefined);
+    sock.bind(port, a, () => {
+      if (++bound === all.length) print({ event: 'listening' });
+    });
+  }
+}
+
+// A connection from local port `lport` (node binds client sockets with SO_REUSEADDR, so two can share it).
+function connectFrom(addr: string, port: number, lport: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection({ host: addr, port, family: 6, localPort: lport });
+    sock.once('connect', () => resolve(sock));
+    sock.once('error', reject);
+  });
+}
+
+async function tcpTwo(lport: number, addr1: string, addr2: string, port: number, bytes: number, pauseMs: number): Promise<void> {
+  const first = await connectFrom(addr1, port, lport).catch((e: Error) => fail(`tcp-two: first connect: ${e.message}`));
+  const second = await connectFrom(addr2, port, lport).catch((e: Error) => fail(`tcp-two: second connect: ${e.message}`));
+  print({ event: 'connected', localPorts: [first.localPort, second.localPort] });
+  const received = createHash('sha256');
+  let got = 0;
+  second.on('data', (d: Buffer) => {
+    received.update(d);
+    got += d.length;
+  });
+  second.on('error', (e) => fail(`tcp-two: second connection: ${e.message}`));
+  const payload = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) payload[i] = (i * 7 + (i >> 8)) & 0xff;
+  const half = bytes >> 1;
+  second.write(payload.subarray(0, half));
+  // The first connection: 1000 bytes echoed, then FIN both ways.
+  const firstEcho = echoed(first, 1000, 20_000);
+  first.write(Buffer.alloc(1000, 0x62));
+  if (!(await firstEcho)) fail('tcp-two: the first connection did not echo');
+  await new Promise<void>((resolve) => {
+    first.once('close', () => resolve());
+    first.end();
+    first.resume();
+  });
+  print({ event: 'first-closed' });
+  await new Promise((r) => setTimeout(r, pauseMs));
+  second.write(payload.subarray(half));
+  const deadline = Date.now() + 60_000;
+  while (got < bytes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  print({
+    event: 'done',
+    bytes: got,
+    sent: createHash('sha256').update(payload).digest('hex'),
+    received: received.digest('hex'),
+  });
+  second.end();
+}
+
 const COMMANDS = {
   'udp-announce': (a, n) => udpAnnounce(n(0), a[1], n(2)),
   'udp-send-from': (a, n) => udpSendFrom(a[0], n(1), a[2], n(3), a[4] ?? 'probe'),
   'tcp-echo': (a, n) => tcpEcho(n(0)),
   'tcp-hold': (a, n) => tcpHold(a[0], n(1), n(2)),
   'tcp-once': (a, n) => tcpOnce(a[0], n(1), n(2), a[3]),
+  'udp-fanout': (a, n) => udpFanout(n(0), n(1), a[2], a[3], a[4] ? n(4) : 1000),
+  'udp-echo-each': (a, n) => udpEchoEach(n(0), a[1]),
+  'tcp-two': (a, n) => tcpTwo(n(0), a[1], a[2], n(3), n(4), n(5)),
 } satisfies Record<string, ToolCommand>;
 
 if (require.main === module) runTool('flow_tool.js', COMMANDS, process.argv.slice(2));
