@@ -193,9 +193,11 @@ std::vector<MappingRecord> Engine::mappings() const {
   std::vector<Nat66MappingRecord> records;
   std::vector<Nat66Remote> remotes;
   const UnixTime unix_time;
+  const uint64_t now_ms = monotonic_ms();
   for (uint32_t i = 0; i < masquerade_.size(); ++i) {
     records.clear();
-    masquerade_[i]->snapshot(records);
+    remotes.clear();
+    masquerade_[i]->snapshot(records, now_ms, &remotes);
     for (Nat66MappingRecord& r : records) {
       r.created_ms = unix_time.from_monotonic(r.created_ms);
       r.last_ms = unix_time.from_monotonic(r.last_ms);
