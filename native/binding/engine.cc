@@ -236,12 +236,13 @@ Napi::Object engine_defaults(Napi::Env env) {
 Napi::Function Engine::Define(Napi::Env env) {
   return DefineClass(env, "Engine",
                      {InstanceMethod<&Engine::Start>("start"), InstanceMethod<&Engine::SetMappings>("setMappings"),
+                      InstanceMethod<&Engine::SetOutsideInterfaces>("setOutsideInterfaces"),
                       InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::Mappings>("mappings"),
                       InstanceMethod<&Engine::Stop>("stop")});
 }
 
 // new Engine({queueFirst, queueCount, queueMaxLen?, socketBufferBytes?, failOpen?, gso?, icmpRateLimit?, queueCpus?,
-// queueNice?, queueFifoPriority?, mappings, masquerade?, onEvents})
+// queueNice?, queueFifoPriority?, mappings, masquerade?, outsideInterfaces?, onEvents})
 Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info), env_(info.Env()) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throw_error(env, "ERR_NPT66_INVALID_ARG", "options must be an object");
@@ -260,6 +261,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info),
   optional_boolean(env, o, "gso", options.gso);
   options.table = to_table(env, o.Get("mappings"));
   options.masquerade = to_masquerade(env, o.Get("masquerade"));
+  options.outside_interfaces = interface_names(env, o.Get("outsideInterfaces"), "outsideInterfaces");
 
   events_ = std::make_shared<EventDelivery>();
   events_->open(env, o.Get("onEvents").As<Napi::Function>());
@@ -298,6 +300,12 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
   }
   events_->ref(env);
   return env.Undefined();
+}
+
+// setOutsideInterfaces(names): the engine resolves them (a missing one is a warning event).
+Napi::Value Engine::SetOutsideInterfaces(const Napi::CallbackInfo& info) {
+  engine_->set_outside_interfaces(interface_names(info.Env(), info[0], "outsideInterfaces"));
+  return info.Env().Undefined();
 }
 
 Napi::Value Engine::SetMappings(const Napi::CallbackInfo& info) {

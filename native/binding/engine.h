@@ -24,11 +24,11 @@ class Engine : public Napi::ObjectWrap<Engine> {
  private:
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value SetMappings(const Napi::CallbackInfo& info);
+  Napi::Value SetOutsideInterfaces(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Mappings(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
   static void OnEnvCleanup(void* self);
-  Napi::Value SetOutsideInterfaces(const Napi::CallbackInfo& info);
 
   std::shared_ptr<EventDelivery> events_;
   std::unique_ptr<nfq::Engine> engine_;

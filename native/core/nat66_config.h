@@ -49,12 +49,12 @@ struct Nat66Config {
   // (src/gateway-config.ts, DEFAULT_MAX_PER_HOST64 in src/masquerade-config.ts, the reason given there); this
   // one, the same figure, serves native callers that build a Nat66Config themselves.
   uint32_t max_per_64 = 2000;
-  uint64_t port_quarantine_ms = 120'000;  // RFC 6888 REQ-8 (draft timer): a freed port stays unused this long
-  uint32_t event_capacity = 65536;  // mapping events buffered between drains; 0 disables events
   // Remote addresses (TCP: remote endpoints) one mapping remembers at once for filtering and TCP state; an
   // outbound packet to a further one is refused (drop_nat66_remote_limit). The configuration's default lives in
   // the zod schema (DEFAULT_MAX_REMOTES_PER_MAPPING in src/masquerade-config.ts); this is the same figure.
   uint32_t max_remotes_per_mapping = 1024;
+  uint64_t port_quarantine_ms = 120'000;  // RFC 6888 REQ-8 (draft timer): a freed port stays unused this long
+  uint32_t event_capacity = 65536;  // mapping events buffered between drains; 0 disables events
   uint64_t seed = 0;                // random port offsets and hash keys; 0 = from std::random_device
 };
 

@@ -61,12 +61,12 @@ Engine::Engine(Options options, EventSink emit)
     masquerade_.push_back(std::move(t));
   }
   table_.store(options_.table);
+  outside_names_ = options_.outside_interfaces;
+  resolve_outside_interfaces(false);  // missing ones are reported by start(): no event before it
 }
 
 Engine::~Engine() { stop(std::chrono::milliseconds(0)); }
 
-  outside_names_ = options_.outside_interfaces;
-  resolve_outside_interfaces(false);  // missing ones are reported by start(): no event before it
 void Engine::emit(Event::Type type, std::string message, int queue) const noexcept {
   try {
     if (emit_) emit_(make_event(type, std::move(message), queue));
@@ -94,11 +94,11 @@ void Engine::start() {
     workers_.clear();  // each destructor unbinds its queue: nothing stays bound
     throw;
   }
+  resolve_outside_interfaces(true);
   if (options_.fail_open)
     emit(Event::Type::warning,
          "failOpen is set: packets that cannot be translated, and packets arriving when a queue is full, are "
          "accepted untranslated and leak inside addresses");
-  resolve_outside_interfaces(true);
   {
     SignalsBlocked blocked;
     for (auto& w : workers_) {
@@ -116,10 +116,6 @@ void Engine::start() {
                                std::to_string(options_.queue_first + options_.queue_count - 1));
 }
 
-void Engine::set_table(std::shared_ptr<const PrefixTable> table) {
-  if (!table) throw std::invalid_argument("the engine needs a translation table");
-  table_.store(std::move(table), std::memory_order_release);
-}
 void Engine::set_outside_interfaces(std::vector<std::string> names) {
   {
     std::lock_guard<std::mutex> lock(outside_mutex_);
@@ -148,6 +144,10 @@ void Engine::resolve_outside_interfaces(bool warn) noexcept {
   }
 }
 
+void Engine::set_table(std::shared_ptr<const PrefixTable> table) {
+  if (!table) throw std::invalid_argument("the engine needs a translation table");
+  table_.store(std::move(table), std::memory_order_release);
+}
 
 Stats Engine::snapshot() const {
   Stats s;
@@ -212,11 +212,11 @@ std::vector<MappingRecord> Engine::mappings() const {
 
 void Engine::housekeeping() noexcept {
   std::unique_lock<std::mutex> lock(housekeeping_mutex_);
+  uint64_t outside_resolved_ms = monotonic_ms();
   while (!housekeeping_stop_) {
     housekeeping_wake_.wait_for(lock, options_.housekeeping_interval);
     if (housekeeping_stop_) break;
     lock.unlock();
-  uint64_t outside_resolved_ms = monotonic_ms();
     const uint64_t now = monotonic_ms();
     expire_and_deliver(now);
     if (now - outside_resolved_ms >= 1000) {

@@ -55,13 +55,13 @@ struct Options {
   // never a stop-the-world scan) and the mapping events queued since are handed over as one batch.
   std::chrono::milliseconds housekeeping_interval{100};
   size_t expire_budget = 65536;
+  // The outside interfaces by name (the configuration's nptv6[].interface and masquerade[].interface): an inside
+  // source arriving on one is forged and dropped (dispatch.h). Empty: hairpin is decided by the source alone.
+  std::vector<std::string> outside_interfaces;
 };
 
 struct QueueStats {
   uint16_t queue = 0;
-  // The outside interfaces by name (the configuration's nptv6[].interface and masquerade[].interface): an inside
-  // source arriving on one is forged and dropped (dispatch.h). Empty: hairpin is decided by the source alone.
-  std::vector<std::string> outside_interfaces;
   CounterSnapshot counters{};
   std::optional<KernelQueueFigures> kernel;  // absent when the queue is not bound by this engine
 };
@@ -113,13 +113,13 @@ class Engine {
   // Any thread. Packet threads take the new table at their next receive batch.
   void set_table(std::shared_ptr<const PrefixTable> table);
 
-  // Counters summed over the queue threads, with the kernel's figures. Call from one thread at a time
-  // (the thread that calls start()).
-  Stats snapshot() const;
-
   // Any thread. Resolves the names now (and again about once a second while running, so an interface created
   // or re-created later is seen); a name with no interface yet is a warning event, not an error.
   void set_outside_interfaces(std::vector<std::string> names);
+
+  // Counters summed over the queue threads, with the kernel's figures. Call from one thread at a time
+  // (the thread that calls start()).
+  Stats snapshot() const;
 
   // Every live masquerade mapping, table by table (each table shard by shard: not one instant). Any thread.
   std::vector<MappingRecord> mappings() const;
@@ -132,18 +132,18 @@ class Engine {
   void emit(Event::Type type, std::string message, int queue = -1) const noexcept;
   void housekeeping() noexcept;                // the housekeeping thread's body
   void expire_and_deliver(uint64_t now_ms) noexcept;
+  void resolve_outside_interfaces(bool warn) noexcept;  // the names in outside_names_ -> outside_
 
   Options options_;
   EventSink emit_;
   TableSlot table_;
-  void resolve_outside_interfaces(bool warn) noexcept;  // the names in outside_names_ -> outside_
+  OutsideSlot outside_;
+  std::mutex outside_mutex_;  // outside_names_, and one resolution at a time
+  std::vector<std::string> outside_names_;
   std::vector<std::unique_ptr<Nat66Table>> masquerade_;
   RateLimiter icmp_limiter_;
   std::vector<std::unique_ptr<QueueWorker>> workers_;
   std::vector<std::thread> threads_;
-  OutsideSlot outside_;
-  std::mutex outside_mutex_;  // outside_names_, and one resolution at a time
-  std::vector<std::string> outside_names_;
   std::thread housekeeper_;
   std::mutex housekeeping_mutex_;
   std::condition_variable housekeeping_wake_;

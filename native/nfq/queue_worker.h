@@ -81,8 +81,8 @@ class QueueWorker {
   const uint16_t queue_;
   const Settings settings_;
   const TableSlot& table_;
-  const std::span<const std::unique_ptr<Nat66Table>> masquerade_;
   const OutsideSlot& outside_;
+  const std::span<const std::unique_ptr<Nat66Table>> masquerade_;
   const EventSink& emit_;
   std::unique_ptr<QueueSocket> socket_;
   uint32_t port_id_ = 0;
