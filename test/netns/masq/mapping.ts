@@ -4,7 +4,8 @@
 import { inPrefix, normalizeAddress } from '../lib/ipv6_decode';
 
 export type MasqProtocol = 'tcp' | 'udp' | 'icmpv6';
-export type MappingEventKind = 'NEW' | 'UPDATE' | 'DESTROY';
+// REMOTE (a mapping gained a remote) and LIMIT (one more refused): npt66 only; conntrack has an entry per flow.
+export type MappingEventKind = 'NEW' | 'UPDATE' | 'DESTROY' | 'REMOTE' | 'LIMIT';
 
 export interface Mapping {
   protocol: MasqProtocol;
@@ -74,7 +75,7 @@ export function mappingFromNpt66(o: Record<string, unknown>): Mapping {
 
 export function mappingEventFromNpt66(o: Record<string, unknown>): MappingEvent {
   const event = String(o.event ?? o.type).toUpperCase();
-  if (event !== 'NEW' && event !== 'UPDATE' && event !== 'DESTROY') throw new Error(`unknown mapping event: ${JSON.stringify(o)}`);
+  if (event !== 'NEW' && event !== 'UPDATE' && event !== 'DESTROY' && event !== 'REMOTE' && event !== 'LIMIT') throw new Error(`unknown mapping event: ${JSON.stringify(o)}`);
   return { ...mappingFromNpt66(o), event };
 }
 
