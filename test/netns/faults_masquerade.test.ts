@@ -15,7 +15,7 @@ import { waitFor } from '../../src/netns';
 import { Capture, type CapturedPacket } from './lib/capture';
 import { ICMPV6_ECHO_REQUEST, IPPROTO_UDP, describe as describePacket, inPrefix } from './lib/ipv6_decode';
 import { LineProcess } from './lib/line_process';
-import { growth, jsonMsg, parseJson } from './lib/npt66_daemon';
+import { growth, jsonMsg, npt66RulesIn, parseJson } from './lib/npt66_daemon';
 import { listening, ping, startServer, startTool } from './lib/traffic';
 import { ADDR, SOURCE_PREFIX } from './masq/masq_lab';
 import { describeMapping } from './masq/mapping';
@@ -63,6 +63,7 @@ describe('faults: masquerade under a live daemon', { skip: translatorKindUnderTe
     const stream = startTool(g.lab, 'c1', ['udp-stream', ADDR.out, port, 0, 2]);
     const flood = new LineProcess(g.lab.topology.spawn('c2', ['ping', '-6', '-n', '-i', '0.01', ADDR.out]), 'ping c2 -> out');
     let packets: CapturedPacket[] = [];
+    let restartedRules: string[] = [];
     let whileDead = { atKill: 0, beforeRestart: 0, sentWhileDead: 0 };
     try {
       await wire.waitUntil('the stream leaving masqueraded', (ps) => masqueraded(ps, port).length >= 50);
@@ -76,6 +77,7 @@ describe('faults: masquerade under a live daemon', { skip: translatorKindUnderTe
       whileDead = { atKill: countAtKill, beforeRestart: masqueraded(wire.packets(), port).length, sentWhileDead: sentSoFar(stream) - from };
 
       await daemon().start();
+      restartedRules = await npt66RulesIn(g.lab.ns('host'));
       const seen = masqueraded(wire.packets(), port).length;
       await wire.waitUntil(`the stream leaving masqueraded again (had ${seen})`, (ps) => masqueraded(ps, port).length >= seen + 100, 15_000);
     } finally {
@@ -87,6 +89,8 @@ describe('faults: masquerade under a live daemon', { skip: translatorKindUnderTe
     }
     assert.equal(whileDead.beforeRestart, whileDead.atKill, `no datagram left while the daemon was dead: ${JSON.stringify(whileDead)}`);
     assert.deepEqual(leaks(packets).slice(0, 10), [], 'no container address on the outside wire');
+    const generations = new Set(restartedRules.flatMap((r) => [...r.matchAll(/NPT66-[A-Z]+-(\d+)/g)].map((m) => m[1])));
+    assert.ok(restartedRules.length > 0 && generations.size === 1, `the new daemon replaced the killed one's rules:\n${restartedRules.join('\n')}`);
     const flood6 = packets.filter((p) => p.decoded.src === ADDR.host && p.decoded.dst === ADDR.out && p.decoded.icmpType === ICMPV6_ECHO_REQUEST);
     assert.ok(flood6.length >= 10, `the echo flood was masqueraded too (${flood6.length} echo requests on the wire)`);
     const got = sink.lastJson<{ unique: number; from: string[] }>();
