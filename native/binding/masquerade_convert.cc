@@ -146,6 +146,7 @@ Napi::Object masquerade_defaults(Napi::Env env) {
   o.Set("timeouts", timeouts);
   o.Set("maxMappings", c.max_mappings);
   o.Set("maxPerHost64", c.max_per_64);
+  o.Set("maxRemotesPerMapping", c.max_remotes_per_mapping);
   o.Set("inboundRefresh", c.inbound_refresh);
   o.Set("privilegedPorts", c.keep_privileged_ports);
   return o;

@@ -26,6 +26,7 @@ interface EngineDefaults {
     timeouts: { udpMs: number; tcpEstablishedMs: number; tcpTransitoryMs: number; icmpMs: number };
     maxMappings: number;
     maxPerHost64: number;
+    maxRemotesPerMapping: number;
     inboundRefresh: boolean;
     privilegedPorts: boolean;
   };
@@ -58,6 +59,7 @@ test('a masquerade entry the schema fills in equals the native Nat66Config defau
   );
   assert.equal(e.maxMappings, m.maxMappings);
   assert.equal(e.maxPerHost64, m.maxPerHost64);
+  assert.equal(e.maxRemotesPerMapping, m.maxRemotesPerMapping);
   assert.equal(e.inboundRefresh, m.inboundRefresh);
   // The copies disagreed once (schema false, native true); the schema's value is the one.
   assert.equal(e.privilegedPorts, false);

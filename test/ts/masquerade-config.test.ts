@@ -36,6 +36,7 @@ test('the issue example alone is a valid configuration; every default is filled 
       timeouts: { udp: 300, tcpEstablished: 7440, tcpTransitory: 240, icmp: 60 },
       maxMappings: 1048576,
       maxPerHost64: 2000,
+      maxRemotesPerMapping: 1024,
       inboundRefresh: true,
       privilegedPorts: false,
     },
@@ -52,6 +53,7 @@ test('the issue example alone is a valid configuration; every default is filled 
       timeouts: { udpMs: 300000, tcpEstablishedMs: 7440000, tcpTransitoryMs: 240000, icmpMs: 60000 },
       maxMappings: 1048576,
       maxPerHost64: 2000,
+      maxRemotesPerMapping: 1024,
       inboundRefresh: true,
       privilegedPorts: false,
     },
@@ -68,6 +70,7 @@ test('explicit options are kept; the address is printed canonically; several sou
       timeouts: { udp: 120, tcpEstablished: 8000, tcpTransitory: 300, icmp: 90 },
       maxMappings: 10,
       maxPerHost64: 2,
+      maxRemotesPerMapping: 3,
       inboundRefresh: false,
       privilegedPorts: true,
     }),
@@ -77,6 +80,7 @@ test('explicit options are kept; the address is printed canonically; several sou
   assert.equal(m.address, HOST);
   assert.equal(c.masquerade[0]!.sources.length, 2);
   assert.equal(c.masquerade[0]!.filtering, 'endpoint-independent');
+  assert.equal(c.masquerade[0]!.maxRemotesPerMapping, 3);
   assert.deepEqual(c.masquerade[0]!.timeouts, { udpMs: 120000, tcpEstablishedMs: 8000000, tcpTransitoryMs: 300000, icmpMs: 90000 });
   assert.deepEqual([c.masquerade[0]!.portMin, c.masquerade[0]!.portMax, c.masquerade[0]!.maxPerHost64], [1024, 1024, 2]);
   assert.equal(c.masquerade[0]!.inboundRefresh, false);
