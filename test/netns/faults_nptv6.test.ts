@@ -22,7 +22,8 @@ import { pseudoHeaderSum } from './lib/inet_checksum';
 import { ICMPV6_ECHO_REQUEST, IPPROTO_UDP, describe as describePacket, inPrefix } from './lib/ipv6_decode';
 import type { LineProcess } from './lib/line_process';
 import { growth, jsonMsg, parseJson } from './lib/npt66_daemon';
-import { ping, startTool, udpExchange } from './lib/traffic';
+import { backlogDrops } from './lib/machine_drops';
+import { ping, startServer, startTool, udpExchange } from './lib/traffic';
 import { npt66Rules, type Npt66Config, type Npt66Daemon, translatorKindUnderTest } from './lib/translator';
 
 const IN1_OUTSIDE = GatewayLab.outsideOf(ADDR.in1);
@@ -91,10 +92,13 @@ describe('faults: NPTv6 gateway under a live daemon', { skip: translatorKindUnde
   }
 
   test(`queue overflow: a ${BURST}-packet burst into a ${QUEUE_MAX_LEN}-packet queue is dropped by the kernel and counted, nothing leaves untranslated, traffic recovers`, async (t) => {
+    // A listener on the burst's port, so that no port-unreachable errors come back through the same queue.
+    const sink = await startServer(g.lab, 'out', ['udp-count', BURST_PORT]);
     const wire = await Capture.start(g.lab, 'r1', 'eth0', ['ip6']);
     const io = await PktIo.start(g.lab.topology, 'in1', 'eth0', await macOf(g, 'gw', GW_INSIDE_IF), findPktio());
     let packets: CapturedPacket[] = [];
     const before = await daemon.stats();
+    const machineDropsBefore = backlogDrops();
     try {
       io.send(Array.from({ length: BURST }, (_, i) => udpPacket(ADDR.in1, ADDR.out, 40000, BURST_PORT, i)));
       assert.deepEqual(await io.sync(), { sent: BURST, failed: 0 });
@@ -102,9 +106,12 @@ describe('faults: NPTv6 gateway under a live daemon', { skip: translatorKindUnde
       await waitFor('the queue to drain', async () => ((await daemon.stats()).queues as { kernel: { queueTotal: number } }[])[0].kernel.queueTotal === 0, 10_000);
     } finally {
       io.close();
+      sink.child.kill('SIGTERM');
+      await sink.waitExit(5_000).catch(() => undefined);
       packets = await closeWire(wire);
     }
     const after = await daemon.stats();
+    const machineDrops = backlogDrops() - machineDropsBefore;
     type Kernel = { queueDropped: number; userDropped: number };
     const k0 = (before.queues as { kernel: Kernel }[])[0].kernel;
     const k1 = (after.queues as { kernel: Kernel }[])[0].kernel;
@@ -112,7 +119,8 @@ describe('faults: NPTv6 gateway under a live daemon', { skip: translatorKindUnde
     const userDropped = k1.userDropped - k0.userDropped;
     const counters = growth(before.total as Record<string, number>, after.total as Record<string, number>);
     const left = translated(packets, BURST_PORT);
-    const figures = JSON.stringify({ queueDropped, userDropped, leftTranslated: left, counters });
+    const arrived = sink.lastJson<{ unique: number; from: string[] }>();
+    const figures = JSON.stringify({ queueDropped, userDropped, leftTranslated: left, arrived: arrived.unique, machineDrops, missedByCapture: wire.droppedByCapture, counters });
     t.diagnostic(figures);
 
     assert.deepEqual(leaks(packets).slice(0, 10), [], 'no inside address on the outside wire');
@@ -122,6 +130,14 @@ describe('faults: NPTv6 gateway under a live daemon', { skip: translatorKindUnde
     // Whatever the kernel queued and npt66 did not see, it dropped: what left is at most what npt66 accepted.
     assert.ok(left <= (counters.queue_verdict_accept_mangled ?? 0), `no packet left without npt66's verdict: ${figures}`);
     assert.ok(left + queueDropped + userDropped <= BURST, figures);
+    // The sink is a second leak check that a busy capture cannot miss: an untranslated datagram arrives from in1.
+    assert.deepEqual(arrived.from, [IN1_OUTSIDE], `what arrived came translated: ${figures}`);
+    assert.ok(arrived.unique <= (counters.queue_verdict_accept_mangled ?? 0), `nothing arrived without npt66's verdict: ${figures}`);
+    // Every packet of the burst either reached npt66 or was dropped at the full queue (unless the machine's input
+    // backlog lost some on the way to the gateway).
+    const accounted = (counters.queue_received ?? 0) + queueDropped + userDropped;
+    if (machineDrops === 0) assert.equal(accounted, BURST, `queued + dropped at the queue = the burst: ${figures}`);
+    else t.diagnostic(`the machine's input backlog dropped ${machineDrops} packets: the burst's accounting not asserted`);
 
     // Recovery: both directions work again.
     const p = await ping(g.lab, 'in1', ADDR.out, { count: 5, intervalS: 0.02 });
