@@ -107,7 +107,7 @@ describe('hostile traffic through the masquerade (npt66)', { skip: (!isRoot && '
     const others = arrived.filter((p) => !isMarker(p.d, n));
     const wire = (await io.r1!.drain(1, 3000, 300)).map((raw) => decodeIpv6(raw)).filter((d): d is DecodedIpv6 => d !== null);
     // c1 answers the marker (no socket on its port) with Port Unreachable, mapped out: the wire check sees a quote.
-    const answer = wire.filter((d) => d.icmpType === 1 && d.icmpCode === 4 && d.embedded?.dstPort === outsidePort && d.embedded.l4.subarray(8).toString() === `marker ${n}`);
+    const answer = wire.filter((d) => d.icmpType === 1 && d.icmpCode === 4 && d.embedded?.l4.subarray(8).toString() === `marker ${n}`);
     assert.equal(answer.length, 1, `c1's Port Unreachable about the marker crossed the outside wire: ${wire.map(describePacket).join('; ')}`);
     const after = (await npt66Counters(t!))!; // the daemon still answers
     assert.ok(t!.running(), 'npt66 still runs');
