@@ -204,5 +204,52 @@ void BM_Nat66SharedTable(benchmark::State& state) {
 }
 BENCHMARK(BM_Nat66SharedTable)->Threads(1)->Threads(2)->Threads(4)->UseRealTime();
 
+// Many remotes per mapping (issue 13): 1000 mappings, each of whose sockets has sent to R remote addresses (a
+// resolver with several upstreams, a DHT node); inbound replies from random ones of them, and (the filter's
+// other answer) from addresses never sent to. R = 1 and 4 stay in the entry; 16 and 256 use the remote set.
+void BM_Nat66InboundManyRemotes(benchmark::State& state) {
+  const uint32_t remotes = static_cast<uint32_t>(state.range(0));
+  const bool known = state.range(1) != 0;
+  constexpr uint32_t kMappings = 1000;
+  auto table = make_table(kMappings + 1024);
+  std::vector<Nat66Binding> bindings(kMappings);
+  auto remote = [](uint32_t i) {
+    Address a = parse_address("2001:db8:ff::");
+    a.set_word(6, static_cast<uint16_t>(i >> 16));
+    a.set_word(7, static_cast<uint16_t>(i));
+    return a;
+  };
+  CounterBlock counters;
+  Nat66Config limit_check;  // the default limit must allow the largest R here
+  if (remotes > limit_check.max_remotes_per_mapping) throw std::runtime_error("R above the default limit");
+  for (uint32_t r = 0; r < remotes; ++r)
+    for (uint32_t j = 0; j < kMappings; ++j) {
+      Nat66Flow f = flow(j);
+      f.dst = remote(r);
+      if (table->outbound(f, kNow, bindings[j], counters) != Counter::count_) throw std::runtime_error("fill failed");
+    }
+  std::mt19937 rng(66);
+  std::vector<Nat66Flow> replies(1u << 16);
+  for (auto& r : replies) {
+    const uint32_t j = rng() % kMappings;
+    r.proto = Nat66Proto::udp;
+    r.src = remote(known ? rng() % remotes : remotes + rng() % 100000);
+    r.sport = 5001;
+    r.dst = bindings[j].outside;
+    r.dport = bindings[j].outside_port;
+    r.bytes = 64;
+  }
+  const Nat66Lookup expect = known ? Nat66Lookup::found : Nat66Lookup::filtered;
+  Nat66Binding b;
+  size_t i = 0, bad = 0;
+  for (auto _ : state) {
+    bad += table->inbound(replies[i++ & 0xFFFF], kNow, b, counters) != expect;
+    benchmark::DoNotOptimize(b);
+  }
+  if (bad) state.SkipWithError("an inbound lookup gave the wrong answer");
+  report(state);
+}
+BENCHMARK(BM_Nat66InboundManyRemotes)->ArgsProduct({{1, 4, 16, 256}, {1, 0}})->ArgNames({"remotes", "known"});
+
 }  // namespace
 }  // namespace npt66::bench
