@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 
 import { validateNptv6 } from './config';
+import { defaultControlSocket, INITIAL_NAMESPACE_SOCKET } from './control-socket-path';
 import { configError, Npt66Error } from './errors';
 import { systemHostFacts, type HostFacts } from './host-facts';
 import { compileMasquerade, DEFAULT_MAX_PER_HOST64, DEFAULT_MAX_REMOTES_PER_MAPPING, DEFAULT_PORTS, type CompiledMasquerade, type MasqueradeEntry } from './masquerade-config';
@@ -17,7 +18,9 @@ import type { NativeMasquerade } from './native';
 export const INTERFACE_NAME = /^(?!-)(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}$/;
 // sockaddr_un.sun_path holds 108 bytes including the NUL.
 const SUN_PATH_MAX = 107;
-export const DEFAULT_SOCKET = '/run/npt66/npt66.sock';
+// The control socket's default depends on the network namespace (src/control-socket-path.ts): this one in the
+// initial namespace, /run/npt66/NAME.sock in a namespace named NAME, so one npt66 per namespace needs no setting.
+export const DEFAULT_SOCKET = INITIAL_NAMESPACE_SOCKET;
 
 // One sentence per field: the JSON Schema's description and the body of every error message about that field.
 // Keys are paths with array indices written as [].
@@ -48,7 +51,7 @@ export const FIELD_HELP: Record<string, string> = {
   hairpinMark:
     'an integer with exactly one bit set (e.g. 268435456 = 0x10000000), or 0 to turn hairpinning off: the packet mark bit npt66 uses to send inside-to-inside packets addressed to an outside address through the outbound translation too (RFC 6296 s4.3; default 268435456)',
   control: 'an object {"socket": PATH}: where `npt66 stats` and `npt66 mappings` reach the running daemon',
-  'control.socket': `an absolute path of at most ${SUN_PATH_MAX} bytes for the unix socket (default "${DEFAULT_SOCKET}")`,
+  'control.socket': `an absolute path of at most ${SUN_PATH_MAX} bytes for the unix socket (default "${DEFAULT_SOCKET}" in the initial network namespace, "/run/npt66/NAME.sock" in one named NAME by \`ip netns add\`, "/run/npt66/netns-INODE.sock" in an unnamed one)`,
   masquerade:
     'an array of NAT66 masquerade entries {"source": PREFIX, "interface": NAME, "address": ADDRESS, "ports": "MIN-MAX"}: traffic from the source prefix leaving by the interface gets the address (and a port from the range), like `firewall-cmd --masquerade`',
   'masquerade[]': 'an object {"source": PREFIX, "interface": NAME, "address": ADDRESS, "ports": "MIN-MAX"} ("address" and "ports" optional)',
@@ -150,11 +153,13 @@ export const gatewayConfigSchema = z
         socket: z
           .string()
           .refine((p) => path.isAbsolute(p) && Buffer.byteLength(p) <= SUN_PATH_MAX && !p.endsWith('/'))
-          .default(DEFAULT_SOCKET)
-          .describe(help('control.socket')),
+          .default(() => defaultControlSocket()) // at parse time: the namespace the daemon or client runs in
+          .describe(help('control.socket'))
+          .meta({ default: DEFAULT_SOCKET }), // the JSON Schema shows the initial namespace's, wherever generated
       })
-      .default({ socket: DEFAULT_SOCKET })
-      .describe(help('control')),
+      .default(() => ({ socket: defaultControlSocket() }))
+      .describe(help('control'))
+      .meta({ default: { socket: DEFAULT_SOCKET } }),
     masquerade: z.array(masqueradeEntry).default([]).describe(help('masquerade')),
   })
   .describe(help(''));

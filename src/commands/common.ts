@@ -4,7 +4,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { controlRequest } from '../control';
 import { fromParseArgsError, Npt66Error, usageError } from '../errors';
-import { DEFAULT_SOCKET, loadGatewayConfig } from '../gateway-config';
+import { defaultControlSocket } from '../control-socket-path';
+import { loadGatewayConfig } from '../gateway-config';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -40,9 +41,10 @@ export function requireConfigFile(file: string | undefined): string {
   return file;
 }
 
-// The daemon's control socket: --socket PATH, else the one named in -c FILE, else the default.
+// The daemon's control socket: --socket PATH, else the one named in -c FILE, else the default of the network
+// namespace this runs in (the daemon's default there too: `ip netns exec X npt66 stats` finds X's daemon).
 export function controlSocket(values: { socket?: string; config?: string }): string {
-  return values.socket ?? (values.config ? loadGatewayConfig(values.config).config.control.socket : DEFAULT_SOCKET);
+  return values.socket ?? (values.config ? loadGatewayConfig(values.config).config.control.socket : defaultControlSocket());
 }
 
 // Asks the running daemon (`command` on its control socket). A daemon that cannot be reached or answers with an

@@ -16,7 +16,8 @@ address it sent to, TCP: each connection, until idle for its timeout), packets a
 inside to outside).
   --json            print a JSON array, one object per mapping (the fields of the log's "mapping" lines), with
                     "remotes": each live remote, when it expires unless refreshed, and a TCP connection's state
-  --socket PATH     the daemon's control socket (default ${DEFAULT_SOCKET})
+  --socket PATH     the daemon's control socket (default ${DEFAULT_SOCKET}; /run/npt66/NAME.sock inside
+                    network namespace NAME, where the daemon's default is the same)
   -c, --config FILE take the socket path from the daemon's configuration file
 Exit status: 0 printed, 1 no daemon reachable, 2 bad usage.
 `;

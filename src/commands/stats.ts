@@ -11,7 +11,8 @@ const usage = `usage: npt66 stats [--json] [--explain] [--socket PATH | -c FILE]
 Reads the counters of the running \`npt66 run\` through its control socket (root only).
   --json            print the whole snapshot as JSON
   --explain         add each counter's one-line description
-  --socket PATH     the daemon's control socket (default ${DEFAULT_SOCKET})
+  --socket PATH     the daemon's control socket (default ${DEFAULT_SOCKET}; /run/npt66/NAME.sock inside
+                    network namespace NAME, where the daemon's default is the same)
   -c, --config FILE take the socket path from the daemon's configuration file
 Exit status: 0 printed, 1 no daemon reachable, 2 bad usage.
 `;
