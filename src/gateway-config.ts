@@ -8,6 +8,7 @@ import { validateNptv6 } from './config';
 import { defaultControlSocket, INITIAL_NAMESPACE_SOCKET } from './control-socket-path';
 import { configError, Npt66Error } from './errors';
 import { systemHostFacts, type HostFacts } from './host-facts';
+import { parseMetricsListen } from './metrics-listen';
 import { compileMasquerade, DEFAULT_MAX_PER_HOST64, DEFAULT_MAX_REMOTES_PER_MAPPING, DEFAULT_PORTS, type CompiledMasquerade, type MasqueradeEntry } from './masquerade-config';
 import type { CompiledNptv6Mapping } from './config';
 import type { NativeMasquerade } from './native';
@@ -75,6 +76,17 @@ export const FIELD_HELP: Record<string, string> = {
   'masquerade[].inboundRefresh': 'true (default) or false: whether inbound packets that pass filtering also keep a mapping alive (RFC 4787 REQ-6)',
   'masquerade[].privilegedPorts':
     'true or false (default false): keep inside source ports below 1024 below 1024 and queue inbound TCP/UDP to ports 1-1023 of the address, where their replies go; this sends the host\'s own services on those ports (e.g. ssh) through npt66 too, and blocks them while npt66 is down. With false, inside ports below 1024 are mapped into "ports" like any other',
+  // Metrics and logs (README "Metrics", "Logs").
+  metrics:
+    'an object {"listen": "[::1]:9466"}: serve Prometheus metrics over HTTP at /metrics (off when absent); a non-loopback address also needs "allowRemote": true',
+  'metrics.listen': 'a literal address and port, "[IPv6]:PORT" or "IPv4:PORT", e.g. "[::1]:9466" (a loopback address unless "allowRemote" is true)',
+  'metrics.allowRemote':
+    'true or false (default false): allow a non-loopback "listen" address; the endpoint has no authentication and shows prefixes, interfaces and traffic figures to whoever reaches it, so firewall it',
+  logs: 'an object {"mappings": PATH, "warningInterval": S}: where masquerade mapping events go and how often a repeated warning is logged',
+  'logs.mappings':
+    'an absolute path: append masquerade mapping creation and deletion (NEW and DESTROY, with time, inside and outside endpoints, no remote: RFC 6888 REQ-12) to this file as JSON lines instead of stdout; reopened on SIGHUP for log rotation',
+  'logs.warningInterval':
+    'an integer number of seconds from 0 to 86400 (default 60): a warning with the same message is logged at most once per interval, with the count of those suppressed; 0 logs every one',
 };
 
 const help = (key: string) => FIELD_HELP[key]!;
@@ -161,6 +173,27 @@ export const gatewayConfigSchema = z
       .describe(help('control'))
       .meta({ default: { socket: DEFAULT_SOCKET } }),
     masquerade: z.array(masqueradeEntry).default([]).describe(help('masquerade')),
+    metrics: z
+      .strictObject({
+        listen: z
+          .string()
+          .refine((s) => parseMetricsListen(s) !== null)
+          .describe(help('metrics.listen')),
+        allowRemote: z.boolean().default(false).describe(help('metrics.allowRemote')),
+      })
+      .optional()
+      .describe(help('metrics')),
+    logs: z
+      .strictObject({
+        mappings: z
+          .string()
+          .refine((p) => path.isAbsolute(p) && !p.endsWith('/'))
+          .optional()
+          .describe(help('logs.mappings')),
+        warningInterval: int('logs.warningInterval', 0, 86_400).default(60),
+      })
+      .default({ warningInterval: 60 })
+      .describe(help('logs')),
   })
   .describe(help(''));
 
@@ -266,6 +299,13 @@ export function compileGatewayConfig(input: unknown, facts: HostFacts = systemHo
     throw configError(
       'nptv6',
       `${valueAt(input, ['nptv6']) === undefined ? 'is missing' : 'is empty'} and there is no "masquerade" either, so npt66 would have nothing to do; add an NPTv6 mapping, e.g. "nptv6": [{"inside":"fd5a:ceb9:ed8d:fe0a::/64","outside":"2001:db8:ff66::/64","interface":"eth1"}], or a masquerade entry, e.g. "masquerade": [{"source":"fd5a:ceb9:ed8d:1::/64","interface":"ens192"}]`,
+    );
+  }
+  const listen = parsedConfig.metrics && parseMetricsListen(parsedConfig.metrics.listen);
+  if (listen && !listen.loopback && !parsedConfig.metrics!.allowRemote) {
+    throw configError(
+      'metrics.listen',
+      `"${parsedConfig.metrics!.listen}" is not a loopback address; the metrics endpoint has no authentication, so listen on "[::1]:${listen.port}" (and scrape through a tunnel or proxy), or add "allowRemote": true to "metrics" and firewall the port`,
     );
   }
   const mappings = validateNptv6(parsedConfig.nptv6, 'nptv6');

@@ -40,6 +40,8 @@ export interface GatewayMappingStats {
   outbound: number; // packets translated inside -> outside
   inbound: number; // packets translated outside -> inside
   dropped: number; // packets refused (counted by reason under `drops`)
+  outboundBytes?: number; // IPv6 packet lengths of those packets (absent from an addon without byte counts)
+  inboundBytes?: number;
 }
 
 // One masquerade entry's table figures.
@@ -92,7 +94,7 @@ export interface GatewayOptions {
 }
 
 // Settings fixed while the queues are bound: changing them needs a restart.
-const RESTART_FIELDS = ['queues', 'queueMaxLen', 'socketBufferBytes', 'failOpen', 'icmpRateLimit', 'control'] as const;
+const RESTART_FIELDS = ['queues', 'queueMaxLen', 'socketBufferBytes', 'failOpen', 'icmpRateLimit', 'control', 'metrics', 'logs'] as const;
 
 type EventName = 'warning' | 'state' | 'error';
 

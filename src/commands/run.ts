@@ -7,6 +7,9 @@ import { Gateway, type GatewayEvent, type GatewayMappingEvent } from '../gateway
 import { loadGatewayConfig } from '../gateway-config';
 import { Logger } from '../log';
 import { mappingLogFields } from '../mapping-format';
+import { MappingLog } from '../mapping-log';
+import { MetricsServer } from '../metrics';
+import { parseMetricsListen } from '../metrics-listen';
 import { parseCommandLine, requireConfigFile } from './common';
 
 export const summary = 'run the NPTv6 / NAT66 masquerade gateway in the foreground (JSON logs on stdout)';
@@ -30,6 +33,8 @@ export async function run(argv: string[]): Promise<number> {
   const log = new Logger();
   let gateway: Gateway | null = null;
   let control: ControlServer | null = null;
+  let metrics: MetricsServer | null = null;
+  let mappingLog: MappingLog | null = null;
   const onExit = () => {
     // Reached only if the process exits without a clean stop (e.g. process.exit from elsewhere).
     gateway?.removeRulesSync();
@@ -51,6 +56,18 @@ export async function run(argv: string[]): Promise<number> {
       },
       config: () => gateway?.config,
     });
+    log.limitWarnings(config.logs.warningInterval * 1000);
+    if (config.logs.mappings) mappingLog = new MappingLog(config.logs.mappings, (e) => log.warning('cannot write the mapping log', { path: config.logs.mappings, error: e }));
+    // Before the queues too: a port already taken stops the start with nothing bound.
+    if (config.metrics) {
+      metrics = await MetricsServer.listen(parseMetricsListen(config.metrics.listen)!, {
+        stats: () => {
+          if (!gateway) throw new Npt66Error('ERR_NPT66_STATE', 'the gateway is still starting');
+          return gateway.stats();
+        },
+        config: () => gateway?.config,
+      });
+    }
     process.on('exit', onExit);
     gateway = await Gateway.start(config, {
       on: {
@@ -58,12 +75,20 @@ export async function run(argv: string[]): Promise<number> {
         error: (e: GatewayEvent) => log.error(e.message, { event: 'error', ...e, message: undefined, time: undefined }),
         state: (e: GatewayEvent) => log.info(e.message, { event: 'state', ...e, message: undefined, time: undefined }),
         // LIMIT (a packet to one remote more than maxRemotesPerMapping refused, at most every 10 s) is a warning.
+        // With "logs": {"mappings": PATH}, NEW and DESTROY go to that file (src/mapping-log.ts) instead.
         mapping: (e: GatewayMappingEvent) =>
-          e.event === 'LIMIT' ? log.warning('mapping', mappingLogFields(e.event, e.mapping)) : log.info('mapping', mappingLogFields(e.event, e.mapping)),
+          e.event === 'LIMIT'
+            ? log.warning('mapping', mappingLogFields(e.event, e.mapping))
+            : mappingLog
+              ? mappingLog.record(e.event, e.mapping, new Date(e.time))
+              : log.info('mapping', mappingLogFields(e.event, e.mapping)),
       },
     });
   } catch (e) {
     log.error('start failed', { error: e });
+    await metrics?.close();
+    mappingLog?.close();
+    log.flushWarnings();
     await control?.close();
     process.off('exit', onExit);
     return exitStatusFor(e, 1); // a failure while starting or stopping exits 1
@@ -78,7 +103,11 @@ export async function run(argv: string[]): Promise<number> {
     mappings: running.config.nptv6,
     masquerade: running.config.masquerade.map((m) => ({ source: m.source, interface: m.interface, address: m.address, ports: m.ports, filtering: m.filtering })),
     failOpen: running.config.failOpen,
+    ...(metrics && { metrics: `http://${running.config.metrics!.listen}/metrics` }),
+    ...(mappingLog && { mappingLog: mappingLog.path }),
   });
+  const exporter = metrics;
+  const mappingFile = mappingLog;
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -96,6 +125,9 @@ export async function run(argv: string[]): Promise<number> {
           },
         )
         .then(async (code) => {
+          await exporter?.close();
+          mappingFile?.close();
+          log.flushWarnings();
           await server.close();
           process.off('exit', onExit);
           for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.removeAllListeners(s);
@@ -109,6 +141,11 @@ export async function run(argv: string[]): Promise<number> {
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGHUP', () => {
       if (stopping) return;
+      try {
+        mappingFile?.reopen(); // logrotate moved it away
+      } catch (e) {
+        log.error('cannot reopen the mapping log', { error: e });
+      }
       // One line per SIGHUP, with the outcome ("reloaded" or "reload failed"), so a supervisor can wait for it.
       Promise.resolve()
         .then(() => running.reload(loadGatewayConfig(file).config))

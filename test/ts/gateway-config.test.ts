@@ -33,6 +33,7 @@ test('the issue example is valid, and every default is filled in', () => {
     hairpinMark: 0x10000000,
     control: { socket: '/run/npt66/npt66.sock' },
     masquerade: [],
+    logs: { warningInterval: 60 },
   });
   assert.equal(mappings.length, 1);
   assert.equal(mappings[0]!.insideLength, 64);
