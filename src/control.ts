@@ -2,7 +2,7 @@
 // line out. `npt66 stats` reads the counters through it (and later `npt66 mappings` the live mappings).
 //   request:  {"command":"stats"}
 //   reply:    {"ok":true,"result":...}  or  {"ok":false,"error":{"code":"ERR_NPT66_...","message":"..."}}
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
@@ -14,6 +14,31 @@ const MAX_REQUEST_BYTES = 64 * 1024;
 
 function controlError(message: string, cause?: unknown): Npt66Error {
   return new Npt66Error('ERR_NPT66_CONTROL', message, { cause });
+}
+
+// The socket's directory decides who may replace the socket: anyone who can write to it could unlink the daemon's
+// socket and put their own (or a symlink) in its place, and root's `npt66 stats` would then talk to them. So it
+// must belong to root (or to the user the daemon runs as, e.g. a capability-bounded service user) and be
+// writable by nobody else: no group or world write bit, sticky or not (/tmp is refused).
+export function checkSocketDirectory(dir: string, euid = process.geteuid?.() ?? 0): void {
+  let real: string;
+  let st: ReturnType<typeof statSync>;
+  try {
+    real = realpathSync(dir);
+    st = statSync(real);
+  } catch (e) {
+    throw controlError(`cannot inspect the control socket's directory ${dir}: ${(e as Error).message}`, e);
+  }
+  const shown = real === dir ? dir : `${dir} (${real})`;
+  if (!st.isDirectory()) throw controlError(`${shown} is not a directory; set "control.socket" to a path in a root-owned directory such as /run/npt66`);
+  if (st.uid !== 0 && st.uid !== euid) {
+    throw controlError(`the control socket's directory ${shown} belongs to uid ${st.uid}, not root${euid !== 0 ? ` or uid ${euid}` : ''}: its owner could replace the socket; use a root-owned directory such as /run/npt66`);
+  }
+  const writers = [st.mode & 0o020 ? 'its group' : '', st.mode & 0o002 ? 'others' : ''].filter(Boolean);
+  if (writers.length) {
+    const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+    throw controlError(`the control socket's directory ${shown} is writable by ${writers.join(' and ')} (mode ${mode}): they could replace the socket; \`chmod go-w ${real}\` or use a directory such as /run/npt66`);
+  }
 }
 
 // Resolves true if something accepts connections at `socketPath`.
@@ -34,10 +59,13 @@ export class ControlServer {
     readonly socketPath: string,
   ) {}
 
-  // Creates the directory if missing, replaces a stale socket file (nobody listening), refuses to take over a live
-  // one, and creates the socket 0600 (the umask is narrowed around bind, so it is never briefly world-accessible).
+  // Creates the directory if missing and checks it (checkSocketDirectory), replaces a stale socket file (nobody
+  // listening), refuses to take over a live one and refuses anything else at the path (a symlink, a file: never
+  // removed, it may be someone's), and creates the socket 0600 (the umask is narrowed around bind, so it is never
+  // briefly world-accessible).
   static async listen(socketPath: string, handlers: Record<string, ControlHandler>): Promise<ControlServer> {
     mkdirSync(path.dirname(socketPath), { recursive: true, mode: 0o755 });
+    checkSocketDirectory(path.dirname(socketPath));
     let existing: ReturnType<typeof lstatSync> | undefined;
     try {
       existing = lstatSync(socketPath);
@@ -45,6 +73,9 @@ export class ControlServer {
       existing = undefined;
     }
     if (existing) {
+      if (existing.isSymbolicLink()) {
+        throw controlError(`${socketPath} is a symbolic link, not a socket; npt66 neither follows nor replaces it: remove it or set "control.socket" to another path`);
+      }
       if (!existing.isSocket()) {
         throw controlError(`${socketPath} exists and is not a socket; remove it or set "control.socket" to another path`);
       }

@@ -237,6 +237,7 @@ Napi::Function Engine::Define(Napi::Env env) {
   return DefineClass(env, "Engine",
                      {InstanceMethod<&Engine::Start>("start"), InstanceMethod<&Engine::SetMappings>("setMappings"),
                       InstanceMethod<&Engine::SetOutsideInterfaces>("setOutsideInterfaces"),
+                      InstanceMethod<&Engine::SetMasqueradeSources>("setMasqueradeSources"),
                       InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::Mappings>("mappings"),
                       InstanceMethod<&Engine::Stop>("stop")});
 }
@@ -306,6 +307,21 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
 Napi::Value Engine::SetOutsideInterfaces(const Napi::CallbackInfo& info) {
   engine_->set_outside_interfaces(interface_names(info.Env(), info[0], "outsideInterfaces"));
   return info.Env().Undefined();
+}
+
+// setMasqueradeSources(index, sources): masquerade entry `index`'s source prefixes from now on (sources as in
+// NativeMasquerade). ERR_NPT66_CONFIG, sources unchanged, for a bad index or prefixes the table refuses.
+Napi::Value Engine::SetMasqueradeSources(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw_error(env, "ERR_NPT66_CONFIG", "setMasqueradeSources: index must be a number");
+  const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
+  std::vector<Prefix> prefixes = to_masquerade_sources(env, info[1], "masquerade[" + std::to_string(index) + "].sources");
+  try {
+    engine_->set_masquerade_sources(index, std::move(prefixes));
+  } catch (const std::invalid_argument& e) {
+    throw_error(env, "ERR_NPT66_CONFIG", e.what());
+  }
+  return env.Undefined();
 }
 
 Napi::Value Engine::SetMappings(const Napi::CallbackInfo& info) {

@@ -25,6 +25,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value SetMappings(const Napi::CallbackInfo& info);
   Napi::Value SetOutsideInterfaces(const Napi::CallbackInfo& info);
+  Napi::Value SetMasqueradeSources(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Mappings(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);

@@ -49,22 +49,33 @@ Napi::Array array(Napi::Env env, const Napi::Object& o, const std::string& field
   return v.As<Napi::Array>();
 }
 
-Nat66Config one(Napi::Env env, const Napi::Value& v, const std::string& field) {
-  if (!v.IsObject()) config_error(env, field, "must be an object");
-  Napi::Object o = v.As<Napi::Object>();
-  Nat66Config c;
+}  // namespace
 
-  Napi::Array sources = array(env, o, field, "sources");
-  if (sources.Length() == 0) config_error(env, field + ".sources", "must name at least one inside prefix");
+std::vector<Prefix> to_masquerade_sources(Napi::Env env, const Napi::Value& v, const std::string& field) {
+  if (!v.IsArray()) config_error(env, field, "must be an array");
+  Napi::Array sources = v.As<Napi::Array>();
+  std::vector<Prefix> out;
   for (uint32_t i = 0; i < sources.Length(); ++i) {
-    const std::string at = field + ".sources[" + std::to_string(i) + "]";
+    const std::string at = field + "[" + std::to_string(i) + "]";
     Napi::Value s = sources.Get(i);
     if (!s.IsObject()) config_error(env, at, "must be an object {prefix, length}");
     Prefix p;
     p.addr = address(env, s.As<Napi::Object>().Get("prefix"), at + ".prefix");
     p.len = static_cast<uint8_t>(integer(env, s.As<Napi::Object>(), at, "length", 0, 128));
-    c.inside.push_back(p);
+    out.push_back(p);
   }
+  return out;
+}
+
+namespace {
+
+Nat66Config one(Napi::Env env, const Napi::Value& v, const std::string& field) {
+  if (!v.IsObject()) config_error(env, field, "must be an object");
+  Napi::Object o = v.As<Napi::Object>();
+  Nat66Config c;
+
+  // May be empty ("source": "docker" before Docker has an IPv6 network).
+  c.inside = to_masquerade_sources(env, array(env, o, field, "sources"), field + ".sources");
   Napi::Array addresses = array(env, o, field, "addresses");
   if (addresses.Length() == 0) config_error(env, field + ".addresses", "must hold at least one outside address");
   for (uint32_t i = 0; i < addresses.Length(); ++i)

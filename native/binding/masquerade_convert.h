@@ -16,6 +16,10 @@ namespace npt66::binding {
 // (masquerade[i].field) for a missing, mistyped or out-of-range value, or one the core's validation refuses.
 std::vector<Nat66Config> to_masquerade(Napi::Env env, const Napi::Value& v);
 
+// An array of {prefix: 16-byte Buffer, length} (NativeMasquerade.sources; may be empty). Throws ERR_NPT66_CONFIG
+// naming `field`.
+std::vector<Prefix> to_masquerade_sources(Napi::Env env, const Napi::Value& v, const std::string& field);
+
 // Nat66Config's defaults as a NativeMasquerade-shaped object (no sources, no addresses), for the test that the
 // schema's defaults equal them (test/ts/defaults.test.ts).
 Napi::Object masquerade_defaults(Napi::Env env);

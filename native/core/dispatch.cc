@@ -28,8 +28,8 @@ bool from_outside_interface(const Tables& tables, uint32_t indev) noexcept {
 // In an NPTv6 inside prefix or a masquerade table's source prefixes.
 bool inside_source(const Tables& tables, const Address& src) noexcept {
   if (tables.nptv6 != nullptr && tables.nptv6->match(src, Direction::outbound) != nullptr) return true;
-  for (const auto& t : tables.masquerade)
-    if (t->is_inside(src)) return true;
+  for (size_t i = 0; i < tables.masquerade.size(); ++i)
+    if (tables.masquerade_inside(i, src)) return true;
   return false;
 }
 
@@ -56,14 +56,14 @@ Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, si
     Nat66Table& t = *tables.masquerade[i];
     const auto index = static_cast<uint32_t>(i);
     if (d == Direction::outbound) {
-      if (!t.is_inside(src)) continue;
+      if (!tables.masquerade_inside(i, src)) continue;
       return {t.translate_matched(d, -1, data, len, tables.now_ms, counters), Handled::By::masquerade, index};
     }
     const int outside = t.outside_index(dst);
     if (outside < 0) continue;
     // From inside to our own outside address: hairpinning, translated both ways by the outbound path. (Not from
     // an outside interface: refused above. With the interface unknown, the source alone decides.)
-    const Direction as = t.is_inside(src) ? Direction::outbound : Direction::inbound;
+    const Direction as = tables.masquerade_inside(i, src) ? Direction::outbound : Direction::inbound;
     return {t.translate_matched(as, outside, data, len, tables.now_ms, counters), Handled::By::masquerade, index};
   }
   return not_ours(counters);

@@ -52,6 +52,14 @@ struct Tables {
   // The outside interfaces' ifindexes (sorted, a handful): what arrives on one of them is from outside. Empty
   // when unknown (tests, an embedder that names none): then hairpin is decided by the source, as before.
   std::span<const uint32_t> outside_ifindexes;
+  // Each masquerade table's source prefixes as taken for this batch (index-aligned with `masquerade`), so a
+  // set_sources() never splits a batch. Empty (tests): each table's current set, loaded per use.
+  std::span<const Nat66Sources* const> masquerade_sources;
+
+  // Is `a` in masquerade table i's source prefixes?
+  bool masquerade_inside(size_t i, const Address& a) const noexcept {
+    return masquerade_sources.empty() ? masquerade[i]->is_inside(a) : masquerade_sources[i]->contains(a);
+  }
 };
 
 // Which table decided, so per-mapping and per-masquerade counters land on the right one.

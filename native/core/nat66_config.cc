@@ -39,7 +39,8 @@ const char* refused_outside(const Address& a) {
 }  // namespace
 
 std::string validate(const Nat66Config& c) {
-  if (c.inside.empty()) return "masquerade: no source prefix; give the inside prefix to masquerade, e.g. fd00:1::/64";
+  // No source prefix is allowed: "source": "docker" on a host with no IPv6 network yet masquerades nothing until
+  // one appears (the schema requires the configuration to name a source).
   for (const Prefix& p : c.inside) {
     if (p.len > 128) return "masquerade: source prefix length above 128";
     if (prefix_has_host_bits(p))

@@ -70,14 +70,6 @@ uint64_t splitmix(uint64_t& state) noexcept {
   return z ^ (z >> 31);
 }
 
-bool in_prefix(const Prefix& p, const Address& a) noexcept {
-  int full = p.len / 8;
-  if (std::memcmp(p.addr.b.data(), a.b.data(), static_cast<size_t>(full)) != 0) return false;
-  if (p.len % 8 == 0) return true;
-  uint8_t m = static_cast<uint8_t>(0xFF << (8 - p.len % 8));
-  return (p.addr.b[full] & m) == (a.b[full] & m);
-}
-
 }  // namespace
 
 struct alignas(64) Nat66Table::Entry {
@@ -140,6 +132,7 @@ Nat66Table::Nat66Table(const Nat66Config& config)
   }
   for (uint64_t& k : key_) k = splitmix(seed) | 1;
   for (size_t i = 0; i < kShards; ++i) shards_[i].rng = splitmix(seed);
+  sources_.store(std::make_shared<const Nat66Sources>(Nat66Sources{config.inside}));
   for (size_t i = 0; i < config.outside.size(); ++i) outside_sorted_.push_back({config.outside[i], static_cast<int>(i)});
   std::sort(outside_sorted_.begin(), outside_sorted_.end(),
             [](const auto& a, const auto& b) { return a.first.b < b.first.b; });
@@ -161,12 +154,6 @@ inline uint64_t Nat66Table::hash_inside(Nat66Proto p, const Address& a, uint16_t
   // Keyed so that inside hosts cannot aim many flows at one shard or probe run.
   uint64_t h = mix(raw_high(a) ^ key_[0], raw_low(a) ^ key_[1]);
   return mix(h ^ key_[2], (uint64_t{static_cast<uint8_t>(p)} << 16 | port) ^ key_[3]);
-}
-
-bool Nat66Table::is_inside(const Address& a) const noexcept {
-  for (const Prefix& p : config_.inside)
-    if (in_prefix(p, a)) return true;
-  return false;
 }
 
 int Nat66Table::outside_index(const Address& a) const noexcept {
@@ -741,6 +728,47 @@ size_t Nat66Table::expire(uint64_t now_ms, size_t budget, CounterBlock& counters
   }
   publish(batch, batched, counters);
   if (removed) counters.add(Counter::nat66_mapping_expired, removed);
+  return removed;
+}
+
+std::string Nat66Table::set_sources(std::vector<Prefix> prefixes) {
+  Nat66Config c = config_;
+  c.inside = std::move(prefixes);
+  if (std::string error = validate(c); !error.empty()) return error;
+  sources_.store(std::make_shared<const Nat66Sources>(Nat66Sources{std::move(c.inside)}), std::memory_order_release);
+  unsourced_passes_.store(2, std::memory_order_release);
+  return {};
+}
+
+size_t Nat66Table::remove_unsourced(uint64_t now_ms, CounterBlock& counters) noexcept {
+  if (unsourced_passes_.load(std::memory_order_acquire) == 0) return 0;
+  unsourced_passes_.fetch_sub(1, std::memory_order_acq_rel);
+  const Nat66SourcesPtr sources = this->sources();
+  size_t removed = 0;
+  constexpr size_t kBatch = 64;
+  Nat66MappingEvent batch[kBatch];
+  size_t batched = 0;
+  const bool events = config_.event_capacity != 0;
+  // A full scan, rare (a source removed): each shard's lock is let go every kBatch removals for its packets.
+  for (size_t i = 0; i < kShards; ++i) {
+    Shard& s = shards_[i];
+    std::unique_lock guard(s.lock);
+    for (uint32_t slot = 0; slot < s.high_water; ++slot) {
+      Entry& e = s.at(slot);
+      if (!e.live || sources->contains(e.inside)) continue;
+      wheel_unlink(s, slot);
+      destroy_locked(s, slot, now_ms, events ? &batch[batched] : nullptr);
+      ++removed;
+      if (events && ++batched == kBatch) {
+        guard.unlock();
+        publish(batch, batched, counters);
+        batched = 0;
+        guard.lock();
+      }
+    }
+  }
+  publish(batch, batched, counters);
+  if (removed) counters.add(Counter::nat66_mapping_unsourced, removed);
   return removed;
 }
 

@@ -47,6 +47,7 @@
 #include "nat66_host_limit.h"
 #include "nat66_ports.h"
 #include "nat66_remotes.h"
+#include "nat66_sources.h"
 #include "nat66_types.h"
 #include "verdict.h"
 
@@ -95,9 +96,23 @@ class Nat66Table {
   Nat66Lookup find_outside(Nat66Proto p, const Address& outside, uint16_t port, uint64_t now_ms, Nat66Binding& out,
                            const Address* remote = nullptr) const noexcept;
 
-  bool is_inside(const Address& a) const noexcept;       // in one of the source prefixes
+  // In one of the current source prefixes. Loads the current set (an atomic shared_ptr load): the queue threads
+  // use the set they took for their batch instead (Tables::masquerade_sources, dispatch.h).
+  bool is_inside(const Address& a) const noexcept { return sources()->contains(a); }
+  Nat66SourcesPtr sources() const noexcept { return sources_.load(std::memory_order_acquire); }
   int outside_index(const Address& a) const noexcept;    // position in config().outside, or -1
   const Address& outside_for(const Address& inside) const noexcept;  // the pool address this host uses
+
+  // --- the source prefixes, changed while running (any thread) ---
+
+  // Replaces the source prefixes (config().inside is the first set). Empty if done; otherwise why not (the same
+  // checks as validate()) and the set is unchanged. Mappings of inside addresses in none of the new prefixes
+  // are removed by the next two remove_unsourced() calls (the second catches one a queue thread made with the
+  // set it took for its batch just before the swap).
+  std::string set_sources(std::vector<Prefix> prefixes);
+  // Removes the mappings of inside addresses outside the current sources (after a set_sources, else nothing to
+  // do: one atomic load), counted as nat66_mapping_unsourced with a DESTROY event each; returns how many.
+  size_t remove_unsourced(uint64_t now_ms, CounterBlock& counters) noexcept;
 
   // --- housekeeping (any thread; typically one timer thread every ~100 ms-1 s) ---
 
@@ -118,7 +133,7 @@ class Nat66Table {
   // when a mapping gains a remote after its first, LIMIT when one is refused) to `out`.
   size_t drain_events(std::vector<Nat66MappingEvent>& out) { return events_.drain(out); }
 
-  const Nat66Config& config() const noexcept { return config_; }
+  const Nat66Config& config() const noexcept { return config_; }  // as created: inside is the first source set
 
  private:
   struct Entry;
@@ -162,6 +177,8 @@ class Nat66Table {
   std::atomic<uint64_t> by_state_[kNat66StateCount] = {};
   std::atomic<uint32_t> expire_next_shard_{0};
   std::atomic<uint64_t> remote_limit_event_ms_{0};  // when the last LIMIT event was queued (+1; 0: never)
+  std::atomic<Nat66SourcesPtr> sources_;            // the current source prefixes (set_sources)
+  std::atomic<int> unsourced_passes_{0};            // remove_unsourced() passes still due after a set_sources
 };
 
 }  // namespace npt66

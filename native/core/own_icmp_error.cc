@@ -54,7 +54,7 @@ Handled translate_own_icmp_error(const Tables& tables, uint8_t* data, size_t len
   // Masquerade (RFC 5508 s4): the quoted destination and port of a live mapping's inside endpoint.
   for (size_t i = 0; i < tables.masquerade.size(); ++i) {
     const Nat66Table& t = *tables.masquerade[i];
-    if (!t.is_inside(dst)) continue;
+    if (!tables.masquerade_inside(i, dst)) continue;
     const auto index = static_cast<uint32_t>(i);
     Nat66Binding b;
     Counter c = nat66_unmap_quoted_destination(t, v, false, tables.now_ms, b);

@@ -210,6 +210,15 @@ std::vector<MappingRecord> Engine::mappings() const {
   return out;
 }
 
+void Engine::set_masquerade_sources(uint32_t index, std::vector<Prefix> prefixes) {
+  if (index >= masquerade_.size())
+    throw std::invalid_argument("masquerade[" + std::to_string(index) + "]: no such masquerade entry (there are " +
+                                std::to_string(masquerade_.size()) + ")");
+  if (std::string error = masquerade_[index]->set_sources(std::move(prefixes)); !error.empty())
+    throw std::invalid_argument("masquerade[" + std::to_string(index) + "]: " + error);
+  housekeeping_wake_.notify_all();  // remove the mappings of a source that went now, not at the next tick
+}
+
 void Engine::housekeeping() noexcept {
   std::unique_lock<std::mutex> lock(housekeeping_mutex_);
   uint64_t outside_resolved_ms = monotonic_ms();
@@ -232,6 +241,7 @@ void Engine::expire_and_deliver(uint64_t now_ms) noexcept {
     Event batch = make_event(Event::Type::mapping, {});
     const UnixTime unix_time;
     for (uint32_t i = 0; i < masquerade_.size(); ++i) {
+      masquerade_[i]->remove_unsourced(now_ms, housekeeping_counters_);
       masquerade_[i]->expire(now_ms, options_.expire_budget, housekeeping_counters_);
       drained_.clear();
       masquerade_[i]->drain_events(drained_);

@@ -117,6 +117,12 @@ class Engine {
   // or re-created later is seen); a name with no interface yet is a warning event, not an error.
   void set_outside_interfaces(std::vector<std::string> names);
 
+  // Any thread. Replaces masquerade table `index`'s source prefixes (Nat66Table::set_sources): packet threads
+  // take them at their next receive batch; mappings of inside addresses no longer in any source are removed by
+  // the housekeeping thread (nat66_mapping_unsourced, DESTROY events). Throws std::invalid_argument for a bad
+  // index or prefixes the table refuses (the message says why); the sources are then unchanged.
+  void set_masquerade_sources(uint32_t index, std::vector<Prefix> prefixes);
+
   // Counters summed over the queue threads, with the kernel's figures. Call from one thread at a time
   // (the thread that calls start()).
   Stats snapshot() const;

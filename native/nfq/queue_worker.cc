@@ -171,7 +171,14 @@ void QueueWorker::process_ring(int received) noexcept {
   // reading too: the masquerade timers have 1 s buckets, a batch takes microseconds.
   std::shared_ptr<const PrefixTable> table = table_.load(std::memory_order_acquire);
   std::shared_ptr<const OutsideIfindexes> outside = outside_.load(std::memory_order_acquire);
-  Tables tables{table.get(), masquerade_, monotonic_ms(), *outside};
+  // The source prefixes likewise (a table's set_sources takes effect at the next batch). Sized once: no allocation.
+  sources_held_.resize(masquerade_.size());
+  sources_view_.resize(masquerade_.size());
+  for (size_t i = 0; i < masquerade_.size(); ++i) {
+    sources_held_[i] = masquerade_[i]->sources();
+    sources_view_[i] = sources_held_[i].get();
+  }
+  Tables tables{table.get(), masquerade_, monotonic_ms(), *outside, sources_view_};
   for (int i = 0; i < received; ++i)
     process_buffer(ring_->slot(i), ring_->length(i), ring_->truncated(i), tables);
   flush();

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "counters.h"
 #include "engine_event.h"
@@ -83,6 +84,9 @@ class QueueWorker {
   const TableSlot& table_;
   const OutsideSlot& outside_;
   const std::span<const std::unique_ptr<Nat66Table>> masquerade_;
+  // Each masquerade table's source set, taken once per batch (Tables::masquerade_sources): the owners and the view.
+  std::vector<Nat66SourcesPtr> sources_held_;
+  std::vector<const Nat66Sources*> sources_view_;
   const EventSink& emit_;
   std::unique_ptr<QueueSocket> socket_;
   uint32_t port_id_ = 0;

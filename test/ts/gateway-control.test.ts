@@ -2,12 +2,12 @@
 // close; the request/reply protocol and its errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { ControlServer, controlRequest } from '../../src/control';
+import { checkSocketDirectory, ControlServer, controlRequest } from '../../src/control';
 import { Npt66Error } from '../../src/errors';
 
 function withDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
@@ -85,3 +85,63 @@ test('no daemon: the client says where it looked and how to point it elsewhere',
     return true;
   });
 });
+
+// The socket's directory: whoever can write to it can swap the socket for their own (issue 9, security notes).
+test(
+  'a group- or world-writable directory is refused (sticky /tmp-like too), and nothing is created in it',
+  withDir(async (dir) => {
+    for (const mode of [0o775, 0o757, 0o1777]) {
+      const sub = join(dir, `m${mode.toString(8)}`);
+      mkdirSync(sub);
+      chmodSync(sub, mode);
+      const path = join(sub, 'npt66.sock');
+      await assert.rejects(ControlServer.listen(path, {}), (e: Npt66Error) => {
+        assert.equal(e.code, 'ERR_NPT66_CONTROL');
+        assert.match(e.message, new RegExp(`directory ${sub} is writable by .*mode ${mode.toString(8).padStart(4, '0')}.*chmod go-w`));
+        return true;
+      });
+      assert.equal(existsSync(path), false);
+    }
+  }),
+);
+
+test(
+  'a directory owned by another user (not root, not the daemon) is refused',
+  withDir(async (dir) => {
+    const sub = join(dir, 'theirs');
+    mkdirSync(sub, { mode: 0o755 });
+    const isRoot = process.geteuid?.() === 0;
+    if (isRoot) chownSync(sub, 65534, 65534);
+    const check = isRoot ? () => ControlServer.listen(join(sub, 'npt66.sock'), {}) : async () => checkSocketDirectory(sub, (process.geteuid?.() ?? 0) + 1);
+    await assert.rejects(check(), (e: Npt66Error) => e.code === 'ERR_NPT66_CONTROL' && /belongs to uid \d+, not root/.test(e.message));
+    assert.equal(existsSync(join(sub, 'npt66.sock')), false);
+  }),
+);
+
+test(
+  'a symlink at the socket path is refused and left alone, even one to a stale socket; a symlinked directory is followed and checked',
+  withDir(async (dir) => {
+    // A stale socket elsewhere (a killed daemon's), and a symlink to it where the daemon's socket goes.
+    const target = join(dir, 'stale.sock');
+    spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(target)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    assert.ok(lstatSync(target).isSocket());
+    const link = join(dir, 'npt66.sock');
+    symlinkSync(target, link);
+    await assert.rejects(ControlServer.listen(link, {}), (e: Npt66Error) => e.code === 'ERR_NPT66_CONTROL' && /npt66\.sock is a symbolic link, not a socket/.test(e.message));
+    assert.equal(readlinkSync(link), target, 'the symlink is still there');
+    assert.ok(lstatSync(target).isSocket(), 'its target was not touched');
+
+    // /var/run -> /run style: the directory's real path is what is checked (here: fine).
+    const real = join(dir, 'real');
+    mkdirSync(real, { mode: 0o755 });
+    symlinkSync(real, join(dir, 'alias'));
+    const server = await ControlServer.listen(join(dir, 'alias', 'npt66.sock'), { stats: () => 7 });
+    try {
+      assert.equal(await controlRequest(join(real, 'npt66.sock'), 'stats'), 7);
+    } finally {
+      await server.close();
+    }
+    chmodSync(real, 0o777);
+    await assert.rejects(ControlServer.listen(join(dir, 'alias', 'npt66.sock'), {}), new RegExp(`alias \\(${real}\\) is writable by its group and others`));
+  }),
+);
