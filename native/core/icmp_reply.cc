@@ -16,10 +16,13 @@ bool is_unspecified(const uint8_t* a) noexcept {
   return true;
 }
 
+}  // namespace
+
 // RFC 4443 s2.4(e): packets an ICMPv6 error must never be sent about (the link-layer cases e.4/e.5 are not
 // visible here). An offending packet whose header chain cannot be read is not answered either: it might be
 // an error itself, and errors about errors are how ICMP storms start.
-bool may_answer(uint8_t type, uint8_t code, const uint8_t* offending, size_t len) noexcept {
+bool icmp_error_allowed(uint8_t type, uint8_t code, const uint8_t* offending, size_t len) noexcept {
+  if (offending == nullptr || len < ip6::kHeaderLen || (offending[0] >> 4) != 6) return false;
   const uint8_t* src = offending + ip6::kSrcOffset;
   const uint8_t* dst = offending + ip6::kDstOffset;
   if (is_unspecified(src) || is_multicast(src)) return false;  // (e.6) not a single node
@@ -37,12 +40,10 @@ bool may_answer(uint8_t type, uint8_t code, const uint8_t* offending, size_t len
   return true;
 }
 
-}  // namespace
-
 size_t build_icmp_error(uint8_t type, uint8_t code, uint32_t param, const Address& from, const uint8_t* offending,
                         size_t offending_len, uint8_t* out, size_t cap) noexcept {
   if (offending == nullptr || offending_len < ip6::kHeaderLen || (offending[0] >> 4) != 6) return 0;
-  if (!may_answer(type, code, offending, offending_len)) return 0;
+  if (!icmp_error_allowed(type, code, offending, offending_len)) return 0;
   constexpr size_t kFixed = ip6::kHeaderLen + icmp6::kHeaderLen;
   size_t quoted = std::min(offending_len, ip6::kMinMtu - kFixed);
   size_t total = kFixed + quoted;

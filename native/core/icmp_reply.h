@@ -13,6 +13,12 @@ namespace npt66 {
 // Returns the length written, or 0 if `offending` has no IPv6 header, if `cap` is too small, or if RFC 4443
 // s2.4(e) forbids an error about it: an ICMPv6 error or redirect (or a chain too broken to tell), a multicast
 // destination (except Packet Too Big and Parameter Problem code 2), an unspecified or multicast source.
+// RFC 4443 s2.4(e), the one rule for when npt66 may send an ICMPv6 error about `offending`: never about an ICMPv6
+// error or redirect (or a chain too broken to tell), a packet to a multicast address (except Packet Too Big and
+// Parameter Problem code 2), or one whose source is unspecified or multicast. The engine asks this before it
+// spends a rate-limit token; build_icmp_error asks it too.
+bool icmp_error_allowed(uint8_t type, uint8_t code, const uint8_t* offending, size_t len) noexcept;
+
 size_t build_icmp_error(uint8_t type, uint8_t code, uint32_t param, const Address& from, const uint8_t* offending,
                         size_t offending_len, uint8_t* out, size_t cap) noexcept;
 

@@ -27,7 +27,10 @@ constexpr L4Layout kEcho{Nat66Proto::icmp, 4, 4, 2, 8};  // RFC 4443 s4: the ide
 
 Verdict refuse(CounterBlock& counters, Counter why) noexcept {
   counters.add(why);
-  return Verdict::drop(why);
+  Verdict v = Verdict::drop(why);
+  // RFC 6888 REQ-3/4: a new flow refused for lack of resources learns why instead of retrying blindly.
+  if (nat66_answer_admin_prohibited(why)) v.answer = IcmpAnswer::admin_prohibited;
+  return v;
 }
 
 Verdict pass(CounterBlock& counters, Counter why) noexcept {

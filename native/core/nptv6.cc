@@ -16,16 +16,17 @@ constexpr bool kOk(Counter c) { return c == Counter::count_; }
 inline Verdict make_verdict(Action a, Counter reason, uint32_t mapping, uint8_t pointer) noexcept {
   if constexpr (std::endian::native == std::endian::little && sizeof(Verdict) == 12 && offsetof(Verdict, action) == 0 &&
                 offsetof(Verdict, reason) == 2 && offsetof(Verdict, mapping) == 4 &&
-                offsetof(Verdict, pointer) == 8) {
+                offsetof(Verdict, pointer) == 8 && offsetof(Verdict, answer) == 9) {
     const uint64_t head = uint64_t{static_cast<uint8_t>(a)} | uint64_t{static_cast<uint16_t>(reason)} << 16 |
                           uint64_t{mapping} << 32;
-    const uint32_t tail = pointer;
+    // A refusal naming an address is answered with Parameter Problem (Verdict::drop's rule).
+    const uint32_t tail = pointer | (pointer != 0 ? uint32_t{static_cast<uint8_t>(IcmpAnswer::param_problem)} << 8 : 0);
     Verdict v;
     std::memcpy(static_cast<void*>(&v), &head, 8);
     std::memcpy(reinterpret_cast<unsigned char*>(&v) + 8, &tail, 4);
     return v;
   } else {
-    return Verdict{a, reason, mapping, pointer};
+    return a == Action::drop ? Verdict::drop(reason, pointer, mapping) : Verdict{a, reason, mapping, pointer};
   }
 }
 

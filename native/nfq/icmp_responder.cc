@@ -9,7 +9,6 @@
 #include <cstring>
 
 #include "icmp_reply.h"
-#include "packet_view.h"
 
 namespace npt66::nfq {
 namespace {
@@ -18,14 +17,6 @@ int64_t monotonic_ns() noexcept {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-bool is_multicast(const uint8_t* a) noexcept { return a[0] == 0xFF; }
-
-bool is_unspecified(const uint8_t* a) noexcept {
-  for (int i = 0; i < 16; ++i)
-    if (a[i] != 0) return false;
-  return true;
 }
 
 sockaddr_in6 socket_address(const Address& a, uint16_t port) noexcept {
@@ -37,20 +28,6 @@ sockaddr_in6 socket_address(const Address& a, uint16_t port) noexcept {
 }
 
 }  // namespace
-
-bool may_answer_with_error(const uint8_t* packet, size_t len) noexcept {
-  if (len < ip6::kHeaderLen || (packet[0] >> 4) != 6) return false;
-  const uint8_t* src = packet + ip6::kSrcOffset;
-  if (is_multicast(src) || is_unspecified(src) || is_multicast(packet + ip6::kDstOffset)) return false;
-  PacketView v;
-  Counter why;
-  // parse_packet only reads (it takes a mutable pointer because the translator rewrites through the view).
-  if (!parse_packet(const_cast<uint8_t*>(packet), len, v, why)) return true;  // malformed past the header
-  if (v.has_l4 && v.upper == ip6::kIcmpv6 && (icmp6::is_error(v.icmp_type) || v.icmp_type == 137)) return false;
-  // A non-first fragment may belong to an ICMPv6 error whose type we cannot see: stay silent.
-  if (v.fragment && !v.has_l4) return false;
-  return true;
-}
 
 IcmpResponder::IcmpResponder(RateLimiter& limiter) noexcept : limiter_(limiter) {}
 
@@ -91,18 +68,23 @@ bool IcmpResponder::source_for(const Address& dst, int64_t now_ns, Address& src)
   return true;
 }
 
-void IcmpResponder::answer_refusal(const uint8_t* packet, size_t len, uint8_t pointer,
-                                   CounterBlock& counters) noexcept {
-  answer(icmp6::kParamProblem, 0, pointer, Counter::param_problem_built, packet, len, counters);
-}
-
-void IcmpResponder::answer_admin_prohibited(const uint8_t* packet, size_t len, CounterBlock& counters) noexcept {
-  answer(icmp6::kDestUnreachable, 1, 0, Counter::icmp_admin_prohibited_built, packet, len, counters);
-}
-
-void IcmpResponder::answer(uint8_t type, uint8_t code, uint32_t param, Counter built, const uint8_t* packet,
-                           size_t len, CounterBlock& counters) noexcept {
-  if (!may_answer_with_error(packet, len)) {
+void IcmpResponder::answer(const Verdict& v, const uint8_t* packet, size_t len, CounterBlock& counters) noexcept {
+  uint8_t type, code;
+  uint32_t param = 0;
+  Counter built;
+  switch (v.answer) {
+    case IcmpAnswer::none:
+      return;
+    case IcmpAnswer::param_problem:
+      type = icmp6::kParamProblem, code = 0, param = v.pointer, built = Counter::param_problem_built;
+      break;
+    case IcmpAnswer::admin_prohibited:
+      type = icmp6::kDestUnreachable, code = 1, built = Counter::icmp_admin_prohibited_built;
+      break;
+    default:
+      return;
+  }
+  if (!icmp_error_allowed(type, code, packet, len)) {
     counters.add(Counter::icmp_suppressed);
     return;
   }

@@ -10,6 +10,7 @@
 #include "counters.h"
 #include "ipv6.h"
 #include "rate_limiter.h"
+#include "verdict.h"
 
 namespace npt66::nfq {
 
@@ -24,18 +25,13 @@ class IcmpResponder {
   int open() noexcept;
   bool ready() const noexcept { return raw_fd_ >= 0; }
 
-  // The refused packet is packet[0, len), unchanged; `pointer` is the offending field's offset (8 source,
-  // 24 destination). Counts icmp_sent, icmp_rate_limited, icmp_suppressed or icmp_send_failed.
-  void answer_refusal(const uint8_t* packet, size_t len, uint8_t pointer, CounterBlock& counters) noexcept;
-
-  // The refused outbound packet is packet[0, len), unchanged: Destination Unreachable code 1 "communication with
-  // destination administratively prohibited" (RFC 4443 s3.1). Counts as answer_refusal does, plus
-  // icmp_admin_prohibited_built.
-  void answer_admin_prohibited(const uint8_t* packet, size_t len, CounterBlock& counters) noexcept;
+  // Sends the answer `v` carries about the refused packet packet[0, len) (unchanged): Parameter Problem code 0
+  // pointing at v.pointer, or Destination Unreachable code 1 "administratively prohibited" (RFC 4443 s3.1).
+  // Counts param_problem_built / icmp_admin_prohibited_built, and icmp_sent, icmp_rate_limited, icmp_suppressed
+  // (RFC 4443 s2.4(e), icmp_error_allowed) or icmp_send_failed.
+  void answer(const Verdict& v, const uint8_t* packet, size_t len, CounterBlock& counters) noexcept;
 
  private:
-  void answer(uint8_t type, uint8_t code, uint32_t param, Counter built, const uint8_t* packet, size_t len,
-              CounterBlock& counters) noexcept;
   struct CachedSource {
     Address dst;
     Address src;
@@ -51,9 +47,5 @@ class IcmpResponder {
   std::array<CachedSource, 64> cache_{};
   std::array<uint8_t, 1280> out_{};  // RFC 4443 s2.4(c): an error never exceeds the minimum MTU
 };
-
-// RFC 4443 s2.4(e): no error about an ICMPv6 error or a redirect, about a packet sent to a multicast address, or
-// about one whose source does not name a single node (unspecified, multicast).
-bool may_answer_with_error(const uint8_t* packet, size_t len) noexcept;
 
 }  // namespace npt66::nfq

@@ -17,7 +17,6 @@ extern "C" {
 
 #include "engine_clock.h"
 #include "kernel_queue_stats.h"
-#include "nat66_translate.h"
 #include "packet_message.h"
 #include "queue_error.h"
 
@@ -236,10 +235,7 @@ void QueueWorker::on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept 
         return add_verdict(id, VerdictBatch::Kind::accept);
       }
       add_verdict(id, VerdictBatch::Kind::drop);
-      if (v.pointer != 0) icmp_.answer_refusal(data, len, v.pointer, counters_);
-      // RFC 6888 REQ-3/4: a new flow refused for lack of resources learns why instead of retrying blindly.
-      else if (h.by == Handled::By::masquerade && nat66_answer_admin_prohibited(v.reason))
-        icmp_.answer_admin_prohibited(data, len, counters_);
+      icmp_.answer(v, data, len, counters_);  // the verdict says whether and what (verdict.h)
       return;
   }
 }

@@ -188,6 +188,7 @@ TEST(NfqDispatch, ResourceRefusalsAreTheOnesAnsweredAdministrativelyProhibited) 
   EXPECT_EQ(h.verdict.action, Action::drop);
   EXPECT_EQ(h.verdict.reason, Counter::drop_nat66_table_full);
   EXPECT_TRUE(nat66_answer_admin_prohibited(h.verdict.reason));
+  EXPECT_EQ(h.verdict.answer, IcmpAnswer::admin_prohibited);  // the verdict carries it to the engine
   EXPECT_EQ(h.verdict.pointer, 0);  // not a Parameter Problem
   EXPECT_EQ(second.bytes, before);
 }

@@ -133,6 +133,13 @@ TEST(IcmpReply, MulticastExceptionsOfSection2_4e3) {
   EXPECT_NE(build_icmp_error(icmp6::kParamProblem, 2, 42, kGateway, to_group.data(), to_group.size(), out, sizeof out), 0u);
   // Time Exceeded may not.
   EXPECT_EQ(build_icmp_error(icmp6::kTimeExceeded, 0, 0, kGateway, to_group.data(), to_group.size(), out, sizeof out), 0u);
+  // The engine asks the same one rule before it spends a rate-limit token (it used to have its own, which
+  // refused Packet Too Big to a multicast destination).
+  EXPECT_TRUE(icmp_error_allowed(icmp6::kPacketTooBig, 0, to_group.data(), to_group.size()));
+  EXPECT_TRUE(icmp_error_allowed(icmp6::kParamProblem, 2, to_group.data(), to_group.size()));
+  EXPECT_FALSE(icmp_error_allowed(icmp6::kParamProblem, 0, to_group.data(), to_group.size()));
+  EXPECT_FALSE(icmp_error_allowed(icmp6::kDestUnreachable, 1, to_group.data(), to_group.size()));
+  EXPECT_FALSE(icmp_error_allowed(icmp6::kPacketTooBig, 0, nullptr, 0));
 }
 
 TEST(IcmpReply, OtherErrorTypesCarryTheirParameter) {

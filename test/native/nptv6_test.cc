@@ -75,12 +75,15 @@ void expect_translated(const Result& r, Direction d, uint32_t mapping) {
   EXPECT_EQ(name(r.v.reason), d == kOut ? "nptv6_outbound" : "nptv6_inbound");
   EXPECT_EQ(r.v.mapping, mapping);
   EXPECT_EQ(r.v.pointer, 0);
+  EXPECT_EQ(r.v.answer, IcmpAnswer::none);
 }
 
 void expect_dropped_unchanged(const Result& r, const Bytes& before, Counter why, uint8_t pointer) {
   EXPECT_EQ(r.v.action, Action::drop);
   EXPECT_EQ(name(r.v.reason), name(why));
   EXPECT_EQ(r.v.pointer, pointer);
+  // The verdict carries its answer: a refusal naming an address gets Parameter Problem, nothing else does.
+  EXPECT_EQ(r.v.answer, pointer != 0 ? IcmpAnswer::param_problem : IcmpAnswer::none);
   EXPECT_EQ(r.after, before) << "a refused packet must be left byte for byte unchanged";
   expect_counters(r.counters, {{why, 1}});
 }
