@@ -56,6 +56,8 @@ export interface GatewayMasqueradeStats {
   outbound: number; // packets translated inside -> outside (hairpinned ones included)
   inbound: number; // packets translated outside -> inside
   dropped: number; // packets refused (counted by reason under `drops`)
+  outboundBytes?: number; // IPv6 packet lengths of those packets (absent from an addon without byte counts)
+  inboundBytes?: number;
 }
 
 // A mapping created, changed (e.g. TCP established) or removed: conntrack -E's NEW / UPDATE / DESTROY.
@@ -264,6 +266,7 @@ export class Gateway extends EventEmitter {
           outbound: counts?.outbound ?? 0,
           inbound: counts?.inbound ?? 0,
           dropped: counts?.dropped ?? 0,
+          ...(counts?.outboundBytes !== undefined ? { outboundBytes: counts.outboundBytes, inboundBytes: counts.inboundBytes ?? 0 } : {}),
         };
       }),
       masquerade: this.compiled.config.masquerade.map((m, index) => {
@@ -279,6 +282,7 @@ export class Gateway extends EventEmitter {
           outbound: t?.outbound ?? 0,
           inbound: t?.inbound ?? 0,
           dropped: t?.dropped ?? 0,
+          ...(t?.outboundBytes !== undefined ? { outboundBytes: t.outboundBytes, inboundBytes: t.inboundBytes ?? 0 } : {}),
         };
       }),
       drops: dropsOf(s.total),

@@ -146,6 +146,17 @@ export class GatewayMetrics {
         (stats.masquerade ?? []).flatMap((m) => [[{ ...masq(m), direction: 'outbound' }, m.outbound], [{ ...masq(m), direction: 'inbound' }, m.inbound]] as [Labels, number][]),
     );
     this.counter(
+      'npt66_masquerade_bytes_total',
+      'bytes (IPv6 packet lengths) translated by a masquerade table, by direction (outbound: inside to outside)',
+      ['masquerade', 'address', 'interface', 'direction'],
+      ({ stats }) =>
+        (stats.masquerade ?? []).flatMap((m) =>
+          m.outboundBytes === undefined
+            ? []
+            : ([[{ ...masq(m), direction: 'outbound' }, m.outboundBytes], [{ ...masq(m), direction: 'inbound' }, m.inboundBytes ?? 0]] as [Labels, number][]),
+        ),
+    );
+    this.counter(
       'npt66_masquerade_dropped_packets_total',
       'packets a masquerade table refused (npt66_drops_total says why)',
       ['masquerade', 'address', 'interface'],

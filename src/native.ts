@@ -107,11 +107,21 @@ export type NativeEngineEvent = NativeEngineNotice | NativeMappingEvent;
 export interface NativeEngineStats {
   queues: NativeQueueStats[];
   total: Record<string, number>;
-  mappings: { index: number; outbound: number; inbound: number; dropped: number }[];
+  // outboundBytes/inboundBytes: the IPv6 packet lengths of the translated packets (absent from older addons)
+  mappings: { index: number; outbound: number; inbound: number; dropped: number; outboundBytes?: number; inboundBytes?: number }[];
   // One per masquerade table: live mappings (in all and by state: udp, tcp_transitory, tcp_established, icmp)
   // and the packets it translated out (hairpinned ones included), in, or dropped. NAT66 counters (nat66_*,
   // drop_nat66_*) are in `total` and the per-queue counters; nat66_mapping_expired only in `total`.
-  masquerade: { index: number; live: number; byState: Record<string, number>; outbound: number; inbound: number; dropped: number }[];
+  masquerade: {
+    index: number;
+    live: number;
+    byState: Record<string, number>;
+    outbound: number;
+    inbound: number;
+    dropped: number;
+    outboundBytes?: number;
+    inboundBytes?: number;
+  }[];
 }
 
 // Errors: ERR_NPT66_CONFIG (options, mappings), ERR_NPT66_INVALID_ARG (argument shapes), ERR_NPT66_STATE (start

@@ -348,6 +348,8 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
     m.Set("outbound", static_cast<double>(s.mappings[i].outbound));
     m.Set("inbound", static_cast<double>(s.mappings[i].inbound));
     m.Set("dropped", static_cast<double>(s.mappings[i].dropped));
+    m.Set("outboundBytes", static_cast<double>(s.mappings[i].outbound_bytes));
+    m.Set("inboundBytes", static_cast<double>(s.mappings[i].inbound_bytes));
     mappings.Set(static_cast<uint32_t>(i), m);
   }
   Napi::Array masquerade = Napi::Array::New(env, s.masquerade.size());
@@ -365,6 +367,8 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
     o.Set("outbound", static_cast<double>(m.outbound));
     o.Set("inbound", static_cast<double>(m.inbound));
     o.Set("dropped", static_cast<double>(m.dropped));
+    o.Set("outboundBytes", static_cast<double>(m.outbound_bytes));
+    o.Set("inboundBytes", static_cast<double>(m.inbound_bytes));
     masquerade.Set(static_cast<uint32_t>(i), o);
   }
   Napi::Object r = Napi::Object::New(env);

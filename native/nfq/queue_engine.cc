@@ -171,6 +171,8 @@ Stats Engine::snapshot() const {
       m.outbound += w->mapping_counters().get(i, MappingCounters::outbound);
       m.inbound += w->mapping_counters().get(i, MappingCounters::inbound);
       m.dropped += w->mapping_counters().get(i, MappingCounters::dropped);
+      m.outbound_bytes += w->mapping_counters().get(i, MappingCounters::outbound_bytes);
+      m.inbound_bytes += w->mapping_counters().get(i, MappingCounters::inbound_bytes);
     }
     s.mappings.push_back(m);
   }
@@ -182,6 +184,8 @@ Stats Engine::snapshot() const {
       m.outbound += w->masquerade_counters().get(i, MappingCounters::outbound);
       m.inbound += w->masquerade_counters().get(i, MappingCounters::inbound);
       m.dropped += w->masquerade_counters().get(i, MappingCounters::dropped);
+      m.outbound_bytes += w->masquerade_counters().get(i, MappingCounters::outbound_bytes);
+      m.inbound_bytes += w->masquerade_counters().get(i, MappingCounters::inbound_bytes);
     }
     s.masquerade.push_back(m);
   }

@@ -71,6 +71,8 @@ struct MappingStats {
   uint64_t outbound = 0;
   uint64_t inbound = 0;
   uint64_t dropped = 0;
+  uint64_t outbound_bytes = 0;  // IPv6 packet lengths of the translated packets
+  uint64_t inbound_bytes = 0;
 };
 
 // One masquerade table's figures: live mappings by state and the packets it translated or dropped.
@@ -80,6 +82,8 @@ struct MasqueradeStats {
   uint64_t outbound = 0;
   uint64_t inbound = 0;
   uint64_t dropped = 0;
+  uint64_t outbound_bytes = 0;
+  uint64_t inbound_bytes = 0;
 };
 
 // A live mapping as listed by Engine::mappings(); times are Unix epoch milliseconds.

@@ -222,7 +222,7 @@ void QueueWorker::on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept 
   const Arrival arrival{m.indev, m.hook == NF_INET_LOCAL_OUT};
   const Handled h = dispatch(tables, d, offload, data, len, counters_, arrival);
   const Verdict& v = h.verdict;
-  count_per_table(h, d);
+  count_per_table(h, d, len);
   switch (v.action) {
     case Action::translated:
       return add_verdict(id, VerdictBatch::Kind::accept_mangled, data, len);
@@ -240,18 +240,28 @@ void QueueWorker::on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept 
   }
 }
 
-void QueueWorker::count_per_table(const Handled& h, Direction d) noexcept {
+// `len` is the queued packet's length (a GSO super-packet's whole length): the bytes a translation carried.
+void QueueWorker::count_per_table(const Handled& h, Direction d, uint32_t len) noexcept {
   const Verdict& v = h.verdict;
   if (v.action == Action::not_ours) return;
   // The translation's direction, not the hook's: a hairpinned packet (queued inbound) is counted outbound.
+  const bool out = v.reason == Counter::nat66_hairpin || d == Direction::outbound;
   const MappingCounters::Field f = v.action == Action::drop ? MappingCounters::dropped
-                                   : v.reason == Counter::nat66_hairpin || d == Direction::outbound
-                                       ? MappingCounters::outbound
-                                       : MappingCounters::inbound;
-  if (h.by == Handled::By::nptv6 && (v.action == Action::translated || drop_names_mapping(v)))
-    mappings_.add(v.mapping, f);
-  else if (h.by == Handled::By::masquerade)
-    masquerade_counters_.add(h.masquerade, f);
+                                   : out                    ? MappingCounters::outbound
+                                                            : MappingCounters::inbound;
+  MappingCounters* table = nullptr;
+  uint32_t index = 0;
+  if (h.by == Handled::By::nptv6 && (v.action == Action::translated || drop_names_mapping(v))) {
+    table = &mappings_;
+    index = v.mapping;
+  } else if (h.by == Handled::By::masquerade) {
+    table = &masquerade_counters_;
+    index = h.masquerade;
+  } else {
+    return;
+  }
+  table->add(index, f);
+  if (v.action == Action::translated) table->add(index, out ? MappingCounters::outbound_bytes : MappingCounters::inbound_bytes, len);
 }
 
 void QueueWorker::on_truncated_message(uint8_t* buf, size_t len) noexcept {

@@ -65,7 +65,7 @@ class QueueWorker {
   void process_ring(int received) noexcept;
   void process_buffer(uint8_t* buf, size_t len, bool truncated, const Tables& tables) noexcept;
   void on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept;
-  void count_per_table(const Handled& h, Direction d) noexcept;
+  void count_per_table(const Handled& h, Direction d, uint32_t len) noexcept;
   void on_truncated_message(uint8_t* buf, size_t len) noexcept;
   void on_netlink_error(const nlmsghdr* nlh) noexcept;
   void on_receive_error(int err) noexcept;

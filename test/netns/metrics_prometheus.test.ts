@@ -32,7 +32,7 @@ function have(tool: string): boolean {
 const skip = translatorKindUnderTest() !== 'npt66' ? 'npt66 only' : !have('prometheus') || !have('promtool') ? 'needs prometheus and promtool (scripts/setup.sh installs them)' : false;
 
 interface Stats {
-  mappings: { index: number; outbound: number; inbound: number; dropped: number }[];
+  mappings: { index: number; outbound: number; inbound: number; dropped: number; outboundBytes: number; inboundBytes: number }[];
   queues: { queue: number; counters: Record<string, number> }[];
   total: Record<string, number>;
   state: string;
@@ -114,6 +114,8 @@ describe('metrics: a real Prometheus scrapes npt66', { skip }, () => {
       const series = {
         outbound: await query('npt66_nptv6_packets_total{direction="outbound"}'),
         inbound: await query('npt66_nptv6_packets_total{direction="inbound"}'),
+        outboundBytes: await query('npt66_nptv6_bytes_total{direction="outbound"}'),
+        inboundBytes: await query('npt66_nptv6_bytes_total{direction="inbound"}'),
         received: await query('npt66_queue_received_total'),
         perQueue: await query('npt66_queue_packets_total'),
         drops: await query('sum(npt66_drops_total)'),
@@ -132,6 +134,10 @@ describe('metrics: a real Prometheus scrapes npt66', { skip }, () => {
       between('outbound packets', series.outbound[0]?.value, (s) => s.mappings[0]!.outbound);
       between('inbound packets', series.inbound[0]?.value, (s) => s.mappings[0]!.inbound);
       assert.ok(before.mappings[0]!.outbound >= 5 && before.mappings[0]!.inbound >= 5, JSON.stringify(before.mappings));
+      between('outbound bytes', series.outboundBytes[0]?.value, (s) => s.mappings[0]!.outboundBytes);
+      between('inbound bytes', series.inboundBytes[0]?.value, (s) => s.mappings[0]!.inboundBytes);
+      // An echo request or reply of ping's default 56 data bytes is 104 bytes of IPv6 packet.
+      assert.ok(before.mappings[0]!.outboundBytes >= 5 * 104 && before.mappings[0]!.inboundBytes >= 5 * 104, JSON.stringify(before.mappings));
       between('queue_received', series.received[0]?.value, (s) => s.total.queue_received ?? 0);
       between('queue 0 packets', series.perQueue.find((r) => r.metric.queue === '0')?.value, (s) => s.queues[0]!.counters.queue_received ?? 0);
       between('drops', series.drops[0]?.value, (s) => Object.entries(s.total).filter(([k]) => k.startsWith('drop_')).reduce((a, [, v]) => a + v, 0));

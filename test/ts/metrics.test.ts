@@ -48,6 +48,8 @@ function snapshot(scale: number): GatewayStats {
         outbound: 50 * scale,
         inbound: 40 * scale,
         dropped: 2,
+        outboundBytes: 5000 * scale,
+        inboundBytes: 4000 * scale,
       },
     ],
     drops: { [dropName]: 7 * scale },
@@ -99,6 +101,8 @@ test('every figure of a stats snapshot is exposed under its name, with its help,
   assert.equal(v.get(`npt66_masquerade_info{${masq},source="fd00:2::/64,fd00:3::/64",ports="20000-29999"}`), 1);
   assert.equal(v.get(`npt66_masquerade_packets_total{${masq},direction="outbound"}`), 50);
   assert.equal(v.get(`npt66_masquerade_packets_total{${masq},direction="inbound"}`), 40);
+  assert.equal(v.get(`npt66_masquerade_bytes_total{${masq},direction="outbound"}`), 5000);
+  assert.equal(v.get(`npt66_masquerade_bytes_total{${masq},direction="inbound"}`), 4000);
   assert.equal(v.get(`npt66_masquerade_dropped_packets_total{${masq}}`), 2);
   assert.equal(v.get(`npt66_masquerade_mappings{${masq},state="udp"}`), 4);
   assert.equal(v.get(`npt66_masquerade_mappings{${masq},state="tcp_established"}`), 2);
