@@ -139,6 +139,8 @@ export interface NativeAddon {
   Translator: new (mappings: NativeMapping[]) => NativeTranslator;
   Engine: new (options: NativeEngineOptions) => NativeEngine;
   counterDescriptions: CounterDescription[];
+  // One sd_notify(3) datagram to $NOTIFY_SOCKET (native/nfq/sd_notify.h); absent from addons built before it.
+  sdNotify?: (state: string) => { sent: boolean; error: string };
 }
 
 // Calls into the addon, turning its coded Errors into Npt66Errors (anything else, e.g. a bug, passes unchanged).

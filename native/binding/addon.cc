@@ -3,6 +3,7 @@
 
 #include "convert.h"
 #include "engine.h"
+#include "notify.h"
 #include "translator.h"
 
 namespace {
@@ -12,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", npt66::binding::Engine::Define(env));
   exports.Set("counterDescriptions", npt66::binding::counter_descriptions(env));
   exports.Set("engineDefaults", npt66::binding::engine_defaults(env));
+  exports.Set("sdNotify", Napi::Function::New(env, npt66::binding::sd_notify, "sdNotify"));
   return exports;
 }
 

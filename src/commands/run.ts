@@ -10,6 +10,7 @@ import { mappingLogFields } from '../mapping-format';
 import { MappingLog } from '../mapping-log';
 import { MetricsServer } from '../metrics';
 import { parseMetricsListen } from '../metrics-listen';
+import { ServiceNotifier } from '../service-notify';
 import { parseCommandLine, requireConfigFile } from './common';
 
 export const summary = 'run the NPTv6 / NAT66 masquerade gateway in the foreground (JSON logs on stdout)';
@@ -31,6 +32,8 @@ export async function run(argv: string[]): Promise<number> {
   const file = requireConfigFile(parsed.values.config);
 
   const log = new Logger();
+  // systemd's Type=notify (systemd/npt66.service): READY=1 below, RELOADING=1/READY=1 on SIGHUP, STOPPING=1.
+  const manager = new ServiceNotifier((message) => log.warning(message));
   let gateway: Gateway | null = null;
   let control: ControlServer | null = null;
   let metrics: MetricsServer | null = null;
@@ -86,6 +89,7 @@ export async function run(argv: string[]): Promise<number> {
     });
   } catch (e) {
     log.error('start failed', { error: e });
+    manager.status(`start failed: ${(e as Error).message}`);
     await metrics?.close();
     mappingLog?.close();
     log.flushWarnings();
@@ -106,6 +110,8 @@ export async function run(argv: string[]): Promise<number> {
     ...(metrics && { metrics: `http://${running.config.metrics!.listen}/metrics` }),
     ...(mappingLog && { mappingLog: mappingLog.path }),
   });
+  const c = running.config;
+  manager.ready(`translating: ${c.nptv6.length} NPTv6 mapping(s), ${c.masquerade.length} masquerade entr${c.masquerade.length === 1 ? 'y' : 'ies'}; control socket ${server.socketPath}`);
   const exporter = metrics;
   const mappingFile = mappingLog;
 
@@ -115,6 +121,7 @@ export async function run(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info('stopping', { signal });
+      manager.stopping(`stopping (${signal}): removing the rules, draining the queues`);
       running
         .stop()
         .then(
@@ -146,12 +153,20 @@ export async function run(argv: string[]): Promise<number> {
       } catch (e) {
         log.error('cannot reopen the mapping log', { error: e });
       }
-      // One line per SIGHUP, with the outcome ("reloaded" or "reload failed"), so a supervisor can wait for it.
+      // One line per SIGHUP, with the outcome ("reloaded" or "reload failed"), so a supervisor can wait for it;
+      // systemd hears RELOADING=1 now and READY=1 with the outcome (`systemctl reload` returns then).
+      manager.reloading();
       Promise.resolve()
         .then(() => running.reload(loadGatewayConfig(file).config))
         .then(
-          (r) => log.info('reloaded', { config: file, ...r, mappings: running.config.nptv6.length }),
-          (e: unknown) => log.error('reload failed; the running configuration is unchanged', { config: file, error: e }),
+          (r) => {
+            log.info('reloaded', { config: file, ...r, mappings: running.config.nptv6.length });
+            manager.ready(`reloaded ${file}: ${running.config.nptv6.length} NPTv6 mapping(s), ${running.config.masquerade.length} masquerade entr${running.config.masquerade.length === 1 ? 'y' : 'ies'}`);
+          },
+          (e: unknown) => {
+            log.error('reload failed; the running configuration is unchanged', { config: file, error: e });
+            manager.ready(`reload failed, running the previous configuration: ${(e as Error).message}`);
+          },
         );
     });
   });
