@@ -106,6 +106,25 @@ TEST(Nat66RemoteLimit, TheLimitEventComesAtMostEveryTenSecondsEachRefusalIsRetur
   EXPECT_EQ(std::string(to_string(limits[0].type)), "LIMIT");
 }
 
+// Through translate(), as the engine sees it: the packet is dropped, counted under drop_nat66_remote_limit and
+// answered with Destination Unreachable "administratively prohibited"; the source is left as it was.
+TEST(Nat66RemoteLimit, APacketToOneRemoteTooManyIsDroppedCountedAndAnswered) {
+  Nat66Config cfg = base_config();
+  cfg.max_remotes_per_mapping = 1;
+  auto t = make_table(cfg);
+  CounterBlock c;
+  Packet first = build_ipv6(kContainer, kRemote, udp(40000, 53, {1, 2, 3}));
+  ASSERT_EQ(t->translate(Direction::outbound, first.bytes.data(), first.bytes.size(), kT0, c).action, Action::translated);
+  Packet second = build_ipv6(kContainer, kRemote2, udp(40000, 53, {1, 2, 3}));
+  const Bytes before = second.bytes;
+  Verdict v = t->translate(Direction::outbound, second.bytes.data(), second.bytes.size(), kT0 + 1, c);
+  EXPECT_EQ(v.action, Action::drop);
+  EXPECT_EQ(v.reason, Counter::drop_nat66_remote_limit);
+  EXPECT_EQ(v.answer, IcmpAnswer::admin_prohibited);
+  EXPECT_EQ(c.get(Counter::drop_nat66_remote_limit), 1u);
+  EXPECT_EQ(second.bytes, before);
+}
+
 TEST(Nat66RemoteLimit, ConfigurationRefusesZero) {
   Nat66Config cfg = base_config();
   cfg.max_remotes_per_mapping = 0;
