@@ -5,7 +5,12 @@ import { formatAddress, maskBytes, parsePrefix, type ParsedPrefix } from './pref
 
 export interface Nptv6Mapping {
   inside: string; // the prefix inside hosts use, e.g. "fd5a:ceb9:ed8d:fe0a::/64"
-  outside: string; // the prefix routed to this gateway from outside, e.g. "2001:db8:ff66::/64"
+  // The prefix routed to this gateway from outside, e.g. "2001:db8:ff66::/64"; null: it follows an interface that
+  // has no usable address yet, and outbound traffic from `inside` is dropped (drop_no_outside_prefix).
+  outside: string | null;
+  // The outside interface. One inside prefix may have several entries when their interfaces differ (several
+  // uplinks, RFC 6296 s2.4): the packet's output interface picks the entry.
+  interface?: string;
 }
 
 // Ranges that can never be an NPTv6 prefix, and why.
@@ -81,22 +86,42 @@ function halves(p: ParsedPrefix): string {
 export interface CompiledNptv6Mapping {
   inside: Buffer;
   insideLength: number;
-  outside: Buffer;
+  outside: Buffer; // all zeros when noOutside
   outsideLength: number;
+  noOutside?: true; // no outside prefix yet: outbound is dropped (drop_no_outside_prefix), inbound matches nothing
+  interface?: string; // the outside interface (picks among several uplinks by the packet's output interface)
 }
 
 export function validateNptv6(mappings: readonly Nptv6Mapping[], field = 'nptv6'): CompiledNptv6Mapping[] {
   if (!Array.isArray(mappings)) {
     throw configError(field, `must be an array of {"inside": PREFIX, "outside": PREFIX} mappings`);
   }
-  const parsed: { inside: ParsedPrefix; outside: ParsedPrefix }[] = [];
+  const parsed: { inside: ParsedPrefix; outside: ParsedPrefix | null; iface: string | undefined }[] = [];
+  // Inside prefixes must not overlap, except one prefix repeated for several uplinks (different interfaces).
+  const checkInsides = (inside: ParsedPrefix, iface: string | undefined, other: (typeof parsed)[number], j: number) => {
+    if (!overlaps(inside, other.inside)) return;
+    const same = inside.length === other.inside.length && inside.bytes.equals(other.inside.bytes);
+    if (same && iface !== undefined && other.iface !== undefined && iface !== other.iface) return;
+    throw configError(
+      `${field}[${parsed.length}].inside`,
+      same && iface !== undefined && iface === other.iface
+        ? `${show(inside)} is already mapped by ${field}[${j}] on interface "${iface}": one inside prefix may have several entries only for different uplinks (RFC 6296 s2.4), one per outside interface; remove one of them or give it its own interface`
+        : `${show(inside)} overlaps ${field}[${j}].inside (${show(other.inside)}): an outbound packet from the common addresses would match both mappings; remove one of them or use non-overlapping inside prefixes (the same inside prefix may appear again only with another interface: several uplinks)`,
+    );
+  };
   mappings.forEach((m: unknown, i) => {
     if (m === null || typeof m !== 'object' || Array.isArray(m)) {
       throw configError(`${field}[${i}]`, `must be an object like {"inside":"fd00:1::/64","outside":"2001:db8:1::/64"}`);
     }
     const inside = parseSide(m, i, 'inside', field);
-    const outside = parseSide(m, i, 'outside', field);
     const here = `${field}[${i}]`;
+    const iface = (m as Nptv6Mapping).interface;
+    if ((m as Nptv6Mapping).outside === null) {
+      parsed.forEach((other, j) => checkInsides(inside, iface, other, j));
+      parsed.push({ inside, outside: null, iface });
+      return;
+    }
+    const outside = parseSide(m, i, 'outside', field);
 
     if (inside.length === outside.length && inside.bytes.equals(outside.bytes)) {
       throw configError(
@@ -111,13 +136,8 @@ export function validateNptv6(mappings: readonly Nptv6Mapping[], field = 'nptv6'
       );
     }
     parsed.forEach((other, j) => {
-      if (overlaps(inside, other.inside)) {
-        throw configError(
-          `${here}.inside`,
-          `${show(inside)} overlaps ${field}[${j}].inside (${show(other.inside)}): an outbound packet from the common addresses would match both mappings; remove one of them or use non-overlapping inside prefixes`,
-        );
-      }
-      if (overlaps(outside, other.outside)) {
+      checkInsides(inside, iface, other, j);
+      if (other.outside && overlaps(outside, other.outside)) {
         const same = outside.length === other.outside.length && outside.bytes.equals(other.outside.bytes);
         const what = same ? `is already the outside prefix of ${field}[${j}]` : `overlaps ${field}[${j}].outside (${show(other.outside)})`;
         const split = same ? halves(outside) : 'split a shorter prefix into one part per inside prefix';
@@ -130,12 +150,14 @@ export function validateNptv6(mappings: readonly Nptv6Mapping[], field = 'nptv6'
         );
       }
     });
-    parsed.push({ inside, outside });
+    parsed.push({ inside, outside, iface });
   });
-  return parsed.map(({ inside, outside }) => ({
+  return parsed.map(({ inside, outside, iface }) => ({
     inside: inside.bytes,
     insideLength: inside.length,
-    outside: outside.bytes,
-    outsideLength: outside.length,
+    outside: outside ? outside.bytes : Buffer.alloc(16),
+    outsideLength: outside ? outside.length : 0,
+    ...(outside ? {} : { noOutside: true }),
+    ...(iface !== undefined ? { interface: iface } : {}),
   }));
 }

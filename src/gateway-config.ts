@@ -56,7 +56,7 @@ export const FIELD_HELP: Record<string, string> = {
   masquerade:
     'an array of NAT66 masquerade entries {"source": PREFIX, "interface": NAME, "address": ADDRESS, "ports": "MIN-MAX"}: traffic from the source prefix leaving by the interface gets the address (and a port from the range), like `firewall-cmd --masquerade`',
   'masquerade[]': 'an object {"source": PREFIX, "interface": NAME, "address": ADDRESS, "ports": "MIN-MAX"} ("address" and "ports" optional)',
-  'masquerade[].source': 'the inside prefix to masquerade, a string like "fd5a:ceb9:ed8d:1::/64", or a non-empty array of such prefixes',
+  'masquerade[].source': 'the inside prefix to masquerade, a string like "fd5a:ceb9:ed8d:1::/64", or "docker" (every IPv6 subnet of the local Docker Engine\'s bridge networks, followed live), or a non-empty array of these',
   'masquerade[].interface':
     'the name of the outside interface (where masqueraded packets leave), 1 to 15 characters of letters, digits, "_", "." and "-", not starting with "-", e.g. "ens192"',
   'masquerade[].address':

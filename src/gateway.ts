@@ -10,7 +10,8 @@ import { dropsOf } from './counters';
 import { Npt66Error } from './errors';
 import { compileGatewayConfig, type CompiledConfig, type GatewayConfig } from './gateway-config';
 import { systemHostFacts, type HostFacts } from './host-facts';
-import { conntrackWarnings } from './masquerade-config';
+import { DockerNetworks, type DockerNetworksOptions } from './docker-networks';
+import { acceptDockerSubnets, conntrackWarnings, namesDocker, type MasqueradeEntry } from './masquerade-config';
 import {
   callNative,
   native,
@@ -21,7 +22,8 @@ import {
   type NativeEngineStats,
 } from './native';
 import type { MappingEventType, MappingRecord, QueueStats } from './engine-records';
-import { chooseRuleBackend, ruleKey, type RuleBackend } from './rules';
+import { parsePrefix } from './prefix';
+import { chooseRuleBackend, ruleKey, withDockerSubnets, type RuleBackend } from './rules';
 
 export type GatewayState = 'starting' | 'running' | 'reloading' | 'stopping' | 'stopped';
 
@@ -93,6 +95,7 @@ export interface GatewayOptions {
   createEngine?: (options: NativeEngineOptions) => NativeEngine;
   drainMs?: number; // how long stop() lets queued packets finish (default 200)
   facts?: HostFacts; // the host's port range, interface addresses, conntrack timeouts, receive CPUs (default: read from the system)
+  docker?: DockerNetworksOptions; // for "source": "docker" (default: DOCKER_HOST or /var/run/docker.sock)
 }
 
 // Settings fixed while the queues are bound: changing them needs a restart.
@@ -136,6 +139,9 @@ function reassemblyState(backend: RuleBackend['name'], facts: HostFacts): { mess
 export class Gateway extends EventEmitter {
   private compiled: CompiledConfig;
   private restoreConntrackChecksum?: () => void; // conntrack-checksum.ts: what stop() puts back
+  private docker: DockerNetworks | null = null; // follows Docker's networks while an entry names "docker"
+  private dockerSubnets: string[] = []; // Docker's IPv6 subnets in force (the table's and the rules')
+  private dockerOptions: DockerNetworksOptions = {};
   private state: GatewayState = 'starting';
   private readonly startedAt = new Date();
   private queue: Promise<unknown> = Promise.resolve(); // serializes reload and stop
@@ -164,7 +170,8 @@ export class Gateway extends EventEmitter {
     const facts = options.facts ?? systemHostFacts;
     const compiled = compileGatewayConfig(config, facts);
     const { config: c, mappings, masquerade } = compiled;
-    const rules = options.rules ?? (await chooseRuleBackend(c.queues.first));
+    // The rules see Docker's subnets in force for an entry naming "docker" (none until the first list arrives).
+    const rules = withDockerSubnets(options.rules ?? (await chooseRuleBackend(c.queues.first)), () => gateway?.dockerSubnets ?? []);
     let gateway: Gateway | null = null;
     const pending: NativeEngineEvent[] = [];
     const onEvents = (events: NativeEngineEvent[]) => {
@@ -228,6 +235,8 @@ export class Gateway extends EventEmitter {
       throw e;
     }
     gateway.emitState('running', { rules: rules.name });
+    gateway.dockerOptions = options.docker ?? {};
+    gateway.syncDockerWatch();
     return gateway;
   }
 
@@ -304,13 +313,25 @@ export class Gateway extends EventEmitter {
       if (this.state !== 'running') throw new Npt66Error('ERR_NPT66_STATE', `cannot reload: the gateway is ${this.state}`);
       const next = compileGatewayConfig(config, this.facts);
       const old = this.compiled;
-      if (JSON.stringify(old.config.masquerade) !== JSON.stringify(next.config.masquerade)) {
+      // Sources may change (the table's source set is swapped, mappings of the remaining ones live on); the rest of
+      // an entry belongs to its running table.
+      const withoutSources = (list: MasqueradeEntry[]) => JSON.stringify(list.map(({ source: _s, ...rest }) => rest));
+      if (withoutSources(old.config.masquerade) !== withoutSources(next.config.masquerade)) {
         throw new Npt66Error(
           'ERR_NPT66_RELOAD',
-          'changed, which needs a restart of npt66 (the live mappings belong to the running table and would be lost or become ambiguous); the running configuration is unchanged',
+          'changed beyond "source", which needs a restart of npt66 (the live mappings belong to the running table and would be lost or become ambiguous); the running configuration is unchanged',
           { field: 'masquerade' },
         );
       }
+      // Docker's subnets carry over to the entry that names "docker" now, checked against the new configuration.
+      const dockerBefore = this.dockerSubnets;
+      const dockerIndex = next.config.masquerade.findIndex((m) => namesDocker(m));
+      const dockerAfter =
+        dockerIndex < 0 ? [] : this.acceptedDocker(this.docker?.current ?? [], dockerIndex, next.config.masquerade, next.config.nptv6).map((p) => p.text);
+      const dockerChanged = dockerAfter.join() !== dockerBefore.join();
+      const sourcesChanged = next.config.masquerade.map(
+        (m, i) => JSON.stringify(m.source) !== JSON.stringify(old.config.masquerade[i]!.source) || (i === dockerIndex && dockerChanged),
+      );
       for (const field of RESTART_FIELDS) {
         const before = JSON.stringify(old.config[field]);
         const after = JSON.stringify(next.config[field]);
@@ -323,15 +344,25 @@ export class Gateway extends EventEmitter {
         }
       }
       const mappingsChanged = JSON.stringify(old.config.nptv6) !== JSON.stringify(next.config.nptv6);
-      const rulesChanged = ruleKey(old.config) !== ruleKey(next.config);
+      const rulesChanged = ruleKey(old.config) !== ruleKey(next.config) || dockerChanged;
       this.state = 'reloading';
       try {
         if (mappingsChanged) callNative(() => this.engine.setMappings(next.mappings));
+        // Sources before rules: a packet the new rules queue must find its source in the table (else it would
+        // pass untranslated).
+        const setSources = (c: CompiledConfig, changed: boolean[]) =>
+          c.config.masquerade.forEach((_m, i) => {
+            if (changed[i]) callNative(() => this.engine.setMasqueradeSources!(i, this.nativeSources(c, i)));
+          });
+        this.dockerSubnets = dockerAfter;
+        setSources(next, sourcesChanged);
         if (rulesChanged) {
           try {
             await this.rules.replace(next.config);
           } catch (e) {
             if (mappingsChanged) callNative(() => this.engine.setMappings(old.mappings));
+            this.dockerSubnets = dockerBefore;
+            setSources(old, sourcesChanged);
             throw e;
           }
         }
@@ -341,6 +372,7 @@ export class Gateway extends EventEmitter {
       } finally {
         this.state = 'running';
       }
+      this.syncDockerWatch();
       this.emitState('running', { reloaded: true, mappings: next.config.nptv6.length });
       return { mappingsChanged, rulesChanged };
     });
@@ -351,6 +383,8 @@ export class Gateway extends EventEmitter {
   stop(): Promise<void> {
     return this.serialize(async () => {
       if (this.state === 'stopped') return;
+      this.docker?.stop();
+      this.docker = null;
       this.emitState('stopping');
       let failure: unknown = null;
       try {
@@ -369,6 +403,80 @@ export class Gateway extends EventEmitter {
   // For a process 'exit' handler: remove the rules synchronously (the engine's threads die with the process).
   removeRulesSync(): void {
     this.rules.removeSync();
+  }
+
+  // Follows Docker's networks while an entry names "docker" (started or stopped by start and reload).
+  private syncDockerWatch(): void {
+    const wanted = this.compiled.config.masquerade.some((m) => namesDocker(m));
+    if (!wanted) {
+      this.docker?.stop();
+      this.docker = null;
+      return;
+    }
+    if (this.docker) return;
+    if (typeof this.engine.setMasqueradeSources !== 'function') {
+      this.emitEvent('error', { message: 'this build of the npt66 addon cannot change masquerade sources; rebuild it (npm run build) to follow Docker' });
+      return;
+    }
+    const docker = new DockerNetworks(this.dockerOptions);
+    docker.on('warning', (e: { message: string }) => this.emitEvent('warning', { ...e, docker: true }));
+    docker.on('state', (e: { message: string }) => this.emitEvent('state', { ...e, docker: true }));
+    docker.on('subnets', (subnets: string[]) => {
+      this.serialize(() => this.applyDockerSubnets(subnets)).catch((e: unknown) =>
+        this.emitEvent('error', { message: `following Docker's networks failed: ${(e as Error).message}`, docker: true }),
+      );
+    });
+    this.docker = docker;
+    docker.start();
+  }
+
+  private acceptedDocker(subnets: readonly string[], index: number, entries: MasqueradeEntry[], nptv6: GatewayConfig['nptv6']) {
+    const { accepted, refused } = acceptDockerSubnets(subnets, index, entries, nptv6.map((m) => m.inside));
+    for (const r of refused) {
+      this.emitEvent('warning', { message: `masquerade[${index}]: Docker subnet ${r.subnet} not masqueraded: it ${r.why}`, docker: true });
+    }
+    return accepted;
+  }
+
+  // The table's sources for entry i: the configured prefixes and, if it names "docker", the Docker subnets in force.
+  private nativeSources(c: CompiledConfig, i: number) {
+    const docker = namesDocker(c.config.masquerade[i]!) ? this.dockerSubnets.map((t) => parsePrefix(t, 'docker subnet')) : [];
+    return [...c.masquerade[i]!.sources, ...docker.map((p) => ({ prefix: p.bytes, length: p.length }))];
+  }
+
+  // Docker's IPv6 subnets changed: the table's sources first (a packet the new rules queue must find its source
+  // in the table), then the rules, new before old (rules.ts); mappings of a subnet that went are removed.
+  private async applyDockerSubnets(subnets: string[]): Promise<void> {
+    if (this.state !== 'running') return;
+    const c = this.compiled;
+    const index = c.config.masquerade.findIndex((m) => namesDocker(m));
+    if (index < 0) return;
+    const before = this.dockerSubnets;
+    const now = this.acceptedDocker(subnets, index, c.config.masquerade, c.config.nptv6).map((p) => p.text);
+    if (now.join() === before.join()) return;
+    this.state = 'reloading';
+    try {
+      this.dockerSubnets = now;
+      callNative(() => this.engine.setMasqueradeSources!(index, this.nativeSources(c, index)));
+      try {
+        await this.rules.replace(c.config);
+      } catch (e) {
+        this.dockerSubnets = before;
+        callNative(() => this.engine.setMasqueradeSources!(index, this.nativeSources(c, index)));
+        throw e;
+      }
+    } finally {
+      this.state = 'running';
+    }
+    const added = now.filter((p) => !before.includes(p));
+    const removed = before.filter((p) => !now.includes(p));
+    this.emitEvent('state', {
+      message: `masquerade[${index}]: Docker's IPv6 subnets now ${now.join(', ') || 'none'}${added.length ? `; added ${added.join(', ')}` : ''}${removed.length ? `; removed ${removed.join(', ')} (their mappings go)` : ''}`,
+      docker: true,
+      subnets: now,
+      added,
+      removed,
+    });
   }
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {

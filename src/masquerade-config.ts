@@ -23,6 +23,14 @@ export interface MasqueradeInput {
 
 export type MasqueradeEntry = Omit<MasqueradeInput, 'address'> & { address: string };
 
+// The source word that stands for every IPv6 subnet of the local Docker Engine's bridge networks (followed by the
+// gateway, src/docker-networks.ts; the native table starts without them).
+export const DOCKER_SOURCE = 'docker';
+
+export function namesDocker(entry: Pick<MasqueradeInput, 'source'>): boolean {
+  return (Array.isArray(entry.source) ? entry.source : [entry.source]).includes(DOCKER_SOURCE);
+}
+
 export interface CompiledMasquerade {
   entries: MasqueradeEntry[]; // address always filled in
   native: NativeMasquerade[]; // same order
@@ -180,7 +188,12 @@ export function compileMasquerade(
   entries.forEach((entry, i) => {
     const here = `${base}[${i}]`;
     const sourceTexts = Array.isArray(entry.source) ? entry.source : [entry.source];
-    const sources = sourceTexts.map((text, k) => {
+    const docker = sourceTexts.includes(DOCKER_SOURCE);
+    if (docker && entries.some((e, j) => j < i && namesDocker(e))) {
+      throw configError(`${here}.source`, `names "${DOCKER_SOURCE}" as an earlier entry does: Docker's networks can be masqueraded by one entry only`);
+    }
+    const sources = sourceTexts.flatMap((text, k) => {
+      if (text === DOCKER_SOURCE) return []; // followed live (src/docker-networks.ts)
       const field = Array.isArray(entry.source) ? `${here}.source[${k}]` : `${here}.source`;
       const p = parsePrefix(text, field, configError);
       checkSource(p, field);
@@ -302,4 +315,34 @@ export function conntrackWarnings(entries: readonly MasqueradeEntry[], facts: Ho
       kernelSeconds: c.kernel!,
       tableSeconds: c.table,
     }));
+}
+
+// Which of Docker's IPv6 subnets masquerade entry `index` can take: not one that overlaps a configured source
+// (of any entry) or an NPTv6 inside prefix (a packet would match twice), nor one holding the entry's address.
+export function acceptDockerSubnets(
+  subnets: readonly string[],
+  index: number,
+  entries: readonly MasqueradeEntry[],
+  nptv6Inside: readonly string[],
+): { accepted: ParsedPrefix[]; refused: { subnet: string; why: string }[] } {
+  const out: { accepted: ParsedPrefix[]; refused: { subnet: string; why: string }[] } = { accepted: [], refused: [] };
+  const configured = entries.flatMap((e, j) =>
+    (Array.isArray(e.source) ? e.source : [e.source]).filter((t) => t !== DOCKER_SOURCE).map((t) => ({ p: parsePrefix(t, 'source'), field: `masquerade[${j}].source` })),
+  );
+  const inside = nptv6Inside.map((t, j) => ({ p: parsePrefix(t, 'inside'), field: `nptv6[${j}].inside` }));
+  const address = parseAddress(entries[index]!.address, 'address');
+  for (const subnet of subnets) {
+    let p: ParsedPrefix;
+    try {
+      p = parsePrefix(subnet, 'subnet');
+    } catch (e) {
+      out.refused.push({ subnet, why: (e as Error).message });
+      continue;
+    }
+    const clash = [...configured, ...inside].find((c) => overlaps(c.p, p));
+    if (clash) out.refused.push({ subnet, why: `overlaps ${clash.field} (${clash.p.text})` });
+    else if (contains(p, address)) out.refused.push({ subnet, why: `holds the masquerade address ${entries[index]!.address}` });
+    else out.accepted.push(p);
+  }
+  return out;
 }

@@ -130,6 +130,9 @@ export interface NativeEngine {
   start(): void; // binds every queue, starts threads; throws ERR_NPT66_QUEUE and leaves nothing bound
   setMappings(mappings: NativeMapping[]): void; // atomic swap; on error throws ERR_NPT66_CONFIG and the old table stays
   setOutsideInterfaces?(names: string[]): void; // resolves the names again (see NativeEngineOptions.outsideInterfaces)
+  // Masquerade entry `index`'s source prefixes from now on (may be empty); mappings of a source that went are
+  // removed (nat66_mapping_unsourced). Throws ERR_NPT66_CONFIG, sources unchanged, when the table refuses them.
+  setMasqueradeSources?(index: number, sources: NativeMasquerade['sources']): void;
   stats(): NativeEngineStats;
   mappings(): NativeMappingRecord[]; // snapshot of every live masquerade mapping
   stop(drainMs?: number): Promise<void>; // drain (default 200 ms quiet), verdict for everything, unbind, join

@@ -50,7 +50,7 @@ import { execFile, execFileSync } from 'node:child_process';
 
 import { Npt66Error } from './errors';
 import type { GatewayConfig } from './gateway-config';
-import { parsePortRange, type MasqueradeEntry } from './masquerade-config';
+import { DOCKER_SOURCE, namesDocker, parsePortRange, type MasqueradeEntry } from './masquerade-config';
 
 export const CHAIN_PREFIX = 'NPT66-';
 export const NFT_TABLE = 'npt66';
@@ -75,7 +75,8 @@ export const MASQUERADE_ICMPV6_TYPES = [1, 2, 3, 4, 129] as const;
 // ICMPv6 error types (RFC 4443 s3): the gateway's own errors of these types leaving by an outside interface are queued.
 export const ICMPV6_ERROR_TYPES = [1, 2, 3, 4] as const;
 
-export type RuleMasquerade = Pick<MasqueradeEntry, 'source' | 'interface' | 'address' | 'ports'> & { privilegedPorts?: boolean };
+// dockerSources: for an entry whose source names "docker", the Docker subnets in force (withDockerSubnets below).
+export type RuleMasquerade = Pick<MasqueradeEntry, 'source' | 'interface' | 'address' | 'ports'> & { privilegedPorts?: boolean; dockerSources?: readonly string[] };
 
 // The configuration fields the rules depend on (a reload that changes none of them keeps the rules).
 export type RuleConfig = Pick<GatewayConfig, 'nptv6' | 'hairpinMark'> & {
@@ -88,8 +89,10 @@ function outsideInterfacesOf(config: RuleConfig): string[] {
   return unique([...config.nptv6.map((m) => m.interface), ...(config.masquerade ?? []).map((m) => m.interface)]);
 }
 
+// The prefixes in force: the configured ones, and for "docker" the Docker subnets the gateway set (none yet: none).
 function sourcesOf(m: RuleMasquerade): string[] {
-  return Array.isArray(m.source) ? m.source : [m.source];
+  const configured = (Array.isArray(m.source) ? m.source : [m.source]).filter((s) => s !== DOCKER_SOURCE);
+  return [...configured, ...(m.dockerSources ?? [])];
 }
 
 // The destination port ranges of inbound TCP/UDP that can belong to a mapping, as "MIN:MAX".
@@ -106,7 +109,7 @@ export interface RulePlan {
 }
 
 export function ruleKey(config: RuleConfig): string {
-  const masquerade = (config.masquerade ?? []).map((m) => [m.source, m.interface, m.address, m.ports, m.privilegedPorts ?? false]);
+  const masquerade = (config.masquerade ?? []).map((m) => [sourcesOf(m), m.interface, m.address, m.ports, m.privilegedPorts ?? false]);
   return JSON.stringify([config.nptv6, config.queues, config.hairpinMark, masquerade]);
 }
 
@@ -477,6 +480,23 @@ export class NftRules implements RuleBackend {
       /* best effort at exit */
     }
   }
+}
+
+// A backend whose rules for the entry naming "docker" carry Docker's subnets in force, read at each install or
+// replace: the configuration names "docker", never the subnets, so every caller's configuration stays as written.
+export function withDockerSubnets(backend: RuleBackend, subnets: () => readonly string[]): RuleBackend {
+  const live = (c: RuleConfig): RuleConfig => ({
+    ...c,
+    ...(c.masquerade ? { masquerade: c.masquerade.map((m) => (namesDocker(m) ? { ...m, dockerSources: [...subnets()] } : m)) } : {}),
+  });
+  return {
+    name: backend.name,
+    removeStale: () => backend.removeStale(),
+    install: (c) => backend.install(live(c)),
+    replace: (c) => backend.replace(live(c)),
+    remove: () => backend.remove(),
+    removeSync: () => backend.removeSync(),
+  };
 }
 
 // nft's native queue if `nft -c` accepts a queue rule in this network namespace, else ip6tables.

@@ -31,7 +31,9 @@ std::shared_ptr<const PrefixTable> to_table(Napi::Env env, const Napi::Value& v)
     Napi::Object o = item.As<Napi::Object>();
     PrefixPair p;
     p.inside.addr = to_address(env, o.Get("inside"), "inside");
-    p.outside.addr = to_address(env, o.Get("outside"), "outside");
+    p.no_outside = o.Get("noOutside").ToBoolean().Value();
+    if (!p.no_outside) p.outside.addr = to_address(env, o.Get("outside"), "outside");
+    if (Napi::Value name = o.Get("interface"); name.IsString()) p.interface = name.As<Napi::String>().Utf8Value();
     p.inside.len = static_cast<uint8_t>(o.Get("insideLength").ToNumber().Uint32Value());
     p.outside.len = static_cast<uint8_t>(o.Get("outsideLength").ToNumber().Uint32Value());
     pairs.push_back(p);

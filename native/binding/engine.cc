@@ -7,6 +7,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -80,8 +81,10 @@ class EventDelivery : public std::enable_shared_from_this<EventDelivery> {
       }
       Napi::Object o = Napi::Object::New(env);
       o.Set("type", e.type == nfq::Event::Type::warning ? "warning"
-                    : e.type == nfq::Event::Type::error ? "error"
-                                                         : "state");
+                    : e.type == nfq::Event::Type::error   ? "error"
+                    : e.type == nfq::Event::Type::address ? "address"
+                                                          : "state");
+      if (e.type == nfq::Event::Type::address) o.Set("interface", e.interface);
       o.Set("message", e.message);
       if (e.queue >= 0) o.Set("queue", e.queue);
       o.Set("time", e.time_ms);
@@ -238,6 +241,7 @@ Napi::Function Engine::Define(Napi::Env env) {
                      {InstanceMethod<&Engine::Start>("start"), InstanceMethod<&Engine::SetMappings>("setMappings"),
                       InstanceMethod<&Engine::SetOutsideInterfaces>("setOutsideInterfaces"),
                       InstanceMethod<&Engine::SetMasqueradeSources>("setMasqueradeSources"),
+                      InstanceMethod<&Engine::WatchAddresses>("watchAddresses"),
                       InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::Mappings>("mappings"),
                       InstanceMethod<&Engine::Stop>("stop")});
 }
@@ -279,6 +283,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info),
 
 Engine::~Engine() {
   if (cleanup_hook_) napi_remove_env_cleanup_hook(env_, &Engine::OnEnvCleanup, this);
+  watch_.reset();
   engine_.reset();  // stops (no drain) if still running
   if (events_) events_->close();
 }
@@ -286,6 +291,7 @@ Engine::~Engine() {
 void Engine::OnEnvCleanup(void* self) {
   auto* e = static_cast<Engine*>(self);
   e->cleanup_hook_ = false;
+  e->watch_.reset();
   if (e->engine_) e->engine_->stop(std::chrono::milliseconds(0));
   if (e->events_) e->events_->close();
 }
@@ -307,6 +313,26 @@ Napi::Value Engine::Start(const Napi::CallbackInfo& info) {
 Napi::Value Engine::SetOutsideInterfaces(const Napi::CallbackInfo& info) {
   engine_->set_outside_interfaces(interface_names(info.Env(), info[0], "outsideInterfaces"));
   return info.Env().Undefined();
+}
+
+// watchAddresses(): from now on, an 'address' event whenever an interface's global IPv6 addresses change
+// (nfq::AddressWatch); subscribed before this returns. Idempotent; ends with stop().
+Napi::Value Engine::WatchAddresses(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (watch_) return env.Undefined();
+  std::shared_ptr<EventDelivery> events = events_;
+  try {
+    watch_ = std::make_unique<nfq::AddressWatch>([events](uint32_t ifindex, const std::string& name) {
+      nfq::Event e = nfq::make_event(nfq::Event::Type::address,
+                                     ifindex == 0 ? "address notices lost: every interface is read again"
+                                                  : "IPv6 addresses of " + (name.empty() ? "ifindex " + std::to_string(ifindex) : name) + " changed");
+      e.interface = name;
+      events->push(std::move(e));
+    });
+  } catch (const std::system_error& e) {
+    throw_error(env, "ERR_NPT66_QUEUE", std::string("cannot watch address changes: ") + e.what());
+  }
+  return env.Undefined();
 }
 
 // setMasqueradeSources(index, sources): masquerade entry `index`'s source prefixes from now on (sources as in
@@ -399,6 +425,7 @@ Napi::Value Engine::Stop(const Napi::CallbackInfo& info) {
       throw_error(env, "ERR_NPT66_INVALID_ARG", "drainMs must be a non-negative number");
     drain = info[0].As<Napi::Number>().Uint32Value();
   }
+  watch_.reset();  // joins the watch's thread (it wakes at once)
   auto* worker = new StopWorker(env, engine_.get(), std::chrono::milliseconds(drain), events_, info.This().As<Napi::Object>());
   Napi::Promise p = worker->promise();
   worker->Queue();

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "address_watch.h"
 #include "queue_engine.h"
 
 namespace npt66::binding {
@@ -26,6 +27,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value SetMappings(const Napi::CallbackInfo& info);
   Napi::Value SetOutsideInterfaces(const Napi::CallbackInfo& info);
   Napi::Value SetMasqueradeSources(const Napi::CallbackInfo& info);
+  Napi::Value WatchAddresses(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value Mappings(const Napi::CallbackInfo& info);
   Napi::Value Stop(const Napi::CallbackInfo& info);
@@ -33,6 +35,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   std::shared_ptr<EventDelivery> events_;
   std::unique_ptr<nfq::Engine> engine_;
+  std::unique_ptr<nfq::AddressWatch> watch_;  // watchAddresses(): until stop()
   napi_env env_;
   bool cleanup_hook_ = false;
 };

@@ -35,7 +35,7 @@ bool inside_source(const Tables& tables, const Address& src) noexcept {
 
 // Which table claims the packet, matched once; the translator is told what matched.
 Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, size_t len, uint32_t indev,
-                            CounterBlock& counters) noexcept {
+                            uint32_t outdev, CounterBlock& counters) noexcept {
   // A packet too short or not IPv6 has no addresses to dispatch on: a translator's parser drops and counts it.
   if (len < ip6::kHeaderLen || (data[0] >> 4) != 6) {
     if (tables.nptv6 != nullptr) return {translate_nptv6(*tables.nptv6, d, data, len, counters), Handled::By::nptv6, 0};
@@ -49,7 +49,10 @@ Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, si
   if (d == Direction::inbound && from_outside_interface(tables, indev) && inside_source(tables, src)) [[unlikely]]
     return refused(counters, Counter::drop_spoofed_inside_source);
   if (tables.nptv6 != nullptr) {
-    if (const Mapping* m = tables.nptv6->match(key, d))
+    // Outbound, the output interface picks among several uplinks of one inside prefix (RFC 6296 s2.4).
+    const Mapping* m = d == Direction::outbound ? tables.nptv6->match_outbound(key.high64(), outdev)
+                                                : tables.nptv6->match(key, d);
+    if (m != nullptr)
       return {translate_nptv6_matched(*tables.nptv6, *m, d, data, len, counters), Handled::By::nptv6, 0};
   }
   for (size_t i = 0; i < tables.masquerade.size(); ++i) {
@@ -89,7 +92,7 @@ Handled dispatch(const Tables& tables, Direction d, Offload offload, uint8_t* da
   }
   if (arrival.from_host && d == Direction::outbound) [[unlikely]]
     return from_host(tables, data, len, counters);
-  Handled h = match_and_translate(tables, d, data, len, arrival.indev, counters);
+  Handled h = match_and_translate(tables, d, data, len, arrival.indev, arrival.outdev, counters);
   if (offload.gso && h.verdict.action == Action::translated) [[unlikely]] {
     if (Counter why = finish_offload(data, len, offload); why != Counter::count_) {
       counters.add(why);

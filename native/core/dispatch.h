@@ -5,6 +5,7 @@
 // Order (the direction comes from the hook, REFERENCE s3):
 //   prepare_offload (checksum_offload.h): a CHECKSUM_PARTIAL packet that is not GSO gets a full checksum first.
 //   outbound (POSTROUTING/OUTPUT): source in an NPTv6 inside prefix -> NPTv6 (RFC 6296 s3.2);
+//     (with several uplinks for that prefix, the mapping of Arrival::outdev: RFC 6296 s2.4, PrefixTable::match_outbound);
 //     else source in a masquerade table's source prefixes -> that table's outbound (the first such table);
 //     else not_ours.
 //   inbound (PREROUTING/INPUT): arrived on an outside interface (Tables::outside_ifindexes) with a source in an
@@ -74,6 +75,7 @@ struct Handled {
 struct Arrival {
   uint32_t indev = 0;      // NFQA_IFINDEX_INDEV: the interface it came in on; 0 for the host's own packets
   bool from_host = false;  // queued at LOCAL_OUT: the gateway itself sent it (e.g. its own ICMPv6 errors)
+  uint32_t outdev = 0;     // NFQA_IFINDEX_OUTDEV: the interface it leaves by; picks the uplink (RFC 6296 s2.4)
 };
 
 // Translates data[0, len) in place. A refusal leaves the bytes as the translator got them (fail-open may pass

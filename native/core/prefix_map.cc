@@ -41,6 +41,13 @@ bool overlap(const Prefix& a, const Prefix& b) {
   return (hi_of(a) & prefix_mask64(l)) == (hi_of(b) & prefix_mask64(l));
 }
 
+bool same(const Prefix& a, const Prefix& b) { return a.len == b.len && hi_of(a) == hi_of(b); }
+
+// RFC 6296 s2.4: one inside prefix behind several uplinks, one entry per outside interface.
+bool other_uplink(const PrefixPair& a, const PrefixPair& b) {
+  return same(a.inside, b.inside) && !a.interface.empty() && !b.interface.empty() && a.interface != b.interface;
+}
+
 }  // namespace
 
 bool has_host_bits(const Prefix& p) noexcept {
@@ -56,6 +63,7 @@ std::shared_ptr<const PrefixTable> PrefixTable::compile(const std::vector<Prefix
     const PrefixPair& p = pairs[i];
     std::string where = "mapping " + std::to_string(i) + " (" + show(p.inside) + " -> " + show(p.outside) + "): ";
     for (const Prefix* x : {&p.inside, &p.outside}) {
+      if (x == &p.outside && p.no_outside) continue;  // not known yet: nothing to check
       if (x->len == 0 || x->len > 64) {
         error = where + "prefix length must be 1..64 (RFC 6296 translates the routing prefix only)";
         return nullptr;
@@ -69,16 +77,17 @@ std::shared_ptr<const PrefixTable> PrefixTable::compile(const std::vector<Prefix
         return nullptr;
       }
     }
-    if (p.inside.len == p.outside.len && p.inside.addr == p.outside.addr) {
+    if (!p.no_outside && p.inside.len == p.outside.len && p.inside.addr == p.outside.addr) {
       error = where + "inside and outside are the same prefix";
       return nullptr;
     }
     for (size_t j = 0; j < i; ++j) {
-      if (overlap(pairs[j].inside, p.inside)) {
-        error = where + "inside prefix overlaps mapping " + std::to_string(j) + "'s inside prefix";
+      if (overlap(pairs[j].inside, p.inside) && !other_uplink(pairs[j], p)) {
+        error = where + "inside prefix overlaps mapping " + std::to_string(j) +
+                "'s inside prefix (one inside prefix may have several entries only with different interfaces)";
         return nullptr;
       }
-      if (overlap(pairs[j].outside, p.outside)) {
+      if (!p.no_outside && !pairs[j].no_outside && overlap(pairs[j].outside, p.outside)) {
         error = where + "outside prefix overlaps mapping " + std::to_string(j) +
                 "'s: inbound packets could not tell which inside prefix they belong to";
         return nullptr;
@@ -94,11 +103,24 @@ std::shared_ptr<const PrefixTable> PrefixTable::compile(const std::vector<Prefix
     // s3.1: the prefixes are zero-extended to L, so summing all 16 bytes of the masked prefixes is exact.
     Address in = p.inside.addr, out = p.outside.addr;
     m.adjustment = csum::sub(csum::sum_address(in), csum::sum_address(out));
+    m.no_outside = p.no_outside;
+    m.outdev = p.outdev;
+    // Several uplinks: the entries after the first with this inside prefix are reached through the first.
+    for (size_t j = i; j-- > 0;) {
+      if (same(pairs[j].inside, p.inside)) {
+        t->mappings_[j].next_uplink = m.index;
+        break;
+      }
+    }
     t->mappings_.push_back(m);
   }
   auto index = [&](std::vector<Bucket>& buckets, bool inside) {
     std::vector<std::vector<std::pair<uint64_t, uint32_t>>> keys;  // per bucket: (masked prefix, mapping)
     for (const Mapping& m : t->mappings_) {
+      if (!inside && m.no_outside) continue;  // no outside prefix: inbound matches nothing
+      if (inside && std::any_of(t->mappings_.begin(), t->mappings_.begin() + m.index,
+                                [&](const Mapping& o) { return same(o.pair.inside, m.pair.inside); }))
+        continue;  // a further uplink: found through the first one's next_uplink
       const Prefix& p = inside ? m.pair.inside : m.pair.outside;
       auto it = std::find_if(buckets.begin(), buckets.end(), [&](const Bucket& b) { return b.len == p.len; });
       if (it == buckets.end()) {
@@ -128,8 +150,19 @@ std::shared_ptr<const PrefixTable> PrefixTable::compile(const std::vector<Prefix
     const PrefixPair& p = t->mappings_[0].pair;
     t->only_[static_cast<size_t>(Direction::outbound)] = {prefix_mask64(p.inside.len), hi_of(p.inside)};
     t->only_[static_cast<size_t>(Direction::inbound)] = {prefix_mask64(p.outside.len), hi_of(p.outside)};
+    if (p.no_outside) t->only_[static_cast<size_t>(Direction::inbound)] = {0, 1};  // (hi & 0) == 1: never
   }
   return t;
+}
+
+const Mapping& PrefixTable::uplink_for(const Mapping& first, uint32_t outdev) const noexcept {
+  if (outdev != 0) {
+    for (const Mapping* m = &first;; m = &mappings_[m->next_uplink]) {
+      if (m->outdev == outdev) return *m;
+      if (m->next_uplink == UINT32_MAX) break;
+    }
+  }
+  return first;
 }
 
 const Mapping* PrefixTable::match_buckets(uint64_t hi, Direction d) const noexcept {

@@ -23,16 +23,25 @@ struct Prefix {
 struct PrefixPair {
   Prefix inside;
   Prefix outside;
+  // The outside interface the entry names (a label here: the core never looks interfaces up). One inside prefix
+  // may appear in several pairs when their interfaces differ: several uplinks (RFC 6296 s2.4).
+  std::string interface;
+  uint32_t outdev = 0;       // `interface`'s ifindex, resolved by whoever runs the table (0: unknown)
+  bool no_outside = false;   // the outside prefix follows an interface with no usable address yet: `outside`
+                             // is ignored, inbound matches nothing and outbound is refused (drop_no_outside_prefix)
 };
 
 struct Mapping {
-  PrefixPair pair;        // as configured
   uint32_t index = 0;     // position in the configuration
   uint8_t len = 0;        // L: the longer of the two lengths; both prefixes are zero-extended to it (s3.7)
   uint64_t mask = 0;      // first L bits
   uint64_t inside_hi = 0; // zero-extended inside prefix, high 64 bits
   uint64_t outside_hi = 0;
   uint16_t adjustment = 0;  // s3.1: one's-complement sum(inside) - sum(outside)
+  bool no_outside = false;  // PrefixPair::no_outside: every translation through it is refused
+  uint32_t outdev = 0;      // PrefixPair::outdev
+  uint32_t next_uplink = UINT32_MAX;  // the next mapping (index) with the same inside prefix, UINT32_MAX: none
+  PrefixPair pair;                    // as configured (last: the fields above are the per-packet ones)
 };
 
 class PrefixTable {
@@ -53,6 +62,15 @@ class PrefixTable {
     const Mapping* m = mappings_.data();
     if (m == nullptr) __builtin_unreachable();  // one mapping: lets the caller's null test on a hit fold away
     return (hi & o.mask) == o.key ? m : nullptr;
+  }
+  // Outbound with the packet's output interface (NFQA_IFINDEX_OUTDEV, 0 when unknown): with several uplinks
+  // for one inside prefix (RFC 6296 s2.4) the mapping of that interface; when none is (hairpin leaving by an
+  // inside interface, an unknown interface) the first configured one.
+  const Mapping* match_outbound(uint64_t hi, uint32_t outdev) const noexcept {
+    const Mapping* m = match_high(hi, Direction::outbound);
+    if (m != nullptr && m->next_uplink != UINT32_MAX) [[unlikely]]
+      return &uplink_for(*m, outdev);
+    return m;
   }
   const std::vector<Mapping>& mappings() const noexcept { return mappings_; }
 
@@ -78,6 +96,7 @@ class PrefixTable {
     uint64_t mask = 0, key = 0;
   };
   const Mapping* match_buckets(uint64_t hi, Direction d) const noexcept;  // longest first, one probe each
+  const Mapping& uplink_for(const Mapping& first, uint32_t outdev) const noexcept;
 
   std::vector<Mapping> mappings_;
   Only only_[2];
@@ -92,6 +111,7 @@ class PrefixTable {
 template <Direction D>
 inline Counter map_halves(const Mapping& m, uint64_t& hi, uint64_t& lo) noexcept {
   constexpr bool out = D == Direction::outbound;
+  if (m.no_outside) [[unlikely]] return Counter::drop_no_outside_prefix;  // fail closed, never untranslated
   // s3.7: the shorter prefix is zero-extended, so the bits between the two lengths must be zero.
   if ((hi & m.mask) != (out ? m.inside_hi : m.outside_hi)) return Counter::drop_outside_mapped_range;
   // Inbound subtracts the adjustment: a - b == a + ~b in one's complement.

@@ -18,12 +18,15 @@ struct MappingEvent {
 };
 
 struct Event {
-  enum class Type : uint8_t { warning, state, error, mapping };
+  // address: an interface's global IPv6 addresses changed (address_watch.h); `interface` names it ("" when
+  // unknown or when notices were lost: read every interface again).
+  enum class Type : uint8_t { warning, state, error, mapping, address };
   Type type = Type::state;
   std::string message;
   int queue = -1;       // the queue it concerns, -1 for the whole engine
   double time_ms = 0;   // wall clock, milliseconds since the Unix epoch
   std::vector<MappingEvent> mappings;  // type == mapping: the whole batch, in the order the tables queued them
+  std::string interface;               // type == address
 };
 
 // Called on the JS thread (start/stop), on a packet thread or on the housekeeping thread: it must be

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "prefix_map.h"
+
 namespace npt66::nfq {
 
 using OutsideIfindexes = std::vector<uint32_t>;  // sorted, no repeats
@@ -23,5 +25,10 @@ struct ResolvedInterfaces {
 };
 
 ResolvedInterfaces resolve_interfaces(const std::vector<std::string>& names);
+
+// `table` with each mapping's outdev set to the ifindex its interface has now (0: none), so that the dispatch can
+// pick among several uplinks of one inside prefix by NFQA_IFINDEX_OUTDEV (RFC 6296 s2.4). The same table when
+// nothing changed or when no inside prefix has several uplinks (then outdev is never read).
+std::shared_ptr<const PrefixTable> with_resolved_outdevs(std::shared_ptr<const PrefixTable> table);
 
 }  // namespace npt66::nfq

@@ -60,7 +60,7 @@ Engine::Engine(Options options, EventSink emit)
     if (!t) throw std::invalid_argument("masquerade[" + std::to_string(i) + "]: " + error);
     masquerade_.push_back(std::move(t));
   }
-  table_.store(options_.table);
+  table_.store(with_resolved_outdevs(options_.table));
   outside_names_ = options_.outside_interfaces;
   resolve_outside_interfaces(false);  // missing ones are reported by start(): no event before it
 }
@@ -146,7 +146,18 @@ void Engine::resolve_outside_interfaces(bool warn) noexcept {
 
 void Engine::set_table(std::shared_ptr<const PrefixTable> table) {
   if (!table) throw std::invalid_argument("the engine needs a translation table");
-  table_.store(std::move(table), std::memory_order_release);
+  std::lock_guard<std::mutex> lock(outside_mutex_);  // against the housekeeping thread's resolve_outdevs()
+  table_.store(with_resolved_outdevs(std::move(table)), std::memory_order_release);
+}
+
+void Engine::resolve_outdevs() noexcept {
+  try {
+    std::lock_guard<std::mutex> lock(outside_mutex_);
+    std::shared_ptr<const PrefixTable> before = table_.load(std::memory_order_acquire);
+    std::shared_ptr<const PrefixTable> after = with_resolved_outdevs(before);
+    if (after != before) table_.store(std::move(after), std::memory_order_release);
+  } catch (...) {  // out of memory: the previous ifindexes stay
+  }
 }
 
 Stats Engine::snapshot() const {
@@ -235,6 +246,7 @@ void Engine::housekeeping() noexcept {
     if (now - outside_resolved_ms >= 1000) {
       outside_resolved_ms = now;
       resolve_outside_interfaces(false);
+      resolve_outdevs();  // an uplink's interface created or re-created: a new ifindex
     }
     lock.lock();
   }

@@ -143,6 +143,7 @@ class Engine {
   void housekeeping() noexcept;                // the housekeeping thread's body
   void expire_and_deliver(uint64_t now_ms) noexcept;
   void resolve_outside_interfaces(bool warn) noexcept;  // the names in outside_names_ -> outside_
+  void resolve_outdevs() noexcept;  // the uplinks' interfaces in the current table -> their ifindexes now
 
   Options options_;
   EventSink emit_;

@@ -219,7 +219,7 @@ void QueueWorker::on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept 
 
   // NFQA_SKB_INFO is only sent when a flag is set; with F_GSO off the kernel has finished every checksum.
   const Offload offload{(m.skb_info & NFQA_SKB_GSO) != 0, (m.skb_info & NFQA_SKB_CSUMNOTREADY) != 0};
-  const Arrival arrival{m.indev, m.hook == NF_INET_LOCAL_OUT};
+  const Arrival arrival{m.indev, m.hook == NF_INET_LOCAL_OUT, m.outdev};
   const Handled h = dispatch(tables, d, offload, data, len, counters_, arrival);
   const Verdict& v = h.verdict;
   count_per_table(h, d, len);
@@ -229,7 +229,9 @@ void QueueWorker::on_packet(const nlmsghdr* nlh, const Tables& tables) noexcept 
     case Action::not_ours:
       return add_verdict(id, VerdictBatch::Kind::accept);
     case Action::drop:
-      if (settings_.fail_open) {
+      // No outside prefix yet: there is nothing the packet could be translated to, and passing it would send the
+      // inside prefix out as it is, which failOpen is not meant to do (it accepts what the engine could not take).
+      if (settings_.fail_open && v.reason != Counter::drop_no_outside_prefix) {
         // The core leaves refused packets untouched, so this is the original packet.
         counters_.add(Counter::queue_fail_open_accept);
         return add_verdict(id, VerdictBatch::Kind::accept);

@@ -37,7 +37,15 @@ export async function run(argv: string[]): Promise<number> {
     throw e;
   }
   const lines = [`${file}: valid`];
-  config.nptv6.forEach((m, i) => lines.push(`  nptv6[${i}]: ${m.inside} <-> ${m.outside} (outside interface ${m.interface})`));
+  config.nptv6.forEach((m, i) => {
+    // An outside prefix that follows an interface: the one in force on this host now, and where it comes from.
+    const f = compiled.followed[i];
+    const from = m.outsideFrom
+      ? ` (subnet ${m.outsideFrom.subnet} /${m.outsideFrom.length} of ${m.outsideFrom.interface}'s ${f?.address ? `address ${f.address}` : 'prefix'} here, followed while running)`
+      : '';
+    const outside = m.outside ?? `no outside prefix yet: ${f?.reason}; outbound traffic from ${m.inside} is dropped until there is one`;
+    lines.push(`  nptv6[${i}]: ${m.inside} <-> ${outside}${from} (outside interface ${m.interface})`);
+  });
   config.masquerade.forEach((m, i) => {
     const from = compiled.masqueradeAddressFrom[i] === 'interface' ? ` (${m.interface}'s stable global address here)` : '';
     const sources = Array.isArray(m.source) ? m.source.join(', ') : m.source;

@@ -77,6 +77,8 @@ export async function run(argv: string[]): Promise<number> {
         warning: (e: GatewayEvent) => log.warning(e.message, { event: 'warning', ...e, message: undefined, time: undefined }),
         error: (e: GatewayEvent) => log.error(e.message, { event: 'error', ...e, message: undefined, time: undefined }),
         state: (e: GatewayEvent) => log.info(e.message, { event: 'state', ...e, message: undefined, time: undefined }),
+        // An outside prefix that follows an interface changed (README "Outside prefix from an interface").
+        prefix: (e: GatewayEvent) => log.info(e.message, { event: 'prefix', ...e, message: undefined, time: undefined }),
         // LIMIT (a packet to one remote more than maxRemotesPerMapping refused, at most every 10 s) is a warning.
         // With "logs": {"mappings": PATH}, NEW and DESTROY go to that file (src/mapping-log.ts) instead.
         mapping: (e: GatewayMappingEvent) =>

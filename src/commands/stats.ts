@@ -31,7 +31,7 @@ export function formatStats(s: GatewayStats, explain: boolean): string {
     `npt66 ${s.state} since ${s.startedAt} (${s.uptimeSeconds} s), rules: ${s.rules}, failOpen: ${s.failOpen}`,
     '',
     'mappings:',
-    ...(s.mappings.length ? s.mappings.map((m) => `  [${m.index}] ${m.inside} <-> ${m.outside} on ${m.interface}: ${m.outbound} outbound, ${m.inbound} inbound, ${m.dropped} dropped`) : ['  (none)']),
+    ...(s.mappings.length ? s.mappings.map((m) => `  [${m.index}] ${m.inside} <-> ${m.outside ?? '(no outside prefix yet)'} on ${m.interface}: ${m.outbound} outbound, ${m.inbound} inbound, ${m.dropped} dropped`) : ['  (none)']),
   ];
   // A daemon from before masquerade existed answers without the section.
   const masquerade = s.masquerade ?? [];

@@ -1,0 +1,202 @@
+// The IPv6 subnets of the local Docker Engine's bridge networks, followed live through the Engine API
+// (https://docs.docker.com/engine/api/): `"source": "docker"` in a masquerade entry masquerades all of them.
+//
+// Plain HTTP over node:http rather than dockerode: npt66 needs two endpoints (GET /networks, the GET /events
+// stream), and dockerode would bring docker-modem, ssh2 and tar-fs for them.
+//
+// Where: DOCKER_HOST like the docker CLI (unix:///path or tcp://host:port, plain HTTP), else
+// unix:///var/run/docker.sock. How: the event stream (network create/destroy/connect/disconnect, container
+// start/die) triggers a full list of the networks; so does every (re)connection, so nothing is missed while the
+// stream was down. Docker unreachable (not installed, stopped, restarting): a warning, retries with a growing
+// delay (up to 10 s), and the last known subnets stay in force, so a Docker restart does not stop the
+// containers' traffic from being masqueraded.
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+
+export interface DockerEndpoint {
+  socketPath?: string;
+  host?: string;
+  port?: number;
+  text: string; // as shown in messages
+}
+
+// DOCKER_HOST as the docker CLI reads it. tcp:// with TLS (DOCKER_TLS_VERIFY) is not supported: a clear error.
+export function dockerEndpoint(env: NodeJS.ProcessEnv = process.env): DockerEndpoint {
+  const value = env.DOCKER_HOST?.trim() || 'unix:///var/run/docker.sock';
+  if (value.startsWith('unix://')) return { socketPath: value.slice('unix://'.length), text: value };
+  const tcp = /^tcp:\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(value);
+  if (tcp) {
+    if (env.DOCKER_TLS_VERIFY) throw new Error(`DOCKER_HOST=${value} with DOCKER_TLS_VERIFY: TLS to the Docker Engine is not supported; use its unix socket`);
+    return { host: tcp[1]!.replace(/^\[|\]$/g, ''), port: Number(tcp[2] ?? 2375), text: value };
+  }
+  throw new Error(`DOCKER_HOST=${value} is not unix:///PATH or tcp://HOST:PORT`);
+}
+
+// The part of GET /networks that matters here.
+export interface DockerNetwork {
+  Name: string;
+  Driver: string;
+  EnableIPv6: boolean;
+  IPAM?: { Config?: { Subnet?: string }[] | null } | null;
+}
+
+// Every IPv6 subnet of the IPv6-enabled bridge networks, sorted and without repeats.
+export function ipv6Subnets(networks: readonly DockerNetwork[]): string[] {
+  const out = new Set<string>();
+  for (const n of networks) {
+    if (n.Driver !== 'bridge' || !n.EnableIPv6) continue;
+    for (const c of n.IPAM?.Config ?? []) if (c.Subnet?.includes(':')) out.add(c.Subnet.toLowerCase());
+  }
+  return [...out].sort();
+}
+
+const WATCHED_EVENTS = {
+  type: ['network', 'container'],
+  event: ['create', 'destroy', 'connect', 'disconnect', 'start', 'die'],
+};
+
+export interface DockerNetworksOptions {
+  endpoint?: DockerEndpoint;
+  retryMinMs?: number; // first retry delay (default 1000), doubled up to retryMaxMs
+  retryMaxMs?: number; // default 10000
+}
+
+// Events: 'subnets' (string[]: the IPv6 subnets now, after each change), 'warning' and 'state' ({message}).
+export class DockerNetworks extends EventEmitter {
+  private readonly endpoint: DockerEndpoint;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
+  private subnets: string[] | null = null; // null until the first successful list
+  private stream: http.ClientRequest | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private delay: number;
+  private stopped = false;
+  private connected = false;
+  private listing: Promise<void> | null = null;
+  private listAgain = false;
+
+  constructor(options: DockerNetworksOptions = {}) {
+    super();
+    this.endpoint = options.endpoint ?? dockerEndpoint();
+    this.retryMinMs = options.retryMinMs ?? 1000;
+    this.retryMaxMs = options.retryMaxMs ?? 10_000;
+    this.delay = this.retryMinMs;
+  }
+
+  // The subnets last seen (empty before Docker was ever reached).
+  get current(): string[] {
+    return this.subnets ?? [];
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.stream?.destroy();
+    this.stream = null;
+  }
+
+  private request(path: string): http.RequestOptions {
+    const e = this.endpoint;
+    return { path, headers: { host: 'docker' }, ...(e.socketPath ? { socketPath: e.socketPath } : { host: e.host, port: e.port }) };
+  }
+
+  // Opens the event stream first, then lists: an event between the two only causes one more list.
+  private connect(): void {
+    if (this.stopped) return;
+    const path = `/events?filters=${encodeURIComponent(JSON.stringify(WATCHED_EVENTS))}`;
+    const req = http.get(this.request(path), (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        this.lost(`GET /events answered ${res.statusCode}`);
+        return;
+      }
+      let buffered = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line) this.refresh();
+        }
+      });
+      res.on('end', () => this.lost('the event stream ended'));
+      res.on('error', (err) => this.lost(err.message));
+      this.connected = true;
+      this.delay = this.retryMinMs;
+      this.emit('state', { message: `following Docker's IPv6 networks at ${this.endpoint.text}` });
+      this.refresh();
+    });
+    req.on('error', (err) => this.lost(err.message));
+    this.stream = req;
+  }
+
+  private lost(why: string): void {
+    if (this.stopped || (this.stream === null && this.timer !== null)) return;
+    this.stream?.destroy();
+    this.stream = null;
+    this.connected = false;
+    const kept = this.subnets === null ? 'none known yet' : this.subnets.join(', ') || 'none';
+    this.emit('warning', {
+      message: `Docker Engine at ${this.endpoint.text} unreachable (${why}): its networks' IPv6 subnets stay as last seen (${kept}); retrying in ${Math.round(this.delay / 1000)} s`,
+    });
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connect();
+    }, this.delay);
+    this.delay = Math.min(this.delay * 2, this.retryMaxMs);
+  }
+
+  // One list at a time; events during a list cause exactly one more.
+  private refresh(): void {
+    if (this.listing) {
+      this.listAgain = true;
+      return;
+    }
+    this.listing = this.list()
+      .then((subnets) => {
+        if (this.stopped) return;
+        if (this.subnets === null || subnets.join() !== this.subnets.join()) {
+          this.subnets = subnets;
+          this.emit('subnets', subnets);
+        }
+      })
+      .catch((err: Error) => {
+        if (this.connected) this.lost(`GET /networks: ${err.message}`);
+      })
+      .finally(() => {
+        this.listing = null;
+        if (this.listAgain && !this.stopped) {
+          this.listAgain = false;
+          this.refresh();
+        }
+      });
+  }
+
+  private list(): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(this.request('/networks'), (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => {
+          if (res.statusCode !== 200) return reject(new Error(`answered ${res.statusCode}: ${body.trim()}`));
+          try {
+            resolve(ipv6Subnets(JSON.parse(body) as DockerNetwork[]));
+          } catch (e) {
+            reject(e as Error);
+          }
+        });
+        res.on('error', reject);
+      });
+      req.setTimeout(10_000, () => req.destroy(new Error('no answer in 10 s')));
+      req.on('error', reject);
+    });
+  }
+}
