@@ -171,7 +171,7 @@ export function controlRequest(socketPath: string, command: string, args: Record
     conn.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') {
-        reject(controlError(`no npt66 daemon is listening at ${socketPath}; is \`npt66 run\` running? (its "control.socket" setting names the path; pass it with --socket)`, e));
+        reject(controlError(`no npt66 daemon is listening at ${socketPath}; is \`npt66 run\` running? (the default path follows the network namespace: \`ip netns exec NAME npt66 ...\` reaches the daemon in NAME; a "control.socket" setting names another path: pass it with --socket or -c)`, e));
       } else if (e.code === 'EACCES') {
         reject(controlError(`permission denied on ${socketPath}: the control socket is root-only (0600); run as root`, e));
       } else {
