@@ -23,7 +23,7 @@ export class ServiceNotifier {
   // `send` is the addon's sdNotify unless a test gives another; `onError` hears why a notification was lost.
   constructor(
     private readonly onError: (message: string) => void,
-    private readonly send = native.sdNotify,
+    private readonly send: ((state: string) => { sent: boolean; error: string }) | null = native.sdNotify ?? null,
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
