@@ -8,6 +8,7 @@ import { validateNptv6 } from './config';
 import { defaultControlSocket, INITIAL_NAMESPACE_SOCKET } from './control-socket-path';
 import { configError, Npt66Error } from './errors';
 import { systemHostFacts, type HostFacts } from './host-facts';
+import { followedPrefix, type FollowedPrefix, type OutsideFrom } from './outside-prefix';
 import { parseMetricsListen } from './metrics-listen';
 import { compileMasquerade, DEFAULT_MAX_PER_HOST64, DEFAULT_MAX_REMOTES_PER_MAPPING, DEFAULT_PORTS, type CompiledMasquerade, type MasqueradeEntry } from './masquerade-config';
 import type { CompiledNptv6Mapping } from './config';
@@ -32,9 +33,14 @@ export const FIELD_HELP: Record<string, string> = {
   nptv6: 'an array of NPTv6 mappings {"inside": PREFIX, "outside": PREFIX, "interface": NAME} (this or "masquerade" must have at least one entry)',
   'nptv6[]': 'an object {"inside": PREFIX, "outside": PREFIX, "interface": NAME}',
   'nptv6[].inside': 'the prefix the inside hosts use, a string like "fd5a:ceb9:ed8d:fe0a::/64"',
-  'nptv6[].outside': 'the prefix routed to this gateway from outside, a string like "2001:db8:ff66::/64"',
+  'nptv6[].outside':
+    'the prefix routed to this gateway from outside, a string like "2001:db8:ff66::/64", or an object {"interface": NAME, "length": N, "subnet": N}: the prefix follows that interface\'s stable global address (README "Outside prefix from an interface")',
+  'nptv6[].outside.interface': 'the interface whose stable global IPv6 address (SLAAC, DHCPv6 or a delegated prefix) gives the outside prefix, e.g. "wan0"',
+  'nptv6[].outside.length': 'an integer from 1 to 64: the length of the outside prefix, at least the length of the interface\'s prefix',
+  'nptv6[].outside.subnet':
+    'an integer from 0 (default): which /length inside the interface\'s prefix, e.g. 1 for the second /64 of a delegated /60',
   'nptv6[].interface':
-    'the name of the outside interface (where translated packets leave), 1 to 15 characters of letters, digits, "_", "." and "-", not starting with "-", e.g. "eth1"',
+    'the name of the outside interface (where translated packets leave), 1 to 15 characters of letters, digits, "_", "." and "-", not starting with "-", e.g. "eth1"; may be left out when "outside" names an interface. One inside prefix may have several entries with different interfaces (several uplinks, RFC 6296 s2.4)',
   queues: 'an object {"first": N, "count": N}: the NFQUEUE numbers npt66 binds, first .. first+count-1',
   'queues.first': 'an integer from 0 to 65535: the first NFQUEUE number',
   'queues.count': 'an integer from 1 to 64: how many queues (one packet thread each; more than one uses --queue-balance)',
@@ -93,11 +99,17 @@ const help = (key: string) => FIELD_HELP[key]!;
 
 const int = (key: string, min: number, max: number) => z.number().int().min(min).max(max).describe(help(key));
 
+const outsideFrom = z.strictObject({
+  interface: z.string().regex(INTERFACE_NAME).describe(help('nptv6[].outside.interface')),
+  length: int('nptv6[].outside.length', 1, 64),
+  subnet: z.number().int().min(0).max(0xffffffff).default(0).describe(help('nptv6[].outside.subnet')),
+});
+
 const nptv6Mapping = z
   .strictObject({
     inside: z.string().describe(help('nptv6[].inside')),
-    outside: z.string().describe(help('nptv6[].outside')),
-    interface: z.string().regex(INTERFACE_NAME).describe(help('nptv6[].interface')),
+    outside: z.union([z.string(), outsideFrom]).describe(help('nptv6[].outside')),
+    interface: z.string().regex(INTERFACE_NAME).optional().describe(help('nptv6[].interface')),
   })
   .describe(help('nptv6[]'));
 
@@ -200,7 +212,15 @@ export const gatewayConfigSchema = z
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 type ParsedGatewayConfig = z.output<typeof gatewayConfigSchema>;
 // After compiling, every masquerade entry has its address (taken from the interface when not given).
-export type GatewayConfig = Omit<ParsedGatewayConfig, 'masquerade'> & { masquerade: MasqueradeEntry[] };
+// Every NPTv6 entry has its interface and the outside prefix in force (null: it follows an interface with no usable
+// address yet); `outsideFrom` keeps what an interface-following entry asked for.
+export interface Nptv6Entry {
+  inside: string;
+  outside: string | null;
+  interface: string;
+  outsideFrom?: OutsideFrom;
+}
+export type GatewayConfig = Omit<ParsedGatewayConfig, 'masquerade' | 'nptv6'> & { masquerade: MasqueradeEntry[]; nptv6: Nptv6Entry[] };
 
 // A validated configuration plus what the engine needs, compiled once.
 export interface CompiledConfig {
@@ -210,6 +230,7 @@ export interface CompiledConfig {
   masquerade: NativeMasquerade[]; // same order as config.masquerade
   masqueradeAddressFrom: CompiledMasquerade['addressFrom'];
   warnings: { field: string; message: string }[]; // valid, but outside an RFC's recommendation
+  followed: (FollowedPrefix | null)[]; // per nptv6 entry: where an interface-following outside prefix came from
 }
 
 
@@ -308,14 +329,49 @@ export function compileGatewayConfig(input: unknown, facts: HostFacts = systemHo
       `"${parsedConfig.metrics!.listen}" is not a loopback address; the metrics endpoint has no authentication, so listen on "[::1]:${listen.port}" (and scrape through a tunnel or proxy), or add "allowRemote": true to "metrics" and firewall the port`,
     );
   }
-  const mappings = validateNptv6(parsedConfig.nptv6, 'nptv6');
+  const { entries: nptv6, followed, warnings: followWarnings } = resolveNptv6Entries(parsedConfig.nptv6, facts);
+  const mappings = validateNptv6(nptv6, 'nptv6');
   const nptv6Prefixes = mappings.map((m, i) => ({
-    inside: { bytes: m.inside, length: m.insideLength, text: parsedConfig.nptv6[i]!.inside },
-    outside: { bytes: m.outside, length: m.outsideLength, text: parsedConfig.nptv6[i]!.outside },
+    inside: { bytes: m.inside, length: m.insideLength, text: nptv6[i]!.inside },
+    // No outside prefix yet: ::/128, which contains nothing masquerade could use.
+    outside: { bytes: m.outside, length: m.noOutside ? 128 : m.outsideLength, text: nptv6[i]!.outside ?? '::/128' },
   }));
   const masq = compileMasquerade(parsedConfig.masquerade, nptv6Prefixes, facts);
-  const config: GatewayConfig = { ...parsedConfig, masquerade: masq.entries };
-  return { config, mappings, masquerade: masq.native, masqueradeAddressFrom: masq.addressFrom, warnings: masq.warnings };
+  const config: GatewayConfig = { ...parsedConfig, nptv6, masquerade: masq.entries };
+  return {
+    config,
+    mappings,
+    masquerade: masq.native,
+    masqueradeAddressFrom: masq.addressFrom,
+    warnings: [...followWarnings, ...masq.warnings],
+    followed,
+  };
+}
+
+// Each entry's interface (the one "outside" follows when left out) and outside prefix in force.
+function resolveNptv6Entries(parsed: ParsedGatewayConfig['nptv6'], facts: HostFacts) {
+  const warnings: { field: string; message: string }[] = [];
+  const followed: (FollowedPrefix | null)[] = [];
+  const entries = parsed.map((m, i): Nptv6Entry => {
+    if (typeof m.outside === 'string') {
+      if (m.interface === undefined) {
+        throw configError(`nptv6[${i}].interface`, `is missing; it must be ${help('nptv6[].interface')}`);
+      }
+      followed.push(null);
+      return { inside: m.inside, outside: m.outside, interface: m.interface };
+    }
+    const from: OutsideFrom = { interface: m.outside.interface, length: m.outside.length, subnet: m.outside.subnet };
+    const f = followedPrefix(from, facts);
+    followed.push(f);
+    if (f.prefix === null) {
+      warnings.push({
+        field: `nptv6[${i}].outside`,
+        message: `no outside prefix yet (${f.reason}): outbound traffic from ${m.inside} is dropped (drop_no_outside_prefix) until one appears`,
+      });
+    }
+    return { inside: m.inside, outside: f.prefix, interface: m.interface ?? from.interface, outsideFrom: from };
+  });
+  return { entries, followed, warnings };
 }
 
 // Reads and validates a configuration file; JSON syntax errors name the line and column.

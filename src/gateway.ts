@@ -37,7 +37,7 @@ export interface GatewayEvent {
 export interface GatewayMappingStats {
   index: number;
   inside: string;
-  outside: string;
+  outside: string | null; // the prefix in force; null: it follows an interface that has none yet
   interface: string;
   outbound: number; // packets translated inside -> outside
   inbound: number; // packets translated outside -> inside
@@ -101,7 +101,8 @@ export interface GatewayOptions {
 // Settings fixed while the queues are bound: changing them needs a restart.
 const RESTART_FIELDS = ['queues', 'queueMaxLen', 'socketBufferBytes', 'failOpen', 'icmpRateLimit', 'control', 'metrics', 'logs'] as const;
 
-type EventName = 'warning' | 'state' | 'error';
+// 'prefix': an outside prefix that follows an interface changed (appeared, moved or went away).
+type EventName = 'warning' | 'state' | 'error' | 'prefix';
 
 // The interfaces facing outside (each NPTv6 and masquerade entry names its own). The engine drops a packet with an
 // inside source arriving on one of them: forged, and never hairpin (which comes from inside).
@@ -138,6 +139,7 @@ function reassemblyState(backend: RuleBackend['name'], facts: HostFacts): { mess
 
 export class Gateway extends EventEmitter {
   private compiled: CompiledConfig;
+  private input: unknown; // the configuration as given: recompiled when a followed interface's address changes
   private restoreConntrackChecksum?: () => void; // conntrack-checksum.ts: what stop() puts back
   private docker: DockerNetworks | null = null; // follows Docker's networks while an entry names "docker"
   private dockerSubnets: string[] = []; // Docker's IPv6 subnets in force (the table's and the rules')
@@ -219,7 +221,15 @@ export class Gateway extends EventEmitter {
       throw new Npt66Error('ERR_NPT66_QUEUE', `cannot bind queues ${c.queues.first}..${c.queues.first + c.queues.count - 1}: ${(e as Error).message}`, { cause: e });
     }
     gateway.nativeEvents(pending.splice(0));
+    gateway.input = config;
     try {
+      // Subscribed before the rules go in; the addresses are read once more below, so no change is missed.
+      if (compiled.followed.some((f) => f !== null)) {
+        if (typeof engine.watchAddresses !== 'function') {
+          throw new Npt66Error('ERR_NPT66_ENGINE_UNAVAILABLE', 'this build of the npt66 addon cannot watch address changes; rebuild it (npm run build) or give "outside" as a prefix');
+        }
+        callNative(() => engine.watchAddresses!());
+      }
       const stale = await rules.install(c);
       if (stale.length) gateway.emitEvent('warning', { message: 'removed rules left by an earlier npt66 run that did not stop cleanly', removed: stale });
       if (c.masquerade.length) gateway.emitEvent('state', reassemblyState(rules.name, facts));
@@ -237,6 +247,7 @@ export class Gateway extends EventEmitter {
     gateway.emitState('running', { rules: rules.name });
     gateway.dockerOptions = options.docker ?? {};
     gateway.syncDockerWatch();
+    gateway.followAddresses('');
     return gateway;
   }
 
@@ -367,6 +378,7 @@ export class Gateway extends EventEmitter {
           }
         }
         this.compiled = next;
+        this.input = config;
         // Resolved again on every reload: an interface may have been created (or re-created) since.
         callNative(() => this.engine.setOutsideInterfaces?.(outsideInterfaces(next.config)));
       } finally {
@@ -403,6 +415,74 @@ export class Gateway extends EventEmitter {
   // For a process 'exit' handler: remove the rules synchronously (the engine's threads die with the process).
   removeRulesSync(): void {
     this.rules.removeSync();
+  }
+
+  // The kernel reported an address change on `name` ("" for unknown: any): the entries whose outside prefix
+  // follows an interface are read again, in turn with reload and stop.
+  private followAddresses(name: string): void {
+    const followed = new Set(this.compiled.config.nptv6.flatMap((m) => (m.outsideFrom ? [m.outsideFrom.interface] : [])));
+    if (followed.size === 0 || (name !== '' && !followed.has(name))) return;
+    this.serialize(() => this.refreshPrefixes(followed)).catch((e: unknown) =>
+      this.emitEvent('error', { message: `following the outside prefix failed: ${(e as Error).message}` }),
+    );
+  }
+
+  // Recompiles with the addresses the followed interfaces have now. When an outside prefix changed: the new table
+  // is swapped in at once (the old prefix stops being translated), then the new rules go in before the old ones
+  // are removed (rules.ts generations), and a 'prefix' event says what changed. A prefix that cannot be used
+  // leaves its entry without one (outbound dropped, drop_no_outside_prefix), never with the stale one.
+  private async refreshPrefixes(followed: Set<string>): Promise<void> {
+    if (this.state !== 'running') return;
+    const old = this.compiled;
+    let next: CompiledConfig;
+    let problem: string | undefined;
+    try {
+      next = compileGatewayConfig(this.input, this.facts);
+    } catch (e) {
+      problem = (e as Error).message;
+      const hidden: HostFacts = Object.assign(Object.create(this.facts) as HostFacts, {
+        interfaceAddresses: (n: string) => (followed.has(n) ? null : this.facts.interfaceAddresses(n)),
+      });
+      next = compileGatewayConfig(this.input, hidden);
+    }
+    // The masquerade tables are fixed while running (reload refuses to change them): keep what they were built from.
+    next = { ...next, config: { ...next.config, masquerade: old.config.masquerade }, masquerade: old.masquerade, masqueradeAddressFrom: old.masqueradeAddressFrom };
+    if (JSON.stringify(old.config.nptv6) === JSON.stringify(next.config.nptv6)) return;
+    this.state = 'reloading';
+    try {
+      callNative(() => this.engine.setMappings(next.mappings));
+      if (ruleKey(old.config) !== ruleKey(next.config)) {
+        try {
+          await this.rules.replace(next.config);
+        } catch (e) {
+          callNative(() => this.engine.setMappings(old.mappings));
+          throw e;
+        }
+      }
+      this.compiled = next;
+    } finally {
+      this.state = 'running';
+    }
+    next.config.nptv6.forEach((m, index) => {
+      const before = old.config.nptv6[index]?.outside ?? null;
+      if (!m.outsideFrom || before === m.outside) return;
+      const followedNow = next.followed[index];
+      const why = problem ?? followedNow?.reason;
+      const message =
+        m.outside === null
+          ? `nptv6[${index}]: outside prefix ${before} withdrawn (${why}): outbound traffic from ${m.inside} is dropped until ${m.outsideFrom.interface} has a usable address`
+          : `nptv6[${index}]: outside prefix ${before ?? '(none)'} -> ${m.outside} (from ${followedNow?.address} on ${m.outsideFrom.interface})`;
+      this.emitEvent('prefix', {
+        message,
+        index,
+        inside: m.inside,
+        interface: m.outsideFrom.interface,
+        outside: m.outside,
+        previous: before,
+        ...(followedNow?.address ? { address: followedNow.address } : {}),
+      });
+      if (m.outside === null) this.emitEvent('warning', { message, index });
+    });
   }
 
   // Follows Docker's networks while an entry names "docker" (started or stopped by start and reload).
@@ -501,6 +581,7 @@ export class Gateway extends EventEmitter {
     const time = new Date().toISOString();
     for (const e of events) {
       if (e.type === 'mapping') this.emit('mapping', { event: e.event, mapping: e.mapping, time } satisfies GatewayMappingEvent);
+      else if (e.type === 'address') this.followAddresses(e.interface);
       else this.nativeEvent(e);
     }
   }

@@ -102,7 +102,15 @@ export interface NativeMappingEvent {
   time: number; // ms since the Unix epoch, when the table queued the event
 }
 
-export type NativeEngineEvent = NativeEngineNotice | NativeMappingEvent;
+// An interface's global IPv6 addresses changed (after watchAddresses(); rtnetlink RTM_NEWADDR/RTM_DELADDR).
+export interface NativeAddressEvent {
+  type: 'address';
+  interface: string; // "" when unknown or when notices were lost: read every interface again
+  message: string;
+  time: number;
+}
+
+export type NativeEngineEvent = NativeEngineNotice | NativeMappingEvent | NativeAddressEvent;
 
 export interface NativeEngineStats {
   queues: NativeQueueStats[];
@@ -133,6 +141,9 @@ export interface NativeEngine {
   // Masquerade entry `index`'s source prefixes from now on (may be empty); mappings of a source that went are
   // removed (nat66_mapping_unsourced). Throws ERR_NPT66_CONFIG, sources unchanged, when the table refuses them.
   setMasqueradeSources?(index: number, sources: NativeMasquerade['sources']): void;
+  // From now on (subscribed before it returns) an 'address' event whenever an interface's global IPv6 addresses
+  // change; throws ERR_NPT66_QUEUE when rtnetlink cannot be opened. Ends with stop().
+  watchAddresses?(): void;
   stats(): NativeEngineStats;
   mappings(): NativeMappingRecord[]; // snapshot of every live masquerade mapping
   stop(drainMs?: number): Promise<void>; // drain (default 200 ms quiet), verdict for everything, unbind, join

@@ -84,6 +84,12 @@ export type RuleConfig = Pick<GatewayConfig, 'nptv6' | 'hairpinMark'> & {
   masquerade?: RuleMasquerade[];
 };
 
+// The NPTv6 outside prefixes in force. An entry whose prefix follows an interface with no usable address yet has
+// none: nothing is queued inbound for it, and its outbound packets (queued by inside prefix) are dropped.
+function outsidePrefixesOf(config: RuleConfig): string[] {
+  return unique(config.nptv6.flatMap((m) => (m.outside === null ? [] : [m.outside])));
+}
+
 // Every interface an entry names is an outside one (NPTv6 and masquerade alike).
 function outsideInterfacesOf(config: RuleConfig): string[] {
   return unique([...config.nptv6.map((m) => m.interface), ...(config.masquerade ?? []).map((m) => m.interface)]);
@@ -150,7 +156,7 @@ export function planRules(config: RuleConfig, generation: number): RulePlan {
   const add = (table: Table, chain: string, args: string[]) => rules.push({ table, chain, args });
 
   const masquerade = config.masquerade ?? [];
-  for (const outside of unique(config.nptv6.map((m) => m.outside))) add('raw', c.inbound, ['-d', outside, '-g', c.inboundQueue]);
+  for (const outside of outsidePrefixesOf(config)) add('raw', c.inbound, ['-d', outside, '-g', c.inboundQueue]);
   for (const m of masquerade) {
     for (const ports of masqueradePorts(m)) {
       add('raw', c.inbound, ['-d', m.address, '-p', 'tcp', '-m', 'tcp', '--dport', ports, '-g', c.inboundQueue]);
@@ -264,7 +270,7 @@ export function nftRuleset(config: RuleConfig): string {
     `table ip6 ${NFT_TABLE} {`,
     '  chain inbound {',
     '    type filter hook prerouting priority raw; policy accept;',
-    ...unique(config.nptv6.map((m) => m.outside)).map((o) => `    ip6 daddr ${o} goto inbound_queue`),
+    ...outsidePrefixesOf(config).map((o) => `    ip6 daddr ${o} goto inbound_queue`),
     ...masquerade.flatMap((m) => [
       ...masqueradePorts(m).flatMap((p) => ['tcp', 'udp'].map((proto) => `    ip6 daddr ${m.address} ${proto} dport ${p.replace(':', '-')} goto inbound_queue`)),
       `    ip6 daddr ${m.address} icmpv6 type { ${MASQUERADE_ICMPV6_TYPES.join(', ')} } goto inbound_queue`,
