@@ -1,0 +1,272 @@
+// "source": "docker" without Docker (no root): DOCKER_HOST parsing, which subnets count, the watcher against a
+// fake Engine API on a unix socket (list on connect, list again on events, a resync after the stream drops, the
+// last subnets kept while Docker is away), and the Gateway: what the engine and the rules get as Docker's networks
+// and a reload change the sources, in which order, and what stays when the engine refuses.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import { dockerEndpoint, DockerNetworks, ipv6Subnets, type DockerNetwork } from '../../src/docker-networks';
+import { Gateway, type GatewayEvent } from '../../src/gateway';
+import type { HostFacts } from '../../src/host-facts';
+import type { NativeEngine, NativeEngineOptions, NativeEngineStats, NativeMasquerade } from '../../src/native';
+import { planRules, type RuleBackend, type RuleConfig } from '../../src/rules';
+import { waitFor } from '../../src/netns';
+
+const dir = mkdtempSync(join(tmpdir(), 'npt66-docker-unit-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const net = (Name: string, subnets: string[], EnableIPv6 = true, Driver = 'bridge'): DockerNetwork => ({
+  Name,
+  Driver,
+  EnableIPv6,
+  IPAM: { Config: subnets.map((Subnet) => ({ Subnet })) },
+});
+
+test('DOCKER_HOST as the docker CLI reads it', () => {
+  assert.deepEqual(dockerEndpoint({}), { socketPath: '/var/run/docker.sock', text: 'unix:///var/run/docker.sock' });
+  assert.equal(dockerEndpoint({ DOCKER_HOST: 'unix:///tmp/d.sock' }).socketPath, '/tmp/d.sock');
+  assert.deepEqual(dockerEndpoint({ DOCKER_HOST: 'tcp://[::1]:2375' }), { host: '::1', port: 2375, text: 'tcp://[::1]:2375' });
+  assert.throws(() => dockerEndpoint({ DOCKER_HOST: 'tcp://h:2376', DOCKER_TLS_VERIFY: '1' }), /TLS/);
+  assert.throws(() => dockerEndpoint({ DOCKER_HOST: 'ssh://me@h' }), /not unix/);
+});
+
+test('only the IPv6 subnets of IPv6-enabled bridge networks count', () => {
+  assert.deepEqual(
+    ipv6Subnets([
+      net('bridge', ['172.17.0.0/16', 'FD5A:CEB9:ED8D:FF::/64']),
+      net('br_ipv6_nw', ['fd5a:ceb9:ed8d:1::/64', '172.18.0.0/16']),
+      net('v4only', ['fd00:9::/64'], false),
+      net('overlay', ['fd00:8::/64'], true, 'overlay'),
+      net('again', ['fd5a:ceb9:ed8d:1::/64']),
+      { Name: 'host', Driver: 'host', EnableIPv6: false, IPAM: { Config: null } },
+    ]),
+    ['fd5a:ceb9:ed8d:1::/64', 'fd5a:ceb9:ed8d:ff::/64'],
+  );
+});
+
+// The two endpoints npt66 uses. `networks` is what GET /networks answers; push() sends an event on every open
+// stream; drop() ends them (as a dockerd restart does).
+class FakeDocker {
+  networks: DockerNetwork[] = [];
+  lists = 0;
+  private streams = new Set<http.ServerResponse>();
+  readonly server: http.Server;
+  constructor(readonly socketPath: string) {
+    this.server = http.createServer((req, res) => {
+      if (req.url === '/networks') {
+        this.lists++;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(this.networks));
+      } else if (req.url?.startsWith('/events?filters=')) {
+        const filters = JSON.parse(decodeURIComponent(req.url.slice('/events?filters='.length))) as { type: string[] };
+        assert.deepEqual(filters.type, ['network', 'container']);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        this.streams.add(res);
+        res.on('close', () => this.streams.delete(res));
+      } else {
+        res.statusCode = 404;
+        res.end('{}');
+      }
+    });
+  }
+  listen(): Promise<void> {
+    return new Promise((r) => this.server.listen(this.socketPath, r));
+  }
+  push(network: DockerNetwork, action: 'create' | 'destroy'): void {
+    if (action === 'create') this.networks.push(network);
+    else this.networks = this.networks.filter((n) => n.Name !== network.Name);
+    for (const s of this.streams) s.write(`${JSON.stringify({ Type: 'network', Action: action, Actor: { Attributes: { name: network.Name } } })}\n`);
+  }
+  close(): Promise<void> {
+    for (const s of this.streams) s.destroy();
+    this.server.closeAllConnections();
+    return new Promise((r) => this.server.close(() => r()));
+  }
+}
+
+test('the watcher: a list on connect, again on events, the last subnets kept while Docker is away, a resync on return', async () => {
+  const socketPath = join(dir, 'w.sock');
+  let docker = new FakeDocker(socketPath);
+  docker.networks = [net('bridge', ['fd5a:ceb9:ed8d:ff::/64'])];
+  await docker.listen();
+  const seen: string[][] = [];
+  const warnings: string[] = [];
+  const w = new DockerNetworks({ endpoint: { socketPath, text: `unix://${socketPath}` }, retryMinMs: 20, retryMaxMs: 40 });
+  w.on('subnets', (s: string[]) => seen.push(s));
+  w.on('warning', (e: { message: string }) => warnings.push(e.message));
+  try {
+    w.start();
+    await waitFor('the first list', () => seen.length === 1);
+    assert.deepEqual(seen[0], ['fd5a:ceb9:ed8d:ff::/64']);
+    docker.push(net('br_ipv6_nw', ['fd5a:ceb9:ed8d:1::/64']), 'create');
+    await waitFor('the created network', () => seen.length === 2);
+    assert.deepEqual(w.current, ['fd5a:ceb9:ed8d:1::/64', 'fd5a:ceb9:ed8d:ff::/64']);
+    docker.push(net('br_ipv6_nw', []), 'destroy');
+    await waitFor('the removed network', () => seen.length === 3);
+    assert.deepEqual(w.current, ['fd5a:ceb9:ed8d:ff::/64']);
+
+    // Docker goes away: a warning, the subnets stay.
+    await docker.close();
+    await waitFor('a warning', () => warnings.length >= 1);
+    assert.match(warnings[0]!, /unreachable .*stay as last seen \(fd5a:ceb9:ed8d:ff::\/64\); retrying/);
+    assert.deepEqual(w.current, ['fd5a:ceb9:ed8d:ff::/64']);
+    // It comes back with a network created meanwhile, and no event for it: the resync finds it.
+    rmSync(socketPath, { force: true });
+    docker = new FakeDocker(socketPath);
+    docker.networks = [net('bridge', ['fd5a:ceb9:ed8d:ff::/64']), net('n2', ['fd5a:ceb9:ed8d:2::/64'])];
+    await docker.listen();
+    await waitFor('the resync', () => seen.length === 4, 5_000);
+    assert.deepEqual(w.current, ['fd5a:ceb9:ed8d:2::/64', 'fd5a:ceb9:ed8d:ff::/64']);
+  } finally {
+    w.stop();
+    await docker.close();
+  }
+});
+
+test('Docker unreachable at start: a warning and retries, never an error', async () => {
+  const w = new DockerNetworks({ endpoint: { socketPath: join(dir, 'none.sock'), text: 'unix:///none' }, retryMinMs: 10, retryMaxMs: 20 });
+  const warnings: string[] = [];
+  w.on('warning', (e: { message: string }) => warnings.push(e.message));
+  w.start();
+  await waitFor('two attempts', () => warnings.length >= 2);
+  w.stop();
+  assert.match(warnings[0]!, /Docker Engine at unix:\/\/\/none unreachable .*none known yet/);
+  assert.deepEqual(w.current, []);
+});
+
+test('rules: an entry naming "docker" queues the Docker subnets it is given, none before', () => {
+  const m = { source: ['docker', 'fd00:7::/64'], interface: 'eth0', address: '2001:db8::1', ports: '20000-29999' };
+  const sources = (c: RuleConfig) =>
+    planRules(c, 1)
+      .rules.filter((r) => r.chain.startsWith('NPT66-OUT-') && r.args.includes('-s'))
+      .map((r) => r.args[r.args.indexOf('-s') + 1]);
+  const base = { nptv6: [], hairpinMark: 0, queues: { first: 0, count: 1 } };
+  assert.deepEqual(sources({ ...base, masquerade: [m] }), ['fd00:7::/64']);
+  assert.deepEqual(sources({ ...base, masquerade: [{ ...m, dockerSources: ['fd5a:ceb9:ed8d:1::/64'] }] }), ['fd00:7::/64', 'fd5a:ceb9:ed8d:1::/64']);
+});
+
+// ---- the Gateway ----
+
+const HOST = '2001:db8:f::1';
+const facts: HostFacts = {
+  localPortRange: () => [32768, 60999],
+  interfaceAddresses: (name) => (name === 'eth0' ? [{ address: HOST, prefixLength: 64, flags: [] }] : null),
+  conntrackTimeouts: () => ({ udpStream: 300, tcpEstablished: 7440, icmpv6: 60 }),
+};
+
+const text = (s: NativeMasquerade['sources']) => s.map((p) => `${p.prefix.toString('hex')}/${p.length}`);
+const hex = (prefix: string) => `${prefix}/64`;
+
+class SourcesEngine implements NativeEngine {
+  calls: string[] = []; // in order: "sources i [..]" and "rules [..]"
+  refuse = false;
+  constructor(readonly options: NativeEngineOptions) {}
+  start(): void {}
+  setMappings(): void {}
+  setMasqueradeSources(index: number, sources: NativeMasquerade['sources']): void {
+    if (this.refuse) throw Object.assign(new Error('masquerade[0]: refused'), { code: 'ERR_NPT66_CONFIG' });
+    this.calls.push(`sources ${index} ${text(sources).join(',')}`);
+  }
+  stats(): NativeEngineStats {
+    return { queues: [], total: {}, mappings: [], masquerade: [] };
+  }
+  mappings() {
+    return [];
+  }
+  async stop(): Promise<void> {}
+}
+
+class LogRules implements RuleBackend {
+  readonly name = 'ip6tables';
+  constructor(private readonly calls: () => string[]) {}
+  async removeStale(): Promise<string[]> {
+    return [];
+  }
+  async install(c: RuleConfig): Promise<string[]> {
+    this.log(c);
+    return [];
+  }
+  async replace(c: RuleConfig): Promise<void> {
+    this.log(c);
+  }
+  private log(c: RuleConfig) {
+    this.calls().push(`rules ${(c.masquerade ?? []).map((m) => [...(Array.isArray(m.source) ? m.source : [m.source]), '|', ...(m.dockerSources ?? [])].join(',')).join(';')}`);
+  }
+  async remove(): Promise<void> {}
+  removeSync(): void {}
+}
+
+async function startGateway(socketPath: string, source: string | string[]) {
+  let engine: SourcesEngine | null = null;
+  const events: GatewayEvent[] = [];
+  const config = { masquerade: [{ source, interface: 'eth0' }], control: { socket: join(dir, 'ctl.sock') } };
+  const gateway = await Gateway.start(config, {
+    rules: new LogRules(() => engine!.calls),
+    facts,
+    createEngine: (o) => (engine = new SourcesEngine(o)),
+    docker: { endpoint: { socketPath, text: `unix://${socketPath}` }, retryMinMs: 20, retryMaxMs: 40 },
+    on: { state: (e) => events.push(e), warning: (e) => events.push(e), error: (e) => events.push(e) },
+  });
+  return { gateway, engine: engine!, events, config };
+}
+
+test('gateway: Docker subnets go to the table before the rules; one overlapping a configured source is refused', async () => {
+  const socketPath = join(dir, 'g.sock');
+  const docker = new FakeDocker(socketPath);
+  docker.networks = [net('n1', ['fd5a:ceb9:ed8d:1::/64']), net('clash', ['fd00:7::/64'])];
+  await docker.listen();
+  const { gateway, engine, events } = await startGateway(socketPath, ['docker', 'fd00:7::/64']);
+  try {
+    // The table starts with the configured prefix only (the binding gets it at construction).
+    assert.deepEqual(text(engine.options.masquerade![0]!.sources), ['fd000007000000000000000000000000/64']);
+    await waitFor('the first subnets applied', () => engine.calls.length === 3);
+    assert.deepEqual(engine.calls, [
+      'rules docker,fd00:7::/64,|',
+      `sources 0 fd000007000000000000000000000000/64,${hex('fd5aceb9ed8d00010000000000000000')}`,
+      'rules docker,fd00:7::/64,|,fd5a:ceb9:ed8d:1::/64',
+    ]);
+    assert.ok(events.some((e) => /Docker subnet fd00:7::\/64 not masqueraded: it overlaps masquerade\[0\]\.source/.test(e.message)));
+    assert.ok(events.some((e) => /Docker's IPv6 subnets now fd5a:ceb9:ed8d:1::\/64; added fd5a:ceb9:ed8d:1::\/64/.test(e.message)));
+
+    docker.push(net('n1', []), 'destroy');
+    await waitFor('the removal applied', () => engine.calls.length === 5);
+    assert.deepEqual(engine.calls.slice(3), ['sources 0 fd000007000000000000000000000000/64', 'rules docker,fd00:7::/64,|']);
+  } finally {
+    await gateway.stop();
+    await docker.close();
+  }
+});
+
+test('gateway reload: a source added and removed keeps the Docker subnets; a refused set leaves sources and rules', async () => {
+  const socketPath = join(dir, 'r.sock');
+  const docker = new FakeDocker(socketPath);
+  docker.networks = [net('n1', ['fd5a:ceb9:ed8d:1::/64'])];
+  await docker.listen();
+  const { gateway, engine, config } = await startGateway(socketPath, 'docker');
+  try {
+    await waitFor('the first subnets applied', () => engine.calls.length === 3);
+    engine.calls.length = 0;
+    const added = { ...config, masquerade: [{ ...config.masquerade[0]!, source: ['docker', 'fd00:99::/64'] }] };
+    assert.deepEqual(await gateway.reload(added), { mappingsChanged: false, rulesChanged: true });
+    assert.deepEqual(engine.calls, [
+      `sources 0 fd000099000000000000000000000000/64,${hex('fd5aceb9ed8d00010000000000000000')}`,
+      'rules docker,fd00:99::/64,|,fd5a:ceb9:ed8d:1::/64',
+    ]);
+    engine.calls.length = 0;
+    engine.refuse = true;
+    await assert.rejects(gateway.reload(config), /refused/);
+    assert.deepEqual(engine.calls, [], 'no rules replaced when the table refuses');
+    assert.deepEqual(gateway.config.masquerade[0]!.source, ['docker', 'fd00:99::/64']);
+    engine.refuse = false;
+    assert.deepEqual(await gateway.reload(config), { mappingsChanged: false, rulesChanged: true });
+    assert.deepEqual(engine.calls, [`sources 0 ${hex('fd5aceb9ed8d00010000000000000000')}`, 'rules docker,|,fd5a:ceb9:ed8d:1::/64']);
+  } finally {
+    await gateway.stop();
+    await docker.close();
+  }
+});
