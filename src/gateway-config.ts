@@ -303,7 +303,8 @@ function issueMessage(issue: z.core.$ZodIssue, input: unknown): { field: string;
 
 // Validates a parsed JSON value. Throws Npt66Error (ERR_NPT66_CONFIG) naming every offending field and the fix.
 // `facts` is the host the daemon runs on (its port range, interface addresses); read only for masquerade.
-export function compileGatewayConfig(input: unknown, facts: HostFacts = systemHostFacts): CompiledConfig {
+export function compileGatewayConfig(given: unknown, facts: HostFacts = systemHostFacts): CompiledConfig {
+  const input = followAgain(given);
   const parsed = gatewayConfigSchema.safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => issueMessage(i, input));
@@ -345,6 +346,21 @@ export function compileGatewayConfig(input: unknown, facts: HostFacts = systemHo
     masqueradeAddressFrom: masq.addressFrom,
     warnings: [...followWarnings, ...masq.warnings],
     followed,
+  };
+}
+
+// A compiled configuration compiles again (`npt66 run` and reload pass a GatewayConfig back): an entry that follows
+// an interface ({..., "outside": PREFIX | null, "outsideFrom": {...}}) follows it again, its prefix read anew.
+function followAgain(input: unknown): unknown {
+  const nptv6 = (input as { nptv6?: unknown } | null)?.nptv6;
+  if (!Array.isArray(nptv6) || !nptv6.some((m) => m !== null && typeof m === 'object' && 'outsideFrom' in m)) return input;
+  return {
+    ...(input as object),
+    nptv6: nptv6.map((m: unknown) => {
+      if (m === null || typeof m !== 'object' || !('outsideFrom' in m)) return m;
+      const { outsideFrom, outside: _inForce, ...rest } = m as Nptv6Entry;
+      return { ...rest, outside: outsideFrom };
+    }),
   };
 }
 

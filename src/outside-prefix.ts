@@ -4,7 +4,6 @@
 // flags them). Read when the configuration is compiled and again whenever the kernel reports an address change
 // (native/nfq/address_watch.h, the engine's 'address' events): never polled.
 import type { HostFacts } from './host-facts';
-import { stableAddress } from './masquerade-config';
 import { formatAddress, maskBytes, parseAddress } from './prefix';
 
 export interface OutsideFrom {
@@ -19,17 +18,23 @@ export interface FollowedPrefix {
   reason?: string; // why there is none
 }
 
-// The prefix `from` names on the host now.
+// The prefix `from` names on the host now: from the first stable global address (in `ip -6 addr` order) whose
+// prefix holds the asked-for subnet, so that a transit /64 beside a delegated /56 does not hide it.
 export function followedPrefix(from: OutsideFrom, facts: HostFacts): FollowedPrefix {
   const addresses = facts.interfaceAddresses(from.interface);
   if (addresses === null) return { prefix: null, reason: `interface "${from.interface}" does not exist` };
-  const stable = stableAddress(addresses);
-  const entry = addresses.find((a) => a.address === stable);
-  if (stable === null || entry === undefined) {
+  const unstable = ['temporary', 'deprecated', 'tentative', 'dadfailed'];
+  const candidates = addresses.filter((a) => !a.flags.some((f) => unstable.includes(f)));
+  if (candidates.length === 0) {
     return { prefix: null, reason: `interface "${from.interface}" has no stable global IPv6 address (temporary, deprecated and tentative ones are skipped)` };
   }
-  const address = `${stable}/${entry.prefixLength}`;
-  return { ...subnetOf(parseAddress(stable, 'address'), entry.prefixLength, from), address };
+  let first: FollowedPrefix | null = null;
+  for (const a of candidates) {
+    const f = { ...subnetOf(parseAddress(a.address, 'address'), a.prefixLength, from), address: `${a.address}/${a.prefixLength}` };
+    if (f.prefix !== null) return f;
+    first ??= f;
+  }
+  return first!;
 }
 
 // The `subnet`-th /length inside `bytes`/`plen`.

@@ -52,6 +52,11 @@ test('the stable global address is used: temporary, deprecated, tentative and fa
   });
   assert.deepEqual(followedPrefix({ interface: 'wan0', length: 64, subnet: 2 }, facts), { prefix: '2001:db8:5:2::/64', address: '2001:db8:5::5/60' });
   assert.match(followedPrefix({ interface: 'wan1', length: 64, subnet: 0 }, facts).reason!, /"wan1" does not exist/);
+  // The first stable address whose prefix holds the subnet: a transit /64 listed first does not hide a /56.
+  const two = hostWith({ wan0: [stable('2001:db8:100::2', 64), stable('2001:db8:aa00::1', 56)] });
+  assert.deepEqual(followedPrefix({ interface: 'wan0', length: 64, subnet: 3 }, two), { prefix: '2001:db8:aa00:3::/64', address: '2001:db8:aa00::1/56' });
+  assert.deepEqual(followedPrefix({ interface: 'wan0', length: 64, subnet: 0 }, two), { prefix: '2001:db8:100::/64', address: '2001:db8:100::2/64' });
+  assert.match(followedPrefix({ interface: 'wan0', length: 64, subnet: 256 }, two).reason!, /subnet 256 does not fit: a \/64/);
   const none = hostWith({ wan0: [stable('2001:db8:1::9', 64, ['temporary'])] });
   assert.match(followedPrefix({ interface: 'wan0', length: 64, subnet: 0 }, none).reason!, /no stable global IPv6 address/);
 });
@@ -67,6 +72,17 @@ test('config: "outside" as {interface, length, subnet}; the entry interface defa
   // A followed prefix on another interface than the one traffic leaves by.
   const other = compileGatewayConfig({ nptv6: [{ inside: INSIDE, outside: { interface: 'wan0', length: 64 }, interface: 'ppp0' }] }, facts);
   assert.equal(other.config.nptv6[0]!.interface, 'ppp0');
+});
+
+test('config: a compiled configuration compiles again, the followed prefix read anew (npt66 run and reload pass it back)', () => {
+  const addresses: Record<string, InterfaceAddress[] | null> = { wan0: [stable('2001:db8:77::5')] };
+  const facts = hostWith(addresses);
+  const first = compileGatewayConfig({ nptv6: [{ inside: INSIDE, outside: { interface: 'wan0', length: 64 } }] }, facts);
+  assert.deepEqual(compileGatewayConfig(first.config, facts).config, first.config);
+  addresses.wan0 = [];
+  const gone = compileGatewayConfig(first.config, facts);
+  assert.equal(gone.config.nptv6[0]!.outside, null);
+  assert.deepEqual(compileGatewayConfig(gone.config, hostWith({ wan0: [stable('2001:db8:78::5')] })).config.nptv6[0]!.outside, '2001:db8:78::/64');
 });
 
 test('config: with no usable address the entry has no outside prefix, with a warning; never a guess', () => {
