@@ -179,7 +179,12 @@ export class DockerNetworks extends EventEmitter {
       });
   }
 
-  private list(): Promise<string[]> {
+  // One list now, without following (the gateway's first, before its rules go in); throws if Docker does not answer.
+  listOnce(timeoutMs = 2000): Promise<string[]> {
+    return this.list(timeoutMs);
+  }
+
+  private list(timeoutMs = 10_000): Promise<string[]> {
     return new Promise((resolve, reject) => {
       const req = http.get(this.request('/networks'), (res) => {
         let body = '';
@@ -195,7 +200,7 @@ export class DockerNetworks extends EventEmitter {
         });
         res.on('error', reject);
       });
-      req.setTimeout(10_000, () => req.destroy(new Error('no answer in 10 s')));
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
       req.on('error', reject);
     });
   }

@@ -50,6 +50,7 @@ export interface GatewayMappingStats {
 export interface GatewayMasqueradeStats {
   index: number;
   source: string[];
+  dockerSubnets?: string[]; // with "docker" in source: the Docker subnets masqueraded now
   address: string;
   interface: string;
   ports: string;
@@ -143,6 +144,7 @@ export class Gateway extends EventEmitter {
   private restoreConntrackChecksum?: () => void; // conntrack-checksum.ts: what stop() puts back
   private docker: DockerNetworks | null = null; // follows Docker's networks while an entry names "docker"
   private dockerSubnets: string[] = []; // Docker's IPv6 subnets in force (the table's and the rules')
+  private dockerSeen: string[] = []; // the subnets Docker last listed, before acceptDockerSubnets
   private dockerOptions: DockerNetworksOptions = {};
   private state: GatewayState = 'starting';
   private readonly startedAt = new Date();
@@ -230,6 +232,10 @@ export class Gateway extends EventEmitter {
         }
         callNative(() => engine.watchAddresses!());
       }
+      // Docker's networks before the rules: from the first packet on, a container's traffic is queued with its
+      // source in the table (else it would leave untranslated until the watcher's first list).
+      gateway.dockerOptions = options.docker ?? {};
+      await gateway.firstDockerList();
       const stale = await rules.install(c);
       if (stale.length) gateway.emitEvent('warning', { message: 'removed rules left by an earlier npt66 run that did not stop cleanly', removed: stale });
       if (c.masquerade.length) gateway.emitEvent('state', reassemblyState(rules.name, facts));
@@ -245,7 +251,6 @@ export class Gateway extends EventEmitter {
       throw e;
     }
     gateway.emitState('running', { rules: rules.name });
-    gateway.dockerOptions = options.docker ?? {};
     gateway.syncDockerWatch();
     gateway.followAddresses('');
     return gateway;
@@ -294,6 +299,7 @@ export class Gateway extends EventEmitter {
         return {
           index,
           source: Array.isArray(m.source) ? m.source : [m.source],
+          ...(namesDocker(m) ? { dockerSubnets: this.dockerSubnets } : {}),
           address: m.address,
           interface: m.interface,
           ports: m.ports,
@@ -338,7 +344,7 @@ export class Gateway extends EventEmitter {
       const dockerBefore = this.dockerSubnets;
       const dockerIndex = next.config.masquerade.findIndex((m) => namesDocker(m));
       const dockerAfter =
-        dockerIndex < 0 ? [] : this.acceptedDocker(this.docker?.current ?? [], dockerIndex, next.config.masquerade, next.config.nptv6).map((p) => p.text);
+        dockerIndex < 0 ? [] : this.acceptedDocker(this.dockerSeen, dockerIndex, next.config.masquerade, next.config.nptv6).map((p) => p.text);
       const dockerChanged = dockerAfter.join() !== dockerBefore.join();
       const sourcesChanged = next.config.masquerade.map(
         (m, i) => JSON.stringify(m.source) !== JSON.stringify(old.config.masquerade[i]!.source) || (i === dockerIndex && dockerChanged),
@@ -510,6 +516,30 @@ export class Gateway extends EventEmitter {
     docker.start();
   }
 
+  // The subnets Docker has now, into the table (the rules read them when they go in); Docker not answering within
+  // 2 s is left to the watcher, which warns and retries.
+  private async firstDockerList(): Promise<void> {
+    const index = this.compiled.config.masquerade.findIndex((m) => namesDocker(m));
+    if (index < 0 || typeof this.engine.setMasqueradeSources !== 'function') return;
+    let subnets: string[];
+    try {
+      subnets = await new DockerNetworks(this.dockerOptions).listOnce(2000);
+    } catch {
+      return;
+    }
+    const c = this.compiled;
+    this.dockerSeen = subnets;
+    this.dockerSubnets = this.acceptedDocker(subnets, index, c.config.masquerade, c.config.nptv6).map((p) => p.text);
+    callNative(() => this.engine.setMasqueradeSources!(index, this.nativeSources(c, index)));
+    this.emitEvent('state', {
+      message: `masquerade[${index}]: Docker's IPv6 subnets now ${this.dockerSubnets.join(', ') || 'none'}`,
+      docker: true,
+      subnets: this.dockerSubnets,
+      added: this.dockerSubnets,
+      removed: [],
+    });
+  }
+
   private acceptedDocker(subnets: readonly string[], index: number, entries: MasqueradeEntry[], nptv6: GatewayConfig['nptv6']) {
     const { accepted, refused } = acceptDockerSubnets(subnets, index, entries, nptv6.map((m) => m.inside));
     for (const r of refused) {
@@ -528,6 +558,7 @@ export class Gateway extends EventEmitter {
   // in the table), then the rules, new before old (rules.ts); mappings of a subnet that went are removed.
   private async applyDockerSubnets(subnets: string[]): Promise<void> {
     if (this.state !== 'running') return;
+    this.dockerSeen = subnets;
     const c = this.compiled;
     const index = c.config.masquerade.findIndex((m) => namesDocker(m));
     if (index < 0) return;
