@@ -3,6 +3,7 @@
 #include "ipv6.h"
 #include "nptv6.h"
 #include "own_icmp_error.h"
+#include "nat66_translate.h"
 
 namespace npt66 {
 namespace {
@@ -39,7 +40,7 @@ Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, si
   // A packet too short or not IPv6 has no addresses to dispatch on: a translator's parser drops and counts it.
   if (len < ip6::kHeaderLen || (data[0] >> 4) != 6) {
     if (tables.nptv6 != nullptr) return {translate_nptv6(*tables.nptv6, d, data, len, counters), Handled::By::nptv6, 0};
-    return {tables.masquerade[0]->translate(d, data, len, tables.now_ms, counters), Handled::By::masquerade, 0};
+    return {translate_nat66(*tables.masquerade[0], d, data, len, tables.now_ms, counters), Handled::By::masquerade, 0};
   }
   const Address src = Address::from(data + ip6::kSrcOffset);
   const Address dst = Address::from(data + ip6::kDstOffset);
@@ -60,14 +61,14 @@ Handled match_and_translate(const Tables& tables, Direction d, uint8_t* data, si
     const auto index = static_cast<uint32_t>(i);
     if (d == Direction::outbound) {
       if (!tables.masquerade_inside(i, src)) continue;
-      return {t.translate_matched(d, -1, data, len, tables.now_ms, counters), Handled::By::masquerade, index};
+      return {translate_nat66_matched(t, d, -1, data, len, tables.now_ms, counters), Handled::By::masquerade, index};
     }
     const int outside = t.outside_index(dst);
     if (outside < 0) continue;
     // From inside to our own outside address: hairpinning, translated both ways by the outbound path. (Not from
     // an outside interface: refused above. With the interface unknown, the source alone decides.)
     const Direction as = tables.masquerade_inside(i, src) ? Direction::outbound : Direction::inbound;
-    return {t.translate_matched(as, outside, data, len, tables.now_ms, counters), Handled::By::masquerade, index};
+    return {translate_nat66_matched(t, as, outside, data, len, tables.now_ms, counters), Handled::By::masquerade, index};
   }
   return not_ours(counters);
 }

@@ -67,17 +67,7 @@ class Nat66Table {
   Nat66Table(const Nat66Table&) = delete;
   Nat66Table& operator=(const Nat66Table&) = delete;
 
-  // --- per packet (nat66_translate.cc) ---
-
-  // Translates the complete IPv6 packet at data[0, len) in place and counts the outcome in `counters`.
-  // outbound (mangle POSTROUTING, and raw PREROUTING from the inside interface for hairpinning): the source
-  // must be in an inside prefix, else not_ours. inbound (raw PREROUTING from outside): the destination must
-  // be an outside address, else not_ours. On drop the packet is unchanged. See nat66_translate.h.
-  Verdict translate(Direction d, uint8_t* data, size_t len, uint64_t now_ms, CounterBlock& counters) noexcept;
-  // The same when the dispatch has already matched the packet to this table (outbound: the source is inside;
-  // inbound: the destination is outside address number `outside`): no second match.
-  Verdict translate_matched(Direction d, int outside, uint8_t* data, size_t len, uint64_t now_ms,
-                            CounterBlock& counters) noexcept;
+  // Packets are translated by translate_nat66() (nat66_translate.h), beside translate_nptv6() (nptv6.h).
 
   // --- primitives (used by translate; exposed for benchmarks and tests) ---
 

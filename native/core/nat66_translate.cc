@@ -275,22 +275,22 @@ Verdict translate_inbound(Nat66Table& t, const PacketView& v, int outside, uint6
 
 }  // namespace
 
-Verdict Nat66Table::translate(Direction d, uint8_t* data, size_t len, uint64_t now_ms,
-                              CounterBlock& counters) noexcept {
+Verdict translate_nat66(Nat66Table& t, Direction d, uint8_t* data, size_t len, uint64_t now_ms,
+                        CounterBlock& counters) noexcept {
   PacketView v;
   Counter why;
   if (!parse_packet(data, len, v, why)) return refuse(counters, why);
-  return d == Direction::outbound ? translate_outbound(*this, v, false, false, now_ms, counters)
-                                  : translate_inbound(*this, v, -1, now_ms, counters);
+  return d == Direction::outbound ? translate_outbound(t, v, false, false, now_ms, counters)
+                                  : translate_inbound(t, v, -1, now_ms, counters);
 }
 
-Verdict Nat66Table::translate_matched(Direction d, int outside, uint8_t* data, size_t len, uint64_t now_ms,
-                                      CounterBlock& counters) noexcept {
+Verdict translate_nat66_matched(Nat66Table& t, Direction d, int outside, uint8_t* data, size_t len, uint64_t now_ms,
+                                CounterBlock& counters) noexcept {
   PacketView v;
   Counter why;
   if (!parse_packet(data, len, v, why)) return refuse(counters, why);
-  return d == Direction::outbound ? translate_outbound(*this, v, true, outside >= 0, now_ms, counters)
-                                  : translate_inbound(*this, v, outside, now_ms, counters);
+  return d == Direction::outbound ? translate_outbound(t, v, true, outside >= 0, now_ms, counters)
+                                  : translate_inbound(t, v, outside, now_ms, counters);
 }
 
 }  // namespace npt66

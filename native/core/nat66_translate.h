@@ -1,5 +1,4 @@
-// NAT66 masquerade packet translation: Nat66Table::translate() (declared in nat66_table.h, defined in
-// nat66_translate.cc) and what the engine does with its verdicts.
+// NAT66 masquerade packet translation: translate_nat66() on a Nat66Table, beside translate_nptv6() (nptv6.h).
 //
 // outbound (call from mangle POSTROUTING -o OUTSIDE_IF -s SOURCE):
 //   TCP, UDP, ICMPv6 echo request from an inside source: the mapping is found or created, the source address
@@ -30,6 +29,18 @@
 #include "verdict.h"
 
 namespace npt66 {
+
+// Translates the complete IPv6 packet at data[0, len) in place through table `t` and counts the outcome.
+// outbound (mangle POSTROUTING, and raw PREROUTING from the inside interface for hairpinning): the source must be
+// in an inside prefix, else not_ours. inbound (raw PREROUTING from outside): the destination must be an outside
+// address, else not_ours. On drop the packet is unchanged (see above).
+Verdict translate_nat66(Nat66Table& t, Direction d, uint8_t* data, size_t len, uint64_t now_ms,
+                        CounterBlock& counters) noexcept;
+
+// The same when the dispatch has already matched the packet to `t` (outbound: the source is inside; inbound: the
+// destination is outside address number `outside`): no second match.
+Verdict translate_nat66_matched(Nat66Table& t, Direction d, int outside, uint8_t* data, size_t len, uint64_t now_ms,
+                                CounterBlock& counters) noexcept;
 
 // RFC 5508 s4: the ICMPv6 error `v` quotes a packet that came in through a mapping (remote -> inside endpoint).
 // Puts back what the remote sent: the quoted destination address and port/id become the live mapping's outside

@@ -18,6 +18,7 @@
 
 #include "fuzz_support.h"
 #include "nat66_table.h"
+#include "nat66_translate.h"
 #include "prefix_map.h"
 
 using namespace npt66;
@@ -144,7 +145,7 @@ void masquerade(Reader& in) {
   CounterBlock counters;
   const uint64_t now = 1'000'000;
   Bytes out = udp_packet(inside, sport, remote, dport);
-  const Verdict v = t->translate(Direction::outbound, out.data(), out.size(), now, counters);
+  const Verdict v = translate_nat66(*t, Direction::outbound, out.data(), out.size(), now, counters);
   NPT66_FUZZ_CHECK(v.action == Action::translated, "the first flow of a new table was refused");
   const Address mapped = Address::from(out.data() + 8);
   const uint16_t mapped_port = static_cast<uint16_t>(out[40] << 8 | out[41]);
@@ -153,7 +154,7 @@ void masquerade(Reader& in) {
   NPT66_FUZZ_CHECK(l4_checksum_valid(out.data(), check), "outbound checksum invalid");
 
   Bytes reply = udp_packet(remote, dport, mapped, mapped_port);
-  const Verdict rv = t->translate(Direction::inbound, reply.data(), reply.size(), now + 1, counters);
+  const Verdict rv = translate_nat66(*t, Direction::inbound, reply.data(), reply.size(), now + 1, counters);
   NPT66_FUZZ_CHECK(rv.action == Action::translated, "the reply was refused");
   NPT66_FUZZ_CHECK(Address::from(reply.data() + 24) == inside && (reply[42] << 8 | reply[43]) == sport,
                    "the reply did not reach the inside endpoint");

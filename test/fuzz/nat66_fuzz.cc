@@ -21,6 +21,7 @@
 #include "fuzz_support.h"
 #include "fuzz_tables.h"
 #include "nat66_table.h"
+#include "nat66_translate.h"
 
 using namespace npt66;
 using namespace npt66::fuzz;
@@ -66,7 +67,7 @@ void one_packet(State& s, uint8_t flags, uint8_t advance, Bytes p) {
   const bool valid_before = has_checksum && l4_checksum_valid(p.data(), c);
 
   const Bytes original = p;
-  const Verdict v = t.translate(d, p.data(), p.size(), s.now_ms, s.counters);
+  const Verdict v = translate_nat66(t, d, p.data(), p.size(), s.now_ms, s.counters);
   NPT66_FUZZ_CHECK(t.counts().total() <= t.config().max_mappings, "more mappings than max_mappings");
   if (v.action != Action::translated) {
     NPT66_FUZZ_CHECK(p == original, "a packet not translated was modified");

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "nat66_packets.h"
+#include "nat66_translate.h"
 
 namespace npt66::test {
 namespace {
@@ -81,7 +82,7 @@ TEST(Nat66Concurrency, CreateLookupTranslateAndExpireAtOnce) {
         // And a whole packet through translate().
         if (i % 16 == 0) {
           Packet p = build_ipv6(host(th, i), kRemote2, udp(40000, 53, {1, 2}));
-          if (t->translate(Direction::outbound, p.bytes.data(), p.bytes.size(), kNow, c).action != Action::translated ||
+          if (translate_nat66(*t, Direction::outbound, p.bytes.data(), p.bytes.size(), kNow, c).action != Action::translated ||
               !l4_checksum_ok(p))
             ++failures;
         }

@@ -114,10 +114,10 @@ TEST(Nat66RemoteLimit, APacketToOneRemoteTooManyIsDroppedCountedAndAnswered) {
   auto t = make_table(cfg);
   CounterBlock c;
   Packet first = build_ipv6(kContainer, kRemote, udp(40000, 53, {1, 2, 3}));
-  ASSERT_EQ(t->translate(Direction::outbound, first.bytes.data(), first.bytes.size(), kT0, c).action, Action::translated);
+  ASSERT_EQ(translate_nat66(*t, Direction::outbound, first.bytes.data(), first.bytes.size(), kT0, c).action, Action::translated);
   Packet second = build_ipv6(kContainer, kRemote2, udp(40000, 53, {1, 2, 3}));
   const Bytes before = second.bytes;
-  Verdict v = t->translate(Direction::outbound, second.bytes.data(), second.bytes.size(), kT0 + 1, c);
+  Verdict v = translate_nat66(*t, Direction::outbound, second.bytes.data(), second.bytes.size(), kT0 + 1, c);
   EXPECT_EQ(v.action, Action::drop);
   EXPECT_EQ(v.reason, Counter::drop_nat66_remote_limit);
   EXPECT_EQ(v.answer, IcmpAnswer::admin_prohibited);

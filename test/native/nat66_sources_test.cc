@@ -7,6 +7,7 @@
 
 #include "dispatch.h"
 #include "nat66_packets.h"
+#include "nat66_translate.h"
 
 namespace npt66::test {
 namespace {
@@ -87,9 +88,9 @@ TEST(Nat66Sources, EmptySetMasqueradesNothing) {
   EXPECT_FALSE(t->is_inside(kContainer));
   CounterBlock c;
   Packet p = build_ipv6(kContainer, kRemote, udp(5000, 53, {1}));
-  EXPECT_EQ(t->translate(Direction::outbound, p.bytes.data(), p.bytes.size(), kT0, c).action, Action::not_ours);
+  EXPECT_EQ(translate_nat66(*t, Direction::outbound, p.bytes.data(), p.bytes.size(), kT0, c).action, Action::not_ours);
   ASSERT_EQ(t->set_sources({prefix("fd5a:ceb9:ed8d:1::/64")}), "");
-  EXPECT_EQ(t->translate(Direction::outbound, p.bytes.data(), p.bytes.size(), kT0, c).action, Action::translated);
+  EXPECT_EQ(translate_nat66(*t, Direction::outbound, p.bytes.data(), p.bytes.size(), kT0, c).action, Action::translated);
 }
 
 // The dispatch uses the set the batch took, not the table's current one: a swap never splits a batch.

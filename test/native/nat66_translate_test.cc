@@ -18,7 +18,7 @@ struct Result {
 };
 
 Result run(Nat66Table& t, Direction d, Packet p, CounterBlock& c, uint64_t now = kT0) {
-  Verdict v = t.translate(d, p.bytes.data(), p.bytes.size(), now, c);
+  Verdict v = translate_nat66(t, d, p.bytes.data(), p.bytes.size(), now, c);
   return {v, std::move(p)};
 }
 
