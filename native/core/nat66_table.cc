@@ -9,42 +9,10 @@
 #include <random>
 #include <type_traits>
 
-#include "nat66_index.h"
-#include "nat66_memory.h"
-#include "nat66_spinlock.h"
+#include "nat66_shard.h"
 
 namespace npt66 {
 namespace {
-
-// Handles are shard << kSlotBits | slot: 16 shards x 16 M slots = kNat66MaxMappings. Sixteen shards keep lock
-// collisions rare for a handful of queue threads while letting each shard's arrays grow big enough for huge pages.
-constexpr int kShardBits = 4;
-constexpr size_t kShards = size_t{1} << kShardBits;
-constexpr int kSlotBits = 24;
-constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
-static_assert((uint64_t{kShards} << kSlotBits) == kNat66MaxMappings);
-
-// Entries live in chunks that double in size (1024, 2048, ... entries) and never move: a small table stays
-// small, a big one gets chunks of megabytes on huge pages.
-constexpr uint32_t kChunkBase = 1024;
-constexpr int kMaxChunks = 15;  // kChunkBase * (2^15 - 1) >= 2^kSlotBits
-static_assert(uint64_t{kChunkBase} * ((1u << kMaxChunks) - 1) >= (uint64_t{1} << kSlotBits));
-constexpr int chunk_of(uint32_t slot) noexcept { return std::bit_width(slot / kChunkBase + 1) - 1; }
-constexpr uint32_t chunk_first(int k) noexcept { return kChunkBase * ((1u << k) - 1); }
-
-// Timer wheel: one bucket per second, 4096 buckets (68 min). A deadline further away sits in the last bucket
-// of the lap and is looked at again when that bucket comes round (the 2 h 4 min TCP timer does this once).
-constexpr uint64_t kWheel = 4096;
-
-// Remotes kept in the entry itself (the rest in a Nat66RemoteTable): one connection per mapping is the common
-// case, a few (a resolver with two upstreams, happy eyeballs) next; four fill the entry's last two cache lines.
-constexpr int kNearRemotes = 4;
-
-// At most one LIMIT event per table in this long (each refusal is counted; the event says that it happens).
-constexpr uint64_t kRemoteLimitEventIntervalMs = 10'000;
-
-// TCP tracking bits (Nat66Remote::tcp), per connection.
-constexpr uint8_t kSeenOut = 1, kSeenIn = 2, kFinOut = 4, kFinIn = 8, kReset = 16;
 
 uint64_t mix(uint64_t a, uint64_t b) noexcept {
   unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
@@ -71,45 +39,6 @@ uint64_t splitmix(uint64_t& state) noexcept {
 }
 
 }  // namespace
-
-struct alignas(64) Nat66Table::Entry {
-  // First cache line: everything a lookup, the key check and the timer wheel read.
-  Address inside;
-  uint64_t expires_ms = 0;                  // the latest of its remotes' deadlines
-  uint64_t wheel_tick = 0;                  // the second whose bucket holds this entry
-  uint32_t wheel_prev = 0, wheel_next = 0;  // slot + 1, 0 = none
-  Nat66RemoteTable* far = nullptr;          // remotes beyond near[], owned; null until needed
-  uint16_t inside_port = 0, outside_port = 0, remote_port = 0;  // remote_port: the last one sent to
-  uint16_t pool = 0;  // index into config.outside
-  Nat66Proto proto = Nat66Proto::udp;
-  Nat66State state = Nat66State::udp;  // TCP: established while any connection is
-  bool live = false;
-  // Per-packet bookkeeping.
-  uint64_t created_ms = 0, last_ms = 0;
-  uint64_t packets_out = 0, packets_in = 0, bytes_out = 0, bytes_in = 0;
-  Address last_remote;  // the last remote address sent to (records and events)
-  // Third and fourth lines: the first remotes, filled front to back (an empty one ends the list); an expired
-  // one stays until it is reused.
-  Nat66Remote near[kNearRemotes];
-};
-
-
-struct alignas(64) Nat66Table::Shard {
-  mutable Nat66Spinlock lock;
-  Nat66Index index;  // inside key -> slot
-  std::array<Nat66Buffer<Entry>, kMaxChunks> chunks;
-  uint32_t high_water = 0;  // slots [0, high_water) exist
-  std::vector<uint32_t> free_slots;
-  std::vector<uint32_t> wheel = std::vector<uint32_t>(kWheel, 0);  // bucket heads, slot + 1
-  uint64_t cursor = 0;      // first second whose bucket has not been fully processed
-  bool cursor_set = false;  // set by the first mapping in this shard
-  uint64_t rng = 0;
-
-  Entry& at(uint32_t slot) const noexcept {
-    int k = chunk_of(slot);
-    return chunks[static_cast<size_t>(k)][slot - chunk_first(k)];
-  }
-};
 
 std::unique_ptr<Nat66Table> Nat66Table::create(const Nat66Config& config, std::string& error) {
   error = validate(config);
@@ -223,32 +152,6 @@ inline void Nat66Table::bind(const Entry& e, uint32_t handle, Nat66Binding& out)
 void Nat66Table::publish(const Nat66MappingEvent* events, size_t n, CounterBlock& counters) noexcept {
   if (n == 0 || config_.event_capacity == 0) return;
   if (size_t lost = events_.push(events, n)) counters.add(Counter::nat66_event_overflow, lost);
-}
-
-// --- timer wheel (shard lock held) ---
-
-void Nat66Table::wheel_link(Shard& s, uint32_t slot, uint64_t now_ms) noexcept {
-  if (!s.cursor_set) {
-    s.cursor = now_ms / 1000;
-    s.cursor_set = true;
-  }
-  Entry& e = s.at(slot);
-  e.wheel_tick = std::clamp(e.expires_ms / 1000, s.cursor, s.cursor + kWheel - 1);
-  uint32_t& head = s.wheel[e.wheel_tick % kWheel];
-  e.wheel_prev = 0;
-  e.wheel_next = head;
-  if (head != 0) s.at(head - 1).wheel_prev = slot + 1;
-  head = slot + 1;
-}
-
-void Nat66Table::wheel_unlink(Shard& s, uint32_t slot) noexcept {
-  Entry& e = s.at(slot);
-  if (e.wheel_prev != 0)
-    s.at(e.wheel_prev - 1).wheel_next = e.wheel_next;
-  else
-    s.wheel[e.wheel_tick % kWheel] = e.wheel_next;
-  if (e.wheel_next != 0) s.at(e.wheel_next - 1).wheel_prev = e.wheel_prev;
-  e.wheel_prev = e.wheel_next = 0;
 }
 
 // --- remotes (shard lock held) ---
@@ -672,65 +575,6 @@ Nat66Lookup Nat66Table::inbound(const Nat66Flow& f, uint64_t now_ms, Nat66Bindin
   return result;
 }
 
-// --- housekeeping ---
-
-size_t Nat66Table::expire(uint64_t now_ms, size_t budget, CounterBlock& counters) noexcept {
-  const uint64_t now_s = now_ms / 1000;
-  size_t removed = 0;
-  constexpr size_t kBatch = 64;
-  Nat66MappingEvent batch[kBatch];
-  size_t batched = 0;
-  const uint32_t first = expire_next_shard_.fetch_add(1, std::memory_order_relaxed);
-  for (size_t i = 0; i < kShards && budget > 0; ++i) {
-    Shard& s = shards_[(first + i) % kShards];
-    std::unique_lock guard(s.lock);
-    if (!s.cursor_set) continue;
-    // A bucket is processed once its second has fully passed, so every entry in it is due (or was put there
-    // by clamping and is re-filed). Far behind, one lap of buckets covers every deadline.
-    while (budget > 0 && s.cursor < now_s) {
-      if (now_s - s.cursor > kWheel) s.cursor = now_s - kWheel;
-      uint32_t head = s.wheel[s.cursor % kWheel];
-      if (head == 0) {
-        ++s.cursor;
-        continue;
-      }
-      uint32_t slot = head - 1;
-      wheel_unlink(s, slot);
-      --budget;
-      Entry& e = s.at(slot);
-      if (e.expires_ms > now_ms) {
-        // Refreshed since it was filed: forget the remotes that expired meanwhile (bounding a mapping's
-        // memory by its live remotes, give or take one timer), settle a TCP mapping's state (an established
-        // connection may have timed out), and file it again, further on.
-        if (e.far != nullptr) e.far->sweep(now_ms);
-        if (e.proto == Nat66Proto::tcp) {
-          Nat66State before = e.state;
-          settle(e, now_ms);
-          if (e.state != before && config_.event_capacity != 0) {
-            batch[batched] = Nat66MappingEvent{Nat66EventType::updated, now_ms, {}};
-            record(e, now_ms, batch[batched].mapping);
-            ++batched;
-          }
-        }
-        wheel_link(s, slot, now_ms);
-      } else {
-        destroy_locked(s, slot, now_ms, config_.event_capacity != 0 ? &batch[batched] : nullptr);
-        ++removed;
-        if (config_.event_capacity != 0) ++batched;
-      }
-      if (batched == kBatch) {
-        guard.unlock();
-        publish(batch, batched, counters);
-        batched = 0;
-        guard.lock();
-      }
-    }
-  }
-  publish(batch, batched, counters);
-  if (removed) counters.add(Counter::nat66_mapping_expired, removed);
-  return removed;
-}
-
 std::string Nat66Table::set_sources(std::vector<Prefix> prefixes) {
   Nat66Config c = config_;
   c.inside = std::move(prefixes);
@@ -738,38 +582,6 @@ std::string Nat66Table::set_sources(std::vector<Prefix> prefixes) {
   sources_.store(std::make_shared<const Nat66Sources>(Nat66Sources{std::move(c.inside)}), std::memory_order_release);
   unsourced_passes_.store(2, std::memory_order_release);
   return {};
-}
-
-size_t Nat66Table::remove_unsourced(uint64_t now_ms, CounterBlock& counters) noexcept {
-  if (unsourced_passes_.load(std::memory_order_acquire) == 0) return 0;
-  unsourced_passes_.fetch_sub(1, std::memory_order_acq_rel);
-  const Nat66SourcesPtr sources = this->sources();
-  size_t removed = 0;
-  constexpr size_t kBatch = 64;
-  Nat66MappingEvent batch[kBatch];
-  size_t batched = 0;
-  const bool events = config_.event_capacity != 0;
-  // A full scan, rare (a source removed): each shard's lock is let go every kBatch removals for its packets.
-  for (size_t i = 0; i < kShards; ++i) {
-    Shard& s = shards_[i];
-    std::unique_lock guard(s.lock);
-    for (uint32_t slot = 0; slot < s.high_water; ++slot) {
-      Entry& e = s.at(slot);
-      if (!e.live || sources->contains(e.inside)) continue;
-      wheel_unlink(s, slot);
-      destroy_locked(s, slot, now_ms, events ? &batch[batched] : nullptr);
-      ++removed;
-      if (events && ++batched == kBatch) {
-        guard.unlock();
-        publish(batch, batched, counters);
-        batched = 0;
-        guard.lock();
-      }
-    }
-  }
-  publish(batch, batched, counters);
-  if (removed) counters.add(Counter::nat66_mapping_unsourced, removed);
-  return removed;
 }
 
 void Nat66Table::snapshot(std::vector<Nat66MappingRecord>& out, uint64_t now_ms,
