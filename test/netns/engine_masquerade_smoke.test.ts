@@ -225,10 +225,11 @@ test('masquerade: ping6, UDP and TCP from inside leave with the host address; ma
       const [mu] = find('udp');
       assert.ok(mu);
       assert.deepEqual(
-        { ...mu, created: 0, lastUsed: 0, expires: 0 },
+        { ...mu, created: 0, lastUsed: 0, expires: 0, remotes: mu.remotes?.map((r) => ({ ...r, expires: 0 })) },
         {
           masquerade: 0, protocol: 'udp', state: 'udp', inside: CONTAINER, insidePort: 21234, outside: HOST_ADDR, outsidePort: 21234,
           remote: DNS, remotePort: 7777, created: 0, lastUsed: 0, expires: 0, packetsOut: 3, packetsIn: 3, bytesOut: 3 * 50, bytesIn: 3 * 50,
+          remoteCount: 1, remotes: [{ address: DNS, port: 7777, expires: 0 }],
         },
       );
       assert.ok(mu.created <= mu.lastUsed && mu.lastUsed < mu.expires, JSON.stringify(mu));
@@ -424,7 +425,7 @@ test('masquerade options are compiled natively; errors are ERR_NPT66_CONFIG nami
   const engine = create([ok]);
   const s = engine.stats();
   assert.deepEqual(s.masquerade, [
-    { index: 0, live: 0, byState: { udp: 0, tcp_transitory: 0, tcp_established: 0, icmp: 0 }, outbound: 0, inbound: 0, dropped: 0 },
+    { index: 0, live: 0, byState: { udp: 0, tcp_transitory: 0, tcp_established: 0, icmp: 0 }, outbound: 0, inbound: 0, dropped: 0, outboundBytes: 0, inboundBytes: 0 },
   ]);
   assert.deepEqual(engine.mappings(), []);
   assert.deepEqual(create([]).stats().masquerade, []);

@@ -90,7 +90,8 @@ test('translates ping6 both ways, counts it, and reports the kernel queue figure
     assert.equal(s.total.queue_verdict_accept_mangled, 14);
     assert.equal(s.total.queue_verdict_drop, 0);
     assertEveryPacketHasAVerdict(s);
-    assert.deepEqual(s.mappings, [{ index: 0, outbound: 7, inbound: 7, dropped: 0 }]);
+    // 7 echo requests and 7 replies of 104 bytes each (40 + 8 + 56 of ping's default payload).
+    assert.deepEqual(s.mappings, [{ index: 0, outbound: 7, inbound: 7, dropped: 0, outboundBytes: 7 * 104, inboundBytes: 7 * 104 }]);
     assert.equal(s.queues.length, 1);
     const k = s.queues[0]!.kernel;
     assert.ok(k, 'the kernel lists the bound queue');
