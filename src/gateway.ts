@@ -23,6 +23,7 @@ import {
 } from './native';
 import type { MappingEventType, MappingRecord, QueueStats } from './engine-records';
 import { parsePrefix } from './prefix';
+import { ProxyNdp } from './proxy-ndp';
 import { chooseRuleBackend, ruleKey, withDockerSubnets, type RuleBackend } from './rules';
 
 export type GatewayState = 'starting' | 'running' | 'reloading' | 'stopping' | 'stopped';
@@ -146,6 +147,7 @@ export class Gateway extends EventEmitter {
   private dockerSubnets: string[] = []; // Docker's IPv6 subnets in force (the table's and the rules')
   private dockerSeen: string[] = []; // the subnets Docker last listed, before acceptDockerSubnets
   private dockerOptions: DockerNetworksOptions = {};
+  private proxyNdp: ProxyNdp | null = null; // while an nptv6 entry has "proxyNdp": the kernel's proxy entries (proxy-ndp.ts)
   private state: GatewayState = 'starting';
   private readonly startedAt = new Date();
   private queue: Promise<unknown> = Promise.resolve(); // serializes reload and stop
@@ -253,6 +255,7 @@ export class Gateway extends EventEmitter {
     gateway.emitState('running', { rules: rules.name });
     gateway.syncDockerWatch();
     gateway.followAddresses('');
+    await gateway.syncProxyNdp();
     return gateway;
   }
 
@@ -391,6 +394,7 @@ export class Gateway extends EventEmitter {
         this.state = 'running';
       }
       this.syncDockerWatch();
+      await this.syncProxyNdp();
       this.emitState('running', { reloaded: true, mappings: next.config.nptv6.length });
       return { mappingsChanged, rulesChanged };
     });
@@ -404,6 +408,8 @@ export class Gateway extends EventEmitter {
       this.docker?.stop();
       this.docker = null;
       this.emitState('stopping');
+      await this.proxyNdp?.stop();
+      this.proxyNdp = null;
       let failure: unknown = null;
       try {
         await this.rules.remove();
@@ -489,6 +495,20 @@ export class Gateway extends EventEmitter {
       });
       if (m.outside === null) this.emitEvent('warning', { message, index });
     });
+    await this.syncProxyNdp();
+  }
+
+  // Proxy NDP follows the entries in force: started when one has "proxyNdp", given every change, stopped (its
+  // entries removed) when none has it any more.
+  private async syncProxyNdp(): Promise<void> {
+    const entries = this.compiled.config.nptv6;
+    if (!ProxyNdp.wanted(entries)) {
+      await this.proxyNdp?.stop();
+      this.proxyNdp = null;
+      return;
+    }
+    this.proxyNdp ??= new ProxyNdp((type, fields) => this.emitEvent(type, fields));
+    await this.proxyNdp.setEntries(entries);
   }
 
   // Follows Docker's networks while an entry names "docker" (started or stopped by start and reload).

@@ -1,0 +1,53 @@
+// Proxy NDP's entry computation (src/proxy-ndp.ts): which outside addresses npt66 asks the kernel to answer for.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { isLiveNeighbour, proxyTargets, translatorMap, type NeighbourRow, type ProxyNdpEntry } from '../../src/proxy-ndp';
+import { Translator } from '../../src/translator';
+
+const INSIDE = 'fd5a:ceb9:ed8d:fe0a::/64';
+const OUTSIDE = '2001:db8:ff66::/64';
+const outsideOf = (a: string, outside = OUTSIDE) => new Translator([{ inside: INSIDE, outside, interface: 'eth1' }]).mapAddress(a, 'outbound').output!;
+
+const neigh = (dst: string, dev: string, state: string): NeighbourRow => ({ dst, dev, state: [state] });
+
+test('live states: REACHABLE, STALE, DELAY, PROBE, PERMANENT; not FAILED, INCOMPLETE or none', () => {
+  for (const s of ['REACHABLE', 'STALE', 'DELAY', 'PROBE', 'PERMANENT']) assert.equal(isLiveNeighbour(neigh('fd5a::1', 'eth0', s)), true, s);
+  for (const s of ['FAILED', 'INCOMPLETE', 'NONE']) assert.equal(isLiveNeighbour(neigh('fd5a::1', 'eth0', s)), false, s);
+  assert.equal(isLiveNeighbour({ dst: 'fd5a::1', dev: 'eth0' }), false);
+});
+
+test('one entry per live inside neighbour, its translated address on the outside interface', () => {
+  const entries: ProxyNdpEntry[] = [{ inside: INSIDE, outside: OUTSIDE, interface: 'eth1', proxyNdp: true }];
+  const rows = [
+    neigh('fd5a:ceb9:ed8d:fe0a::10', 'eth0', 'REACHABLE'),
+    neigh('fd5a:ceb9:ed8d:fe0a::20', 'eth0', 'FAILED'), // gone
+    neigh('fd5a:ceb9:ed8d:fe0b::30', 'eth0', 'REACHABLE'), // outside the inside prefix
+    neigh('fe80::1', 'eth0', 'REACHABLE'), // link-local
+    neigh('2001:db8:100::1', 'eth1', 'REACHABLE'), // the upstream router, on the outside interface
+    neigh('fd5a:ceb9:ed8d:fe0a::40', 'eth1', 'REACHABLE'), // an inside address seen outside: forged, never proxied
+  ];
+  const targets = proxyTargets(entries, rows, translatorMap(entries));
+  assert.deepEqual(targets, [{ address: outsideOf('fd5a:ceb9:ed8d:fe0a::10'), interface: 'eth1', inside: 'fd5a:ceb9:ed8d:fe0a::10', index: 0 }]);
+  assert.ok(targets[0]!.address.startsWith('2001:db8:ff66:'), targets[0]!.address);
+});
+
+test('nothing without proxyNdp or without an outside prefix; each uplink by its own prefix', () => {
+  const rows = [neigh('fd5a:ceb9:ed8d:fe0a::10', 'eth0', 'STALE')];
+  const off: ProxyNdpEntry[] = [
+    { inside: INSIDE, outside: OUTSIDE, interface: 'eth1' },
+    { inside: INSIDE, outside: null, interface: 'eth2', proxyNdp: true },
+  ];
+  assert.deepEqual(proxyTargets(off, rows, translatorMap(off)), []);
+  const two: ProxyNdpEntry[] = [
+    { inside: INSIDE, outside: OUTSIDE, interface: 'eth1', proxyNdp: true },
+    { inside: INSIDE, outside: '2001:db8:ff77::/64', interface: 'eth2', proxyNdp: true },
+  ];
+  assert.deepEqual(
+    proxyTargets(two, rows, translatorMap(two)).map((t) => [t.interface, t.address]),
+    [
+      ['eth1', outsideOf('fd5a:ceb9:ed8d:fe0a::10')],
+      ['eth2', outsideOf('fd5a:ceb9:ed8d:fe0a::10', '2001:db8:ff77::/64')],
+    ],
+  );
+});
