@@ -123,7 +123,7 @@ function nativeEngine(options: NativeEngineOptions): NativeEngine {
 // Masquerade maps ports, and a later fragment has none: it needs the kernel to reassemble (nf_defrag_ipv6, at
 // priority -400, before the raw table's queue rules and the mangle table's). The kernel registers those hooks in a
 // network namespace only while something there uses conntrack (nf_ct_netns_get -> nf_defrag_ipv6_enable), so the
-// rules carry a conntrack match of their own (rules.ts, NPT66-DEFRAG-* / the nft table's "defrag" chain): that the
+// rules carry a conntrack match of their own (rules/plan.ts keepDefrag, NPT66-DEFRAG-* / the nft table's "defrag" chain): that the
 // kernel accepted it means the hooks are registered. Checked here once more from /proc, and logged.
 function reassemblyState(backend: RuleBackend['name'], facts: HostFacts): { message: string; [k: string]: unknown } {
   if (facts.conntrackPresent && !facts.conntrackPresent()) {
@@ -441,7 +441,7 @@ export class Gateway extends EventEmitter {
 
   // Recompiles with the addresses the followed interfaces have now. When an outside prefix changed: the new table
   // is swapped in at once (the old prefix stops being translated), then the new rules go in before the old ones
-  // are removed (rules.ts generations), and a 'prefix' event says what changed. A prefix that cannot be used
+  // are removed (rules/ip6tables.ts generations), and a 'prefix' event says what changed. A prefix that cannot be used
   // leaves its entry without one (outbound dropped, drop_no_outside_prefix), never with the stale one.
   private async refreshPrefixes(followed: Set<string>): Promise<void> {
     if (this.state !== 'running') return;
@@ -575,7 +575,7 @@ export class Gateway extends EventEmitter {
   }
 
   // Docker's IPv6 subnets changed: the table's sources first (a packet the new rules queue must find its source
-  // in the table), then the rules, new before old (rules.ts); mappings of a subnet that went are removed.
+  // in the table), then the rules, new before old (rules/backends.ts); mappings of a subnet that went are removed.
   private async applyDockerSubnets(subnets: string[]): Promise<void> {
     if (this.state !== 'running') return;
     this.dockerSeen = subnets;

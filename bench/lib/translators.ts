@@ -199,7 +199,7 @@ function npt66Row(
       if (translation === 'nptv6') {
         queueRules(spread, spread);
       } else {
-        // As src/rules.ts: outbound by source; inbound only what can belong to a mapping (the address is also
+        // As src/rules/plan.ts: outbound by source; inbound only what can belong to a mapping (the address is also
         // the gateway's own). The pps and UDP GSO traffic is one-way, so only the outbound rule sees it; TCP's
         // ACKs come back through the inbound tcp rule.
         ip6tables('-t', 'mangle', '-A', 'POSTROUTING', '-o', plan.gatewayOutsideIf, '-s', plan.insidePrefix, '-j', 'NFQUEUE', ...spread);

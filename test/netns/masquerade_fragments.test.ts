@@ -1,6 +1,6 @@
 // Issue 9 item 5: masquerade maps ports, and a later fragment has none, so it relies on the kernel reassembling
 // (nf_defrag_ipv6) before the queue rules. The kernel registers those hooks in a network namespace only while a
-// rule there uses conntrack; npt66's own rules carry one (rules.ts, NPT66-DEFRAG-*). Here the host namespace has
+// rule there uses conntrack; npt66's own rules carry one (src/rules/plan.ts, NPT66-DEFRAG-*). Here the host namespace has
 // no other rule at all: 6000-byte UDP datagrams (MTU 1500: five fragments each way) and a 60 KB ping6 (41
 // fragments each way) cross the masquerade and arrive intact, and the daemon logged what it did.
 import assert from 'node:assert/strict';
