@@ -69,7 +69,7 @@ std::string validate(const Nat66Config& c) {
   if (c.max_per_64 == 0) return "masquerade: the per-/64 limit must be at least 1";
   if (c.max_remotes_per_mapping == 0 || c.max_remotes_per_mapping > kNat66MaxRemotesPerMapping)
     return "masquerade: maxRemotesPerMapping must be between 1 and " + std::to_string(kNat66MaxRemotesPerMapping);
-  return {};
+  return validate_forwards(c.forwards, c.port_min, c.port_max, c.keep_privileged_ports);
 }
 
 }  // namespace npt66

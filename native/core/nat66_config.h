@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ipv6.h"
+#include "nat66_forwards.h"
 #include "prefix_map.h"
 
 namespace npt66 {
@@ -53,6 +54,8 @@ struct Nat66Config {
   // outbound packet to a further one is refused (drop_nat66_remote_limit). The configuration's default lives in
   // the zod schema (DEFAULT_MAX_REMOTES_PER_MAPPING in src/masquerade-config.ts); this is the same figure.
   uint32_t max_remotes_per_mapping = 1024;
+  // Port forwards (nat66_forwards.h): the first set; Nat66Table::set_forwards replaces it while running.
+  std::vector<Nat66Forward> forwards;
   uint64_t port_quarantine_ms = 120'000;  // RFC 6888 REQ-8 (draft timer): a freed port stays unused this long
   uint32_t event_capacity = 65536;  // mapping events buffered between drains; 0 disables events
   uint64_t seed = 0;                // random port offsets and hash keys; 0 = from std::random_device

@@ -62,6 +62,8 @@ Nat66Table::Nat66Table(const Nat66Config& config)
   for (uint64_t& k : key_) k = splitmix(seed) | 1;
   for (size_t i = 0; i < kShards; ++i) shards_[i].rng = splitmix(seed);
   sources_.store(std::make_shared<const Nat66Sources>(Nat66Sources{config.inside}));
+  forwards_.store(std::make_shared<const Nat66Forwards>(config.forwards));
+  has_forwards_.store(!config.forwards.empty());
   for (size_t i = 0; i < config.outside.size(); ++i) outside_sorted_.push_back({config.outside[i], static_cast<int>(i)});
   std::sort(outside_sorted_.begin(), outside_sorted_.end(),
             [](const auto& a, const auto& b) { return a.first.b < b.first.b; });
@@ -581,6 +583,17 @@ std::string Nat66Table::set_sources(std::vector<Prefix> prefixes) {
   if (std::string error = validate(c); !error.empty()) return error;
   sources_.store(std::make_shared<const Nat66Sources>(Nat66Sources{std::move(c.inside)}), std::memory_order_release);
   unsourced_passes_.store(2, std::memory_order_release);
+  return {};
+}
+
+std::string Nat66Table::set_forwards(std::vector<Nat66Forward> forwards) {
+  if (std::string error = validate_forwards(forwards, config_.port_min, config_.port_max, config_.keep_privileged_ports);
+      !error.empty())
+    return error;
+  // A packet thread that saw has_forwards_ true reads whatever set is current, empty or not: both orders are safe.
+  const bool any = !forwards.empty();
+  forwards_.store(std::make_shared<const Nat66Forwards>(std::move(forwards)), std::memory_order_release);
+  has_forwards_.store(any, std::memory_order_release);
   return {};
 }
 

@@ -44,6 +44,7 @@
 #include "counters.h"
 #include "nat66_config.h"
 #include "nat66_events.h"
+#include "nat66_forwards.h"
 #include "nat66_host_limit.h"
 #include "nat66_ports.h"
 #include "nat66_remotes.h"
@@ -103,6 +104,18 @@ class Nat66Table {
   // Removes the mappings of inside addresses outside the current sources (after a set_sources, else nothing to
   // do: one atomic load), counted as nat66_mapping_unsourced with a DESTROY event each; returns how many.
   size_t remove_unsourced(uint64_t now_ms, CounterBlock& counters) noexcept;
+
+  // --- the port forwards (nat66_forwards.h), changed while running (any thread) ---
+
+  // The current set, or null while there is none: a table without forwards pays one relaxed load per packet
+  // instead of a shared_ptr load.
+  Nat66ForwardsPtr forwards_if_any() const noexcept {
+    return has_forwards_.load(std::memory_order_relaxed) ? forwards_.load(std::memory_order_acquire) : nullptr;
+  }
+  Nat66ForwardsPtr forwards() const noexcept { return forwards_.load(std::memory_order_acquire); }
+  // Replaces the forwards. Empty if done; otherwise why not (validate_forwards) and the set is unchanged. Flows
+  // through a forward that went simply stop being translated (no state to remove).
+  std::string set_forwards(std::vector<Nat66Forward> forwards);
 
   // --- housekeeping (any thread; typically one timer thread every ~100 ms-1 s) ---
 
@@ -168,7 +181,9 @@ class Nat66Table {
   std::atomic<uint32_t> expire_next_shard_{0};
   std::atomic<uint64_t> remote_limit_event_ms_{0};  // when the last LIMIT event was queued (+1; 0: never)
   std::atomic<Nat66SourcesPtr> sources_;            // the current source prefixes (set_sources)
-  std::atomic<int> unsourced_passes_{0};            // remove_unsourced() passes still due after a set_sources
+  std::atomic<int> unsourced_passes_{0};
+  std::atomic<Nat66ForwardsPtr> forwards_;          // the current port forwards (set_forwards)
+  std::atomic<bool> has_forwards_{false};            // remove_unsourced() passes still due after a set_sources
 };
 
 }  // namespace npt66

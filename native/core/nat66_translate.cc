@@ -86,6 +86,42 @@ void rewrite(uint8_t* addr_at, const Address& to, uint8_t* port_at, uint16_t por
   store16(port_at, port);
 }
 
+// Port forwards (nat66_forwards.h): stateless, before any mapping. Returns true with `out` set when `f` belongs
+// to a forward. Inbound: to an outside address and a forward's port -> the forward's inside endpoint, the remote
+// kept as the source. Outbound: from a forward's inside endpoint -> from the outside address and the forward's
+// port. UDP with checksum 0 is refused as everywhere else (RFC 8200 s8.1).
+bool forward_inbound(const Nat66Table& t, const PacketView& v, const Nat66Flow& f, const L4Layout& lay,
+                     CounterBlock& c, Verdict& out) noexcept {
+  if (f.proto == Nat66Proto::icmp) return false;
+  Nat66ForwardsPtr forwards = t.forwards_if_any();
+  if (!forwards) return false;
+  const Nat66Forward* fw = forwards->by_port(f.proto, f.dport);
+  if (fw == nullptr) return false;
+  uint8_t* l4 = v.data + v.l4;
+  bool udp = f.proto == Nat66Proto::udp;
+  if (udp && load16(l4 + lay.check) == 0) {
+    out = refuse(c, Counter::drop_nat66_udp_zero_checksum);
+    return true;
+  }
+  rewrite(v.data + ip6::kDstOffset, fw->inside, l4 + lay.dport, fw->inside_port, l4 + lay.check, udp);
+  out = translated(c, Counter::nat66_forward_inbound, 0);
+  return true;
+}
+
+bool forward_outbound(const Nat66Table& t, const PacketView& v, const Nat66Flow& f, const L4Layout& lay,
+                      CounterBlock& c, Verdict& out) noexcept {
+  if (f.proto == Nat66Proto::icmp) return false;
+  Nat66ForwardsPtr forwards = t.forwards_if_any();
+  if (!forwards) return false;
+  const Nat66Forward* fw = forwards->by_inside(f.proto, f.src, f.sport);
+  if (fw == nullptr) return false;
+  uint8_t* l4 = v.data + v.l4;
+  rewrite(v.data + ip6::kSrcOffset, t.outside_for(f.src), l4 + lay.sport, fw->port, l4 + lay.check,
+          f.proto == Nat66Proto::udp);
+  out = translated(c, Counter::nat66_forward_outbound, 0);
+  return true;
+}
+
 // A complete ICMPv6 message verifies: the one's-complement sum over pseudo-header and message is all ones.
 bool icmp_checksum_ok(const PacketView& v) noexcept {
   return csum::upper_layer(v.src(), v.dst(), ip6::kIcmpv6, v.data + v.l4, v.l4_len()) == 0;
@@ -206,6 +242,7 @@ Verdict translate_outbound(Nat66Table& t, const PacketView& v, bool matched, boo
   bool udp = f.proto == Nat66Proto::udp;
   if (udp && load16(l4 + lay->check) == 0) return refuse(c, Counter::drop_nat66_udp_zero_checksum);
   if (to_outside || t.outside_index(f.dst) >= 0) return to_outside_address(t, v, f, *lay, now, c);
+  if (Verdict fv; forward_outbound(t, v, f, *lay, c, fv)) return fv;
 
   Nat66Binding b;
   if (Counter why = t.outbound(f, now, b, c); why != Counter::count_) return refuse(c, why);
@@ -256,6 +293,7 @@ Verdict translate_inbound(Nat66Table& t, const PacketView& v, int outside, uint6
   Counter why = read_flow(v, icmp6::kEchoReply, f, lay);
   if (why == Counter::drop_nat66_protocol) return pass(c, Counter::nat66_inbound_unmapped);  // e.g. ping the host
   if (why != Counter::count_) return refuse(c, why);
+  if (Verdict fv; forward_inbound(t, v, f, *lay, c, fv)) return fv;
   uint8_t* l4 = v.data + v.l4;
   bool udp = f.proto == Nat66Proto::udp;
   Nat66Binding b;

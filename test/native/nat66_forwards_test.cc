@@ -1,0 +1,146 @@
+// NAT66 port forwards (nat66_forwards.h): a published port reaches its inside endpoint with the remote's own
+// address as the source, the replies leave from the outside address and the published port; checksums match a
+// full recomputation; a port that is not a forward is untouched by them; refused forward sets.
+#include <gtest/gtest.h>
+
+#include "nat66_packets.h"
+#include "nat66_translate.h"
+
+namespace npt66::test {
+namespace {
+
+constexpr uint64_t kT0 = 1'000'000;
+
+Nat66Forward forward(Nat66Proto p, uint16_t port, const Address& inside, uint16_t inside_port) {
+  Nat66Forward f;
+  f.proto = p, f.port = port, f.inside = inside, f.inside_port = inside_port;
+  return f;
+}
+
+Nat66Config with_forwards() {
+  Nat66Config c = base_config();
+  c.keep_privileged_ports = false;
+  c.forwards = {forward(Nat66Proto::tcp, 8080, kContainer, 80), forward(Nat66Proto::udp, 5353, kContainer2, 53)};
+  return c;
+}
+
+Verdict run(Nat66Table& t, Direction d, Packet& p, CounterBlock& c) {
+  return translate_nat66(t, d, p.bytes.data(), p.bytes.size(), kT0, c);
+}
+
+Address src_of(const Packet& p) { return Address::from(p.bytes.data() + 8); }
+Address dst_of(const Packet& p) { return Address::from(p.bytes.data() + 24); }
+
+TEST(Nat66Forwards, TcpForwardBothWaysKeepsTheClientsAddress) {
+  auto t = make_table(with_forwards());
+  CounterBlock c;
+  Packet syn = build_ipv6(kRemote, kOutside, tcp(41000, 8080, {'h', 'i'}, tcpflag::kSyn));
+  Verdict v = run(*t, Direction::inbound, syn, c);
+  ASSERT_EQ(v.action, Action::translated);
+  EXPECT_EQ(v.reason, Counter::nat66_forward_inbound);
+  EXPECT_EQ(src_of(syn), kRemote);  // the client's own address
+  EXPECT_EQ(dst_of(syn), kContainer);
+  EXPECT_EQ(port_at(syn, 0), 41000);
+  EXPECT_EQ(port_at(syn, 2), 80);
+  EXPECT_EQ(read16(syn.bytes, syn.checksum_at), full_checksum(syn));
+  EXPECT_TRUE(l4_checksum_ok(syn));
+
+  Packet synack = build_ipv6(kContainer, kRemote, tcp(80, 41000, {'o', 'k', '!'}, 0x12));
+  v = run(*t, Direction::outbound, synack, c);
+  ASSERT_EQ(v.action, Action::translated);
+  EXPECT_EQ(v.reason, Counter::nat66_forward_outbound);
+  EXPECT_EQ(src_of(synack), kOutside);
+  EXPECT_EQ(dst_of(synack), kRemote);
+  EXPECT_EQ(port_at(synack, 0), 8080);
+  EXPECT_EQ(port_at(synack, 2), 41000);
+  EXPECT_EQ(read16(synack.bytes, synack.checksum_at), full_checksum(synack));
+  EXPECT_TRUE(l4_checksum_ok(synack));
+
+  EXPECT_EQ(c.get(Counter::nat66_forward_inbound), 1u);
+  EXPECT_EQ(c.get(Counter::nat66_forward_outbound), 1u);
+  EXPECT_EQ(t->counts().total(), 0u);  // stateless: no mapping made
+}
+
+TEST(Nat66Forwards, UdpForwardBothWaysChecksumsMatchFullRecomputation) {
+  auto t = make_table(with_forwards());
+  CounterBlock c;
+  for (int i = 0; i < 50; ++i) {
+    SCOPED_TRACE(i);
+    Bytes payload(static_cast<size_t>(i * 7), static_cast<uint8_t>(i * 31 + 1));
+    Address remote = kRemote;
+    remote.b[15] = static_cast<uint8_t>(i * 13);
+    const uint16_t rport = static_cast<uint16_t>(1024 + i * 997);
+    Packet q = build_ipv6(remote, kOutside, udp(rport, 5353, payload));
+    ASSERT_EQ(run(*t, Direction::inbound, q, c).reason, Counter::nat66_forward_inbound);
+    EXPECT_EQ(src_of(q), remote);
+    EXPECT_EQ(dst_of(q), kContainer2);
+    EXPECT_EQ(port_at(q, 2), 53);
+    EXPECT_EQ(read16(q.bytes, q.checksum_at), full_checksum(q));
+
+    Packet a = build_ipv6(kContainer2, remote, udp(53, rport, payload));
+    ASSERT_EQ(run(*t, Direction::outbound, a, c).reason, Counter::nat66_forward_outbound);
+    EXPECT_EQ(src_of(a), kOutside);
+    EXPECT_EQ(port_at(a, 0), 5353);
+    EXPECT_EQ(read16(a.bytes, a.checksum_at), full_checksum(a));
+  }
+}
+
+TEST(Nat66Forwards, OtherPortsAndProtocolsAreNotForwarded) {
+  auto t = make_table(with_forwards());
+  CounterBlock c;
+  // UDP to the TCP forward's port, TCP to the UDP one: the host's, as before.
+  Packet u = build_ipv6(kRemote, kOutside, udp(41000, 8080, {1}));
+  const Bytes u_before = u.bytes;
+  EXPECT_EQ(run(*t, Direction::inbound, u, c).reason, Counter::nat66_inbound_unmapped);
+  EXPECT_EQ(u.bytes, u_before);
+  Packet tc = build_ipv6(kRemote, kOutside, tcp(41000, 5353, {}, tcpflag::kSyn));
+  EXPECT_EQ(run(*t, Direction::inbound, tc, c).reason, Counter::nat66_inbound_unmapped);
+  // The forward's inside host from another port, and another host from port 80: masqueraded as usual.
+  Packet other = build_ipv6(kContainer, kRemote, tcp(40000, 443, {}, tcpflag::kSyn));
+  EXPECT_EQ(run(*t, Direction::outbound, other, c).reason, Counter::nat66_outbound);
+  EXPECT_NE(port_at(other, 0), 8080);
+  Packet other2 = build_ipv6(kContainer2, kRemote, tcp(80, 443, {}, tcpflag::kSyn));
+  EXPECT_EQ(run(*t, Direction::outbound, other2, c).reason, Counter::nat66_outbound);
+  EXPECT_NE(port_at(other2, 0), 8080);
+  // UDP checksum 0 to a forward is refused, not forwarded.
+  Packet zero = build_ipv6(kRemote, kOutside, udp(41000, 5353, {1, 2}));
+  zero.bytes[zero.checksum_at] = zero.bytes[zero.checksum_at + 1] = 0;
+  EXPECT_EQ(run(*t, Direction::inbound, zero, c).reason, Counter::drop_nat66_udp_zero_checksum);
+  EXPECT_EQ(c.get(Counter::nat66_forward_inbound), 0u);
+  EXPECT_EQ(c.get(Counter::nat66_forward_outbound), 0u);
+}
+
+TEST(Nat66Forwards, SetForwardsSwapsAndRefusesBadSets) {
+  auto t = make_table(base_config());  // privilegedPorts on, range 20000-29999
+  CounterBlock c;
+  Packet p = build_ipv6(kRemote, kOutside, tcp(41000, 8080, {}, tcpflag::kSyn));
+  EXPECT_EQ(run(*t, Direction::inbound, p, c).reason, Counter::nat66_inbound_unmapped);
+
+  EXPECT_NE(t->set_forwards({forward(Nat66Proto::tcp, 20080, kContainer, 80)}).find("dynamic port range"),
+            std::string::npos);
+  EXPECT_NE(t->set_forwards({forward(Nat66Proto::tcp, 80, kContainer, 80)}).find("privilegedPorts"),
+            std::string::npos);
+  EXPECT_NE(t->set_forwards({forward(Nat66Proto::tcp, 8080, kContainer, 80), forward(Nat66Proto::tcp, 8080, kContainer2, 80)})
+                .find("given twice"),
+            std::string::npos);
+  EXPECT_NE(t->set_forwards({forward(Nat66Proto::udp, 8080, kContainer, 80), forward(Nat66Proto::udp, 8081, kContainer, 80)})
+                .find("same inside endpoint"),
+            std::string::npos);
+  EXPECT_EQ(t->forwards()->size(), 0u);
+
+  ASSERT_EQ(t->set_forwards({forward(Nat66Proto::tcp, 8080, kContainer, 80)}), "");
+  Packet q = build_ipv6(kRemote, kOutside, tcp(41000, 8080, {}, tcpflag::kSyn));
+  EXPECT_EQ(run(*t, Direction::inbound, q, c).reason, Counter::nat66_forward_inbound);
+  ASSERT_EQ(t->set_forwards({}), "");
+  Packet r = build_ipv6(kRemote, kOutside, tcp(41000, 8080, {}, tcpflag::kSyn));
+  EXPECT_EQ(run(*t, Direction::inbound, r, c).reason, Counter::nat66_inbound_unmapped);
+
+  Nat66Config bad = base_config();
+  bad.forwards = {forward(Nat66Proto::udp, 25000, kContainer, 53)};
+  std::string error;
+  EXPECT_FALSE(Nat66Table::create(bad, error));
+  EXPECT_NE(error.find("dynamic port range 20000-29999"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace npt66::test
