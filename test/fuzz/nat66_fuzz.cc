@@ -1,4 +1,4 @@
-// libFuzzer target: a sequence of packets through Nat66Table::translate (NAT66 masquerade) on two small tables
+// libFuzzer target: a sequence of packets through translate_nat66 (NAT66 masquerade) on two small tables
 // built once per process (address-dependent and endpoint-independent filtering), with the clock advancing by
 // an input-controlled amount and Nat66Table::expire() run before each packet, so mappings are created,
 // refreshed, filtered, hairpinned, exhausted, expired and their ports quarantined and reused.
