@@ -1,4 +1,5 @@
 // The whole native surface in one place: what build/Release/npt66.node exports, typed.
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
 import type { CompiledNptv6Mapping } from './config';
@@ -166,8 +167,21 @@ export function callNative<T>(fn: () => T): T {
   }
 }
 
-// dist/src/native.js -> <package root>/build/Release/npt66.node; NPT66_ADDON points elsewhere (e.g. a node-gyp build).
-export const addonPath = process.env.NPT66_ADDON ?? path.resolve(__dirname, '..', '..', 'build', 'Release', 'npt66.node');
+// Which addon to load, first found: NPT66_ADDON (any file); <package root>/build/Release/npt66.node (a checkout's
+// cmake-js build, or the package's node-gyp build from source); build-gyp/npt66.node (a checkout's
+// `npm run build:gyp`); then node-gyp-build's choice, i.e. the package's prebuilds/<platform>-<arch>/ (when none
+// fits, its error names the platform and ABI it looked for).
+function findAddon(): string {
+  if (process.env.NPT66_ADDON) return process.env.NPT66_ADDON;
+  const root = path.resolve(__dirname, '..', '..'); // dist/src/native.js -> <package root>
+  for (const built of [path.join(root, 'build', 'Release', 'npt66.node'), path.join(root, 'build-gyp', 'npt66.node')]) {
+    if (existsSync(built)) return built;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node-gyp-build') as { path(dir: string): string }).path(root);
+}
+
+export const addonPath = findAddon();
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const native: NativeAddon = require(addonPath);
