@@ -82,6 +82,12 @@ export const FIELD_HELP: Record<string, string> = {
   'masquerade[].maxPerHost64': `an integer from 1 to 268435456: the most live mappings per inside /64 (default ${DEFAULT_MAX_PER_HOST64}, RFC 6888 REQ-4); keep it well below the size of "ports", or one host can take every port and echo identifier`,
   'masquerade[].maxRemotesPerMapping': `an integer from 1 to 65536: the most remote addresses (TCP: remote endpoints) one mapping lets in at once, each until it has been idle for its timeout (default ${DEFAULT_MAX_REMOTES_PER_MAPPING}); a packet to one more is refused, not a live one forgotten`,
   'masquerade[].inboundRefresh': 'true (default) or false: whether inbound packets that pass filtering also keep a mapping alive (RFC 4787 REQ-6)',
+  'masquerade[].forwards':
+    'an array of published ports {"protocol": "tcp"|"udp", "port": PORT, "to": "[ADDRESS]:PORT"}: inbound traffic to the masquerade address and "port" goes to the inside address and port with the client\'s own address as the source, and its replies leave from the masquerade address and "port"; each port must lie outside "ports" (and below 1024 only without "privilegedPorts") and not be one the host itself listens on',
+  'masquerade[].forwards[]': 'an object {"protocol": "tcp"|"udp", "port": PORT, "to": "[ADDRESS]:PORT"}, e.g. {"protocol":"tcp","port":8080,"to":"[fd5a:ceb9:ed8d:1::2]:80"}',
+  'masquerade[].forwards[].protocol': '"tcp" or "udp"',
+  'masquerade[].forwards[].port': 'an integer from 1 to 65535: the port on the masquerade address, outside "ports"',
+  'masquerade[].forwards[].to': 'a string "[ADDRESS]:PORT": the inside host (in one of the source prefixes) and its port, e.g. "[fd5a:ceb9:ed8d:1::2]:80"',
   'masquerade[].privilegedPorts':
     'true or false (default false): keep inside source ports below 1024 below 1024 and queue inbound TCP/UDP to ports 1-1023 of the address, where their replies go; this sends the host\'s own services on those ports (e.g. ssh) through npt66 too, and blocks them while npt66 is down. With false, inside ports below 1024 are mapped into "ports" like any other',
   // Metrics and logs (README "Metrics", "Logs").
@@ -143,6 +149,18 @@ const masqueradeEntry = z
     maxRemotesPerMapping: int('masquerade[].maxRemotesPerMapping', 1, 65_536).default(DEFAULT_MAX_REMOTES_PER_MAPPING),
     inboundRefresh: z.boolean().default(true).describe(help('masquerade[].inboundRefresh')),
     privilegedPorts: z.boolean().default(false).describe(help('masquerade[].privilegedPorts')),
+    forwards: z
+      .array(
+        z
+          .strictObject({
+            protocol: z.enum(['tcp', 'udp']).describe(help('masquerade[].forwards[].protocol')),
+            port: int('masquerade[].forwards[].port', 1, 65535),
+            to: z.string().describe(help('masquerade[].forwards[].to')),
+          })
+          .describe(help('masquerade[].forwards[]')),
+      )
+      .optional()
+      .describe(help('masquerade[].forwards')),
   })
   .describe(help('masquerade[]'));
 

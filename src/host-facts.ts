@@ -11,6 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
+import { readListeningSockets, type ListeningSocket } from './listening-ports';
+
 export interface InterfaceAddress {
   address: string;
   prefixLength: number;
@@ -39,6 +41,8 @@ export interface HostFacts {
   receiveWork?(name: string): InterfaceReceiveWork | null;
   // The interface the route to `address` leaves by (`ip -6 route get`); null: no route or not readable.
   routeInterface?(address: string): string | null;
+  // The host's own listening TCP / bound UDP IPv6 sockets (src/listening-ports.ts); null: not readable.
+  listeningSockets?(protocol: 'tcp' | 'udp'): ListeningSocket[] | null;
 }
 
 // One hardware interrupt of an interface's device: the receive softirq (NAPI poll, GRO and, without RPS, the
@@ -194,6 +198,7 @@ export function parseIpAddrJson(text: string): InterfaceAddress[] {
 }
 
 export const systemHostFacts: HostFacts = {
+  listeningSockets: readListeningSockets,
   localPortRange() {
     const n = readNumbers('/proc/sys/net/ipv4/ip_local_port_range');
     return n && n.length === 2 && n.every(Number.isInteger) ? [n[0]!, n[1]!] : null;

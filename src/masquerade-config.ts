@@ -3,6 +3,7 @@
 // overlap that would make a packet ambiguous refused, with messages naming the field and the fix.
 import { configError } from './errors';
 import type { HostFacts, InterfaceAddress } from './host-facts';
+import { compileForwards, type ForwardInput } from './masquerade-forwards';
 import type { NativeMasquerade } from './native';
 import { formatAddress, maskBytes, parseAddress, parsePrefix, type ParsedPrefix } from './prefix';
 
@@ -19,6 +20,7 @@ export interface MasqueradeInput {
   maxRemotesPerMapping: number;
   inboundRefresh: boolean;
   privilegedPorts: boolean;
+  forwards?: ForwardInput[] | undefined; // published ports (src/masquerade-forwards.ts)
 }
 
 export type MasqueradeEntry = Omit<MasqueradeInput, 'address'> & { address: string };
@@ -250,6 +252,11 @@ export function compileMasquerade(
     seenAddresses.push({ bytes: address, field: addressField });
 
     const ports = checkPortRange(entry, `${here}.ports`, facts);
+    const forwards = compileForwards(
+      entry.forwards ?? [],
+      { field: here, address, ports, privilegedPorts: entry.privilegedPorts, sources, docker },
+      facts,
+    );
     const rangeSize = ports.max - ports.min + 1;
     if (entry.maxPerHost64 >= rangeSize) {
       out.warnings.push({
@@ -287,6 +294,7 @@ export function compileMasquerade(
       inboundRefresh: entry.inboundRefresh,
       // Replies to ports below 1024 are queued only with privilegedPorts; without it, keep no mapping there.
       privilegedPorts: entry.privilegedPorts,
+      ...(forwards.length ? { forwards } : {}),
     });
   });
   return out;

@@ -78,6 +78,8 @@ export interface NativeMasquerade {
   // true (default): inside ports 1-1023 keep an outside port below 1024 (replies to 1-1023 must be queued);
   // false: they take a port from portMin-portMax like any other.
   privilegedPorts?: boolean;
+  // Published ports (native/core/nat66_forwards.h); left out: none.
+  forwards?: { protocol: 'tcp' | 'udp'; port: number; inside: Buffer; insidePort: number }[];
 }
 
 // The engine's reports have the public API's shapes (src/engine-records.ts); these names are the addon's view.

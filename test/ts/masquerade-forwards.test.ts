@@ -1,0 +1,96 @@
+// masquerade[].forwards (published ports, issue 10 part 2): what the engine gets, and every refusal naming its
+// field: a port in the dynamic range (or below 1024 with privilegedPorts), a malformed or foreign "to", a port
+// the host itself listens on, two forwards on one port or one inside endpoint. And the /proc/net/*6 reader.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { compileGatewayConfig } from '../../src/gateway-config';
+import type { HostFacts } from '../../src/host-facts';
+import { parseProcNet6, type ListeningSocket } from '../../src/listening-ports';
+import { parseAddress } from '../../src/prefix';
+
+const address = (text: string) => parseAddress(text, 'test');
+import { assertRefused } from './lib/config_refusal';
+
+const HOST = 'fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5';
+const entry = { source: 'fd5a:ceb9:ed8d:1::/64', interface: 'ens192', address: HOST, ports: '20000-29999' };
+const WEB = { protocol: 'tcp', port: 8080, to: '[fd5a:ceb9:ed8d:1::2]:80' };
+
+function facts(listening: { tcp?: ListeningSocket[]; udp?: ListeningSocket[] } = {}): HostFacts {
+  return {
+    localPortRange: () => [32768, 60999],
+    interfaceAddresses: () => null,
+    conntrackTimeouts: () => ({ udpStream: null, tcpEstablished: null, icmpv6: null }),
+    listeningSockets: (p) => listening[p] ?? [],
+  };
+}
+
+const masq = (forwards: unknown[], extra: Record<string, unknown> = {}) => ({ masquerade: [{ ...entry, ...extra, forwards }] });
+
+function refuses(config: unknown, f: HostFacts, field: string, ...patterns: RegExp[]): string {
+  return assertRefused(() => compileGatewayConfig(config, f), config, field, ...patterns);
+}
+
+test('forwards reach the engine as protocol, port, inside address bytes and inside port; none: left out', () => {
+  const c = compileGatewayConfig(masq([WEB, { protocol: 'udp', port: 5353, to: '[fd5a:ceb9:ed8d:1::3]:53' }]), facts());
+  assert.deepEqual(c.masquerade[0]!.forwards, [
+    { protocol: 'tcp', port: 8080, inside: address('fd5a:ceb9:ed8d:1::2'), insidePort: 80 },
+    { protocol: 'udp', port: 5353, inside: address('fd5a:ceb9:ed8d:1::3'), insidePort: 53 },
+  ]);
+  assert.equal(compileGatewayConfig(masq([]), facts()).masquerade[0]!.forwards, undefined);
+  assert.equal(compileGatewayConfig({ masquerade: [entry] }, facts()).masquerade[0]!.forwards, undefined);
+});
+
+test('a forward port inside the dynamic range, or below 1024 with privilegedPorts, is refused', () => {
+  refuses(masq([{ ...WEB, port: 20080 }]), facts(), 'masquerade[0].forwards[0].port', /20080 lies in masquerade\[0\]\.ports \(20000-29999\)/, /outside it/);
+  refuses(masq([{ ...WEB, port: 29999 }]), facts(), 'masquerade[0].forwards[0].port', /lies in masquerade\[0\]\.ports/);
+  assert.ok(compileGatewayConfig(masq([{ ...WEB, port: 30000 }]), facts()));
+  refuses(masq([{ ...WEB, port: 80 }], { privilegedPorts: true }), facts(), 'masquerade[0].forwards[0].port', /below 1024/, /privilegedPorts/);
+  assert.ok(compileGatewayConfig(masq([{ ...WEB, port: 80 }]), facts()));
+});
+
+test('schema: protocol, port and "to" are checked, unknown keys refused', () => {
+  refuses(masq([{ ...WEB, protocol: 'sctp' }]), facts(), 'masquerade[0].forwards[0].protocol');
+  refuses(masq([{ ...WEB, port: 0 }]), facts(), 'masquerade[0].forwards[0].port');
+  refuses(masq([{ ...WEB, port: 70000 }]), facts(), 'masquerade[0].forwards[0].port');
+  refuses(masq([{ ...WEB, extra: 1 }]), facts(), 'masquerade[0].forwards[0].extra');
+  refuses(masq([{ ...WEB, to: 'fd5a:ceb9:ed8d:1::2:80' }]), facts(), 'masquerade[0].forwards[0].to', /must be "\[ADDRESS\]:PORT"/);
+  refuses(masq([{ ...WEB, to: '[fd5a:ceb9:ed8d:1::2]:0' }]), facts(), 'masquerade[0].forwards[0].to', /1-65535/);
+  refuses(masq([{ ...WEB, to: '[not-an-address]:80' }]), facts(), 'masquerade[0].forwards[0].to');
+});
+
+test('"to" must be an inside host of the entry (any address with "source": "docker")', () => {
+  refuses(masq([{ ...WEB, to: '[fd5a:ceb9:ed8d:2::2]:80' }]), facts(), 'masquerade[0].forwards[0].to', /is in none of masquerade\[0\]\.source's prefixes/);
+  refuses(masq([{ ...WEB, to: `[${HOST}]:80` }], { source: ['fd5a:ceb9:ed8d:1::/64', 'docker'] }), facts(), 'masquerade[0].forwards[0].to', /masquerade address itself/);
+  const docker = compileGatewayConfig(masq([{ ...WEB, to: '[fd5a:ceb9:ed8d:2::2]:80' }], { source: 'docker' }), facts());
+  assert.equal(docker.masquerade[0]!.forwards!.length, 1);
+});
+
+test('a port the host itself listens on (wildcard or the masquerade address) is refused; another protocol or address is not', () => {
+  const any = { address: Buffer.alloc(16), port: 8080 };
+  refuses(masq([WEB]), facts({ tcp: [any] }), 'masquerade[0].forwards[0].port', /tcp port 8080 is one this host itself listens on \(\[::\]:8080\)/, /another port/);
+  refuses(masq([WEB]), facts({ tcp: [{ address: address(HOST), port: 8080 }] }), 'masquerade[0].forwards[0].port', /listens on/);
+  refuses(masq([{ ...WEB, protocol: 'udp' }]), facts({ udp: [any] }), 'masquerade[0].forwards[0].port', /udp port 8080 is one this host itself has a socket bound to/);
+  assert.ok(compileGatewayConfig(masq([WEB]), facts({ udp: [any] })));
+  assert.ok(compileGatewayConfig(masq([WEB]), facts({ tcp: [{ address: address('::1'), port: 8080 }] })));
+});
+
+test('two forwards on one port, or to one inside endpoint, are refused', () => {
+  refuses(masq([WEB, { ...WEB, to: '[fd5a:ceb9:ed8d:1::3]:80' }]), facts(), 'masquerade[0].forwards[1].port', /already published by masquerade\[0\]\.forwards\[0\]/);
+  refuses(masq([WEB, { ...WEB, port: 8081 }]), facts(), 'masquerade[0].forwards[1].to', /already the target of masquerade\[0\]\.forwards\[0\]/);
+  assert.ok(compileGatewayConfig(masq([WEB, { ...WEB, protocol: 'udp' }]), facts()));
+});
+
+test('/proc/net/tcp6 and udp6: listening TCP and unconnected UDP sockets, addresses in kernel word order', () => {
+  const header = '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+  const line = (local: string, st: string) => `   0: ${local} 00000000000000000000000000000000:0000 ${st} 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n`;
+  const tcp = header + line('00000000000000000000000000000000:1F90', '0A') + line('00000000000000000000000001000000:0016', '0A') + line('00000000000000000000000001000000:A000', '01');
+  assert.deepEqual(parseProcNet6(tcp, 'tcp'), [
+    { address: Buffer.alloc(16), port: 8080 },
+    { address: address('::1'), port: 22 },
+  ]);
+  // fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5 as the kernel prints it: four 32-bit words, each little-endian.
+  const udp = header + line('B9CE5AFD0AFE8DEDD86157EDA5ABEB20:0035', '07') + line('B9CE5AFD0AFE8DEDD86157EDA5ABEB20:0036', '01') + 'garbage\n';
+  assert.deepEqual(parseProcNet6(udp, 'udp'), [{ address: address(HOST), port: 53 }]);
+  assert.deepEqual(parseProcNet6(udp, 'tcp'), []);
+});
