@@ -67,6 +67,29 @@ std::vector<Prefix> to_masquerade_sources(Napi::Env env, const Napi::Value& v, c
   return out;
 }
 
+std::vector<Nat66Forward> to_masquerade_forwards(Napi::Env env, const Napi::Value& v, const std::string& field) {
+  if (!v.IsArray()) config_error(env, field, "must be an array");
+  Napi::Array list = v.As<Napi::Array>();
+  std::vector<Nat66Forward> out;
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const std::string at = field + "[" + std::to_string(i) + "]";
+    Napi::Value e = list.Get(i);
+    if (!e.IsObject()) config_error(env, at, "must be an object {protocol, port, inside, insidePort}");
+    Napi::Object o = e.As<Napi::Object>();
+    Napi::Value p = required(env, o, at, "protocol");
+    const std::string proto = p.IsString() ? p.As<Napi::String>().Utf8Value() : "";
+    Nat66Forward f;
+    if (proto == "tcp") f.proto = Nat66Proto::tcp;
+    else if (proto == "udp") f.proto = Nat66Proto::udp;
+    else config_error(env, at + ".protocol", "must be 'tcp' or 'udp'");
+    f.port = static_cast<uint16_t>(integer(env, o, at, "port", 1, 65535));
+    f.inside = address(env, required(env, o, at, "inside"), at + ".inside");
+    f.inside_port = static_cast<uint16_t>(integer(env, o, at, "insidePort", 1, 65535));
+    out.push_back(f);
+  }
+  return out;
+}
+
 namespace {
 
 Nat66Config one(Napi::Env env, const Napi::Value& v, const std::string& field) {
@@ -110,6 +133,8 @@ Nat66Config one(Napi::Env env, const Napi::Value& v, const std::string& field) {
         static_cast<uint32_t>(integer(env, o, field, "maxRemotesPerMapping", 1, kNat66MaxRemotesPerMapping));
   // Optional (left out: Nat66Config's default, false): true keeps inside ports below 1024 below 1024.
   if (!o.Get("privilegedPorts").IsUndefined()) c.keep_privileged_ports = boolean(env, o, field, "privilegedPorts");
+  // Optional (left out: none): published ports, [{protocol, port, inside, insidePort}].
+  if (!o.Get("forwards").IsUndefined()) c.forwards = to_masquerade_forwards(env, o.Get("forwards"), field + ".forwards");
 
   // What is left for the core: prefixes with host bits, refused or repeated outside addresses, an outside
   // address inside a source prefix. Its messages start with "masquerade: ".
@@ -120,6 +145,7 @@ Nat66Config one(Napi::Env env, const Napi::Value& v, const std::string& field) {
     // The core names the offending thing first: "outside address X ..." or "source prefix X ...".
     const char* which = error.rfind("outside address", 0) == 0 ? ".addresses"
                         : error.rfind("source prefix", 0) == 0 ? ".sources"
+                        : error.rfind("forward", 0) == 0 || error.rfind("a forward", 0) == 0 ? ".forwards"
                                                                 : "";
     config_error(env, field + which + ":", error);
   }

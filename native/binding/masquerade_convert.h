@@ -20,6 +20,10 @@ std::vector<Nat66Config> to_masquerade(Napi::Env env, const Napi::Value& v);
 // naming `field`.
 std::vector<Prefix> to_masquerade_sources(Napi::Env env, const Napi::Value& v, const std::string& field);
 
+// An array of {protocol: 'tcp'|'udp', port, inside: 16-byte Buffer, insidePort} (NativeMasquerade.forwards).
+// Throws ERR_NPT66_CONFIG naming `field`; the ranges and clashes are checked by the core (validate_forwards).
+std::vector<Nat66Forward> to_masquerade_forwards(Napi::Env env, const Napi::Value& v, const std::string& field);
+
 // Nat66Config's defaults as a NativeMasquerade-shaped object (no sources, no addresses), for the test that the
 // schema's defaults equal them (test/ts/defaults.test.ts).
 Napi::Object masquerade_defaults(Napi::Env env);

@@ -72,7 +72,11 @@ export const PLACEMENT = {
 } as const satisfies Record<string, { hook: HookName; table: Table }>;
 
 // dockerSources: for an entry whose source names "docker", the Docker subnets in force (withDockerSubnets).
-export type RuleMasquerade = Pick<MasqueradeEntry, 'source' | 'interface' | 'address' | 'ports'> & { privilegedPorts?: boolean; dockerSources?: readonly string[] };
+export type RuleMasquerade = Pick<MasqueradeEntry, 'source' | 'interface' | 'address' | 'ports'> & {
+  privilegedPorts?: boolean;
+  dockerSources?: readonly string[];
+  forwards?: readonly { port: number }[] | undefined; // published ports: queued inbound too (outside "ports")
+};
 
 // The configuration fields the rules depend on (a reload that changes none of them keeps the rules).
 export type RuleConfig = Pick<GatewayConfig, 'nptv6' | 'hairpinMark'> & {
@@ -129,13 +133,14 @@ function sourcesOf(m: RuleMasquerade): string[] {
   return [...configured, ...(m.dockerSources ?? [])];
 }
 
-// The destination port ranges of inbound TCP/UDP that can belong to a mapping.
+// The destination port ranges of inbound TCP/UDP that can belong to a mapping or a published port.
 function masqueradePorts(m: RuleMasquerade): PortRange[] {
-  return [...(m.privilegedPorts ? [{ min: 1, max: 1023 }] : []), parsePortRange(m.ports)];
+  const published = (m.forwards ?? []).map((f) => ({ min: f.port, max: f.port }));
+  return [...(m.privilegedPorts ? [{ min: 1, max: 1023 }] : []), parsePortRange(m.ports), ...published];
 }
 
 export function ruleKey(config: RuleConfig): string {
-  const masquerade = (config.masquerade ?? []).map((m) => [sourcesOf(m), m.interface, m.address, m.ports, m.privilegedPorts ?? false]);
+  const masquerade = (config.masquerade ?? []).map((m) => [sourcesOf(m), m.interface, m.address, m.ports, m.privilegedPorts ?? false, masqueradePorts(m)]);
   return JSON.stringify([config.nptv6, config.queues, config.hairpinMark, masquerade]);
 }
 

@@ -8,6 +8,7 @@ import { compileGatewayConfig } from '../../src/gateway-config';
 import type { HostFacts } from '../../src/host-facts';
 import { parseProcNet6, type ListeningSocket } from '../../src/listening-ports';
 import { parseAddress } from '../../src/prefix';
+import { buildRulePlan, ruleKey } from '../../src/rules/plan';
 
 const address = (text: string) => parseAddress(text, 'test');
 import { assertRefused } from './lib/config_refusal';
@@ -93,4 +94,17 @@ test('/proc/net/tcp6 and udp6: listening TCP and unconnected UDP sockets, addres
   const udp = header + line('B9CE5AFD0AFE8DEDD86157EDA5ABEB20:0035', '07') + line('B9CE5AFD0AFE8DEDD86157EDA5ABEB20:0036', '01') + 'garbage\n';
   assert.deepEqual(parseProcNet6(udp, 'udp'), [{ address: address(HOST), port: 53 }]);
   assert.deepEqual(parseProcNet6(udp, 'tcp'), []);
+});
+
+test('rules: inbound TCP/UDP to each published port of the masquerade address is queued too, and the rules change with them', () => {
+  const c = compileGatewayConfig(masq([WEB, { protocol: 'udp', port: 5353, to: '[fd5a:ceb9:ed8d:1::3]:53' }]), facts());
+  const rules = { nptv6: [], hairpinMark: c.config.hairpinMark, queues: c.config.queues, masquerade: c.config.masquerade };
+  const plan = buildRulePlan(rules);
+  assert.deepEqual(plan.inbound.masquerade[0]!.ports, [
+    { min: 20000, max: 29999 },
+    { min: 8080, max: 8080 },
+    { min: 5353, max: 5353 },
+  ]);
+  const none = compileGatewayConfig({ masquerade: [entry] }, facts());
+  assert.notEqual(ruleKey(rules), ruleKey({ ...rules, masquerade: none.config.masquerade }));
 });
