@@ -122,6 +122,27 @@ bool forward_outbound(const Nat66Table& t, const PacketView& v, const Nat66Flow&
   return true;
 }
 
+// The binding a forward gives an ICMPv6 error's quoted packet (RFC 5508 s4 applied to forwards): by its inside
+// endpoint (an error from inside about what the remote sent in) or by the outside address and published port
+// (an error from outside about what the inside endpoint sent out). No mapping: handle 0.
+bool forward_by_inside(const Nat66Table& t, Nat66Proto p, const Address& a, uint16_t port, Nat66Binding& b) noexcept {
+  Nat66ForwardsPtr forwards = p == Nat66Proto::icmp ? nullptr : t.forwards_if_any();
+  const Nat66Forward* fw = forwards ? forwards->by_inside(p, a, port) : nullptr;
+  if (fw == nullptr) return false;
+  b = Nat66Binding{};
+  b.outside = t.outside_for(a), b.outside_port = fw->port, b.inside = a, b.inside_port = port;
+  return true;
+}
+
+bool forward_by_outside(const Nat66Table& t, Nat66Proto p, const Address& a, uint16_t port, Nat66Binding& b) noexcept {
+  Nat66ForwardsPtr forwards = p == Nat66Proto::icmp || t.outside_index(a) < 0 ? nullptr : t.forwards_if_any();
+  const Nat66Forward* fw = forwards ? forwards->by_port(p, port) : nullptr;
+  if (fw == nullptr) return false;
+  b = Nat66Binding{};
+  b.outside = a, b.outside_port = port, b.inside = fw->inside, b.inside_port = fw->inside_port;
+  return true;
+}
+
 // A complete ICMPv6 message verifies: the one's-complement sum over pseudo-header and message is all ones.
 bool icmp_checksum_ok(const PacketView& v) noexcept {
   return csum::upper_layer(v.src(), v.dst(), ip6::kIcmpv6, v.data + v.l4, v.l4_len()) == 0;
@@ -166,7 +187,9 @@ Counter nat66_unmap_quoted_destination(const Nat66Table& t, const PacketView& v,
                                        Nat66Binding& b) noexcept {
   Quoted q;
   if (Counter why = read_quoted(v, icmp6::kEchoReply, q); why != Counter::count_) return why;
-  if (t.find_inside(q.lay->proto, q.v.dst(), load16(q.l4 + q.lay->dport), now, b) != Nat66Lookup::found)
+  const uint16_t dport = load16(q.l4 + q.lay->dport);
+  if (t.find_inside(q.lay->proto, q.v.dst(), dport, now, b) != Nat66Lookup::found &&
+      !forward_by_inside(t, q.lay->proto, q.v.dst(), dport, b))
     return Counter::drop_nat66_no_mapping;
   if (!icmp_checksum_ok(v)) return Counter::drop_nat66_icmp_bad_checksum;
   rewrite(q.v.data + ip6::kDstOffset, b.outside, q.l4 + q.lay->dport, b.outside_port, q.check,
@@ -266,6 +289,7 @@ Verdict inbound_error(Nat66Table& t, const PacketView& v, uint64_t now, CounterB
     case Nat66Lookup::found: break;
     case Nat66Lookup::filtered: return refuse(c, Counter::drop_nat66_filtered);
     case Nat66Lookup::absent: {
+      if (forward_by_outside(t, q.lay->proto, quoted_src, sport, b)) break;  // about what a forward sent out
       // The host shares the address: an error about its own traffic (ports outside the masquerade range, or
       // any echo) is left to it. One about a masquerade port nobody holds is stale or forged.
       bool ours = q.lay->proto != Nat66Proto::icmp && t.outside_index(quoted_src) >= 0 &&

@@ -3,6 +3,8 @@
 // full recomputation; a port that is not a forward is untouched by them; refused forward sets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "nat66_packets.h"
 #include "nat66_translate.h"
 
@@ -108,6 +110,42 @@ TEST(Nat66Forwards, OtherPortsAndProtocolsAreNotForwarded) {
   EXPECT_EQ(run(*t, Direction::inbound, zero, c).reason, Counter::drop_nat66_udp_zero_checksum);
   EXPECT_EQ(c.get(Counter::nat66_forward_inbound), 0u);
   EXPECT_EQ(c.get(Counter::nat66_forward_outbound), 0u);
+}
+
+// RFC 5508 s4 for forwards: a Packet Too Big about what the forward sent out reaches the inside endpoint with the
+// quote as it sent it (else path MTU discovery breaks for published TCP services); an error from inside about what
+// the client sent in leaves with the outside address and the published port in the quote, never the inside one.
+TEST(Nat66Forwards, IcmpErrorsAboutForwardedFlowsAreTranslatedBothWays) {
+  auto t = make_table(with_forwards());
+  CounterBlock c;
+  const Packet sent = build_ipv6(kContainer, kRemote, tcp(80, 41000, Bytes(1400, 'x'), 0x18));
+  Packet out = sent;
+  ASSERT_EQ(run(*t, Direction::outbound, out, c).reason, Counter::nat66_forward_outbound);
+  Packet ptb = build_ipv6(kRouter, kOutside, icmp6_error(icmp6::kPacketTooBig, 0, 1280, out.bytes, 1232));
+  Verdict v = run(*t, Direction::inbound, ptb, c);
+  ASSERT_EQ(v.action, Action::translated);
+  EXPECT_EQ(v.reason, Counter::nat66_icmp_error_inbound);
+  EXPECT_EQ(dst_of(ptb), kContainer);
+  Bytes quoted(ptb.bytes.begin() + static_cast<std::ptrdiff_t>(ptb.l4 + 8), ptb.bytes.end());
+  EXPECT_TRUE(std::equal(quoted.begin(), quoted.end(), sent.bytes.begin()));  // exactly what c1 sent
+  EXPECT_EQ(read16(ptb.bytes, ptb.checksum_at), full_checksum(ptb));
+
+  const Packet as_sent = build_ipv6(kRemote, kOutside, udp(41053, 5353, Bytes(60, 3)));
+  Packet in = as_sent;
+  ASSERT_EQ(run(*t, Direction::inbound, in, c).reason, Counter::nat66_forward_inbound);
+  Packet unreachable = build_ipv6(kContainer2, kRemote, icmp6_error(icmp6::kDestUnreachable, 4, 0, in.bytes));
+  v = run(*t, Direction::outbound, unreachable, c);
+  ASSERT_EQ(v.action, Action::translated);
+  EXPECT_EQ(v.reason, Counter::nat66_icmp_error_outbound);
+  EXPECT_EQ(src_of(unreachable), kOutside);
+  Bytes quoted_back(unreachable.bytes.begin() + static_cast<std::ptrdiff_t>(unreachable.l4 + 8), unreachable.bytes.end());
+  EXPECT_EQ(quoted_back, as_sent.bytes);  // what the client sent, so it can match the error to its socket
+  EXPECT_EQ(read16(unreachable.bytes, unreachable.checksum_at), full_checksum(unreachable));
+
+  // An error about a port that is not a forward (and no mapping) is still the host's.
+  Packet other = build_ipv6(kOutside, kRemote, tcp(8081, 41000, {}, 0x12));
+  Packet err = build_ipv6(kRouter, kOutside, icmp6_error(icmp6::kDestUnreachable, 1, 0, other.bytes));
+  EXPECT_EQ(run(*t, Direction::inbound, err, c).reason, Counter::nat66_inbound_unmapped);
 }
 
 TEST(Nat66Forwards, SetForwardsSwapsAndRefusesBadSets) {
