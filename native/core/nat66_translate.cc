@@ -223,22 +223,32 @@ Verdict to_outside_address(Nat66Table& t, const PacketView& v, const Nat66Flow& 
                            uint64_t now, CounterBlock& c) noexcept {
   Nat66Binding peer, self;
   if (f.proto == Nat66Proto::icmp) return pass(c, Counter::not_ours);
-  const Address& self_address = t.outside_for(f.src);
-  switch (t.find_outside(f.proto, f.dst, f.dport, now, peer, &self_address)) {
-    case Nat66Lookup::found: break;
-    case Nat66Lookup::absent: return pass(c, Counter::not_ours);
-    case Nat66Lookup::filtered:
-      if (t.find_inside(f.proto, f.src, f.sport, now, self) == Nat66Lookup::found) (void)t.outbound(f, now, self, c);
-      return refuse(c, Counter::drop_nat66_filtered);
-  }
-  if (Counter why = t.outbound(f, now, self, c); why != Counter::count_) return refuse(c, why);
-  Nat66Flow in = f;
-  in.src = self.outside;
-  in.sport = self.outside_port;
-  switch (t.inbound(in, now, peer, c)) {
-    case Nat66Lookup::found: break;
-    case Nat66Lookup::filtered: return refuse(c, Counter::drop_nat66_filtered);
-    case Nat66Lookup::absent: return pass(c, Counter::not_ours);  // expired in between: now the host's
+  // The sender's side: its own forward when it is a forward's inside endpoint (a published service answering),
+  // else its mapping.
+  auto map_sender = [&]() noexcept {
+    return forward_by_inside(t, f.proto, f.src, f.sport, self) ? Counter::count_ : t.outbound(f, now, self, c);
+  };
+  // A published port (nat66_forwards.h): open to every sender, as from outside; no mapping on that side.
+  if (forward_by_outside(t, f.proto, f.dst, f.dport, peer)) {
+    if (Counter why = map_sender(); why != Counter::count_) return refuse(c, why);
+  } else {
+    const Address& self_address = t.outside_for(f.src);
+    switch (t.find_outside(f.proto, f.dst, f.dport, now, peer, &self_address)) {
+      case Nat66Lookup::found: break;
+      case Nat66Lookup::absent: return pass(c, Counter::not_ours);
+      case Nat66Lookup::filtered:
+        if (t.find_inside(f.proto, f.src, f.sport, now, self) == Nat66Lookup::found) (void)t.outbound(f, now, self, c);
+        return refuse(c, Counter::drop_nat66_filtered);
+    }
+    if (Counter why = map_sender(); why != Counter::count_) return refuse(c, why);
+    Nat66Flow in = f;
+    in.src = self.outside;
+    in.sport = self.outside_port;
+    switch (t.inbound(in, now, peer, c)) {
+      case Nat66Lookup::found: break;
+      case Nat66Lookup::filtered: return refuse(c, Counter::drop_nat66_filtered);
+      case Nat66Lookup::absent: return pass(c, Counter::not_ours);  // expired in between: now the host's
+    }
   }
   uint8_t* l4 = v.data + v.l4;
   bool udp = f.proto == Nat66Proto::udp;

@@ -148,6 +148,36 @@ TEST(Nat66Forwards, IcmpErrorsAboutForwardedFlowsAreTranslatedBothWays) {
   EXPECT_EQ(run(*t, Direction::inbound, err, c).reason, Counter::nat66_inbound_unmapped);
 }
 
+// Hairpin to a published port (RFC 4787 REQ-9): c3 reaches c1's service at [outside]:8080 and is seen by its
+// mapped outside endpoint; c1's answer, from its forward's endpoint, returns from [outside]:8080.
+TEST(Nat66Forwards, HairpinToAPublishedPortFromAnotherContainer) {
+  const Address c3 = addr("fd5a:ceb9:ed8d:1::4");
+  auto t = make_table(with_forwards());
+  CounterBlock c;
+  Packet syn = build_ipv6(c3, kOutside, tcp(45000, 8080, {'q'}, tcpflag::kSyn));
+  Verdict v = run(*t, Direction::outbound, syn, c);
+  ASSERT_EQ(v.action, Action::translated);
+  EXPECT_EQ(v.reason, Counter::nat66_hairpin);
+  Nat66Binding m;
+  ASSERT_EQ(t->find_inside(Nat66Proto::tcp, c3, 45000, kT0, m), Nat66Lookup::found);
+  EXPECT_EQ(src_of(syn), kOutside);
+  EXPECT_EQ(port_at(syn, 0), m.outside_port);
+  EXPECT_EQ(dst_of(syn), kContainer);
+  EXPECT_EQ(port_at(syn, 2), 80);
+  EXPECT_EQ(read16(syn.bytes, syn.checksum_at), full_checksum(syn));
+
+  Packet synack = build_ipv6(kContainer, kOutside, tcp(80, m.outside_port, {'a'}, 0x12));
+  v = run(*t, Direction::outbound, synack, c);
+  ASSERT_EQ(v.action, Action::translated);
+  EXPECT_EQ(v.reason, Counter::nat66_hairpin);
+  EXPECT_EQ(src_of(synack), kOutside);
+  EXPECT_EQ(port_at(synack, 0), 8080);
+  EXPECT_EQ(dst_of(synack), c3);
+  EXPECT_EQ(port_at(synack, 2), 45000);
+  EXPECT_EQ(read16(synack.bytes, synack.checksum_at), full_checksum(synack));
+  EXPECT_EQ(t->counts().total(), 1u);  // c3's mapping only: the forward's side has none
+}
+
 TEST(Nat66Forwards, SetForwardsSwapsAndRefusesBadSets) {
   auto t = make_table(base_config());  // privilegedPorts on, range 20000-29999
   CounterBlock c;

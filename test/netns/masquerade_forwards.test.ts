@@ -3,7 +3,8 @@
 // and sends UDP to [host]:5353, forwarded to c2:53. The inside servers see the client's own address and port
 // (not the host's, as Docker's userland proxy would show), the replies come back from [host]:8080 / [host]:5353,
 // and r1 has no route to the containers, so an answer that leaked with an inside source would show as such at
-// the client. A forward to a port the host itself listens on is refused before anything starts.
+// the client. Another container reaches the published port through the host's address (hairpin). A forward to
+// a port the host itself listens on is refused before anything starts.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
@@ -70,6 +71,24 @@ describe('masquerade: published ports keep the client’s address', { skip: isRo
     } finally {
       server.child.kill('SIGKILL');
       client.child.kill('SIGKILL');
+    }
+  });
+
+  // RFC 4787 REQ-9 for published ports: another container reaches c1's service at [host]:8080 and c1 sees it by
+  // its mapped outside endpoint (the host's address), the echo comes back.
+  test('hairpin: c3 connects to [host]:8080 and gets its data echoed by c1', async () => {
+    const { lab, translator: t } = g;
+    const server = await listening(startFlow(lab, 'c1', ['tcp-echo', 80]));
+    try {
+      const client = startFlow(lab, 'c3', ['tcp-once', ADDR.host, 8080, 5000, 'fin']);
+      const exit = await client.waitExit(60_000);
+      assert.equal(exit.code, 0, `c3 got its 5000 bytes echoed through [host]:8080\n${client.stderr}`);
+      const seen = jsonLines<{ from: string; port: number }>(server, 'connection');
+      assert.deepEqual(seen.map((x) => x.from), [ADDR.host], 'c1 sees c3 by the host’s address, never by an inside one');
+      const c = await npt66Counters(t);
+      assert.ok(c && c.nat66_hairpin > 0, JSON.stringify(c));
+    } finally {
+      server.child.kill('SIGKILL');
     }
   });
 
