@@ -103,6 +103,12 @@ bool forward_inbound(const Nat66Table& t, const PacketView& v, const Nat66Flow& 
     out = refuse(c, Counter::drop_nat66_udp_zero_checksum);
     return true;
   }
+  // Its answers are masqueraded only from a source prefix ("source": "docker": a network that went, or a
+  // forward set before its network came): otherwise they would leave with the inside address.
+  if (!t.is_inside(fw->inside)) {
+    out = refuse(c, Counter::drop_nat66_forward_unsourced);
+    return true;
+  }
   rewrite(v.data + ip6::kDstOffset, fw->inside, l4 + lay.dport, fw->inside_port, l4 + lay.check, udp);
   out = translated(c, Counter::nat66_forward_inbound, 0);
   return true;

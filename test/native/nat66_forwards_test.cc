@@ -178,6 +178,23 @@ TEST(Nat66Forwards, HairpinToAPublishedPortFromAnotherContainer) {
   EXPECT_EQ(t->counts().total(), 1u);  // c3's mapping only: the forward's side has none
 }
 
+// A forward whose inside address leaves the sources (a Docker network removed) forwards nothing: its answers
+// would no longer be masqueraded.
+TEST(Nat66Forwards, ForwardToAnAddressNoLongerInTheSourcesIsRefused) {
+  auto t = make_table(with_forwards());
+  CounterBlock c;
+  ASSERT_EQ(t->set_sources({prefix("fd5a:ceb9:ed8d:2::/64")}), "");
+  Packet syn = build_ipv6(kRemote, kOutside, tcp(41000, 8080, {}, tcpflag::kSyn));
+  const Bytes before = syn.bytes;
+  Verdict v = run(*t, Direction::inbound, syn, c);
+  EXPECT_EQ(v.action, Action::drop);
+  EXPECT_EQ(v.reason, Counter::drop_nat66_forward_unsourced);
+  EXPECT_EQ(syn.bytes, before);
+  ASSERT_EQ(t->set_sources({prefix("fd5a:ceb9:ed8d:1::/64")}), "");
+  Packet again = build_ipv6(kRemote, kOutside, tcp(41000, 8080, {}, tcpflag::kSyn));
+  EXPECT_EQ(run(*t, Direction::inbound, again, c).reason, Counter::nat66_forward_inbound);
+}
+
 TEST(Nat66Forwards, SetForwardsSwapsAndRefusesBadSets) {
   auto t = make_table(base_config());  // privilegedPorts on, range 20000-29999
   CounterBlock c;
