@@ -3,10 +3,7 @@
 # would wipe build/, where cmake-js puts its output), copied to build-gyp/npt66.node, then loaded and run once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-cp -r binding.gyp package.json native "$scratch/"
-ln -s "$PWD/node_modules" "$scratch/node_modules"
+source scripts/gyp-scratch.sh
 (cd "$scratch" && npx --no-install node-gyp rebuild --loglevel=warn)
 mkdir -p build-gyp
 cp "$scratch/build/Release/npt66.node" build-gyp/npt66.node

@@ -5,10 +5,7 @@
 # every Node >= 20. Built in a scratch copy, like scripts/build-gyp.sh: node-gyp would wipe build/ (cmake-js's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
-cp -r binding.gyp package.json native "$scratch/"
-ln -s "$PWD/node_modules" "$scratch/node_modules"
+source scripts/gyp-scratch.sh
 rm -rf prebuilds
 npx --no-install prebuildify --napi --strip --tag-libc --cwd "$scratch" --out "$PWD"
 # Load it the way an installed package does (prebuilds only, build/ ignored) and translate RFC 6296 s3.6's example.

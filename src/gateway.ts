@@ -35,20 +35,24 @@ export interface GatewayEvent {
   [field: string]: unknown;
 }
 
-export interface GatewayMappingStats {
-  index: number;
-  inside: string;
-  outside: string | null; // the prefix in force; null: it follows an interface that has none yet
-  interface: string;
-  outbound: number; // packets translated inside -> outside
+// What one NPTv6 mapping or one masquerade table translated.
+export interface GatewayTranslationFigures {
+  outbound: number; // packets translated inside -> outside (for masquerade, hairpinned ones included)
   inbound: number; // packets translated outside -> inside
   dropped: number; // packets refused (counted by reason under `drops`)
   outboundBytes?: number; // IPv6 packet lengths of those packets (absent from an addon without byte counts)
   inboundBytes?: number;
 }
 
+export interface GatewayMappingStats extends GatewayTranslationFigures {
+  index: number;
+  inside: string;
+  outside: string | null; // the prefix in force; null: it follows an interface that has none yet
+  interface: string;
+}
+
 // One masquerade entry's table figures.
-export interface GatewayMasqueradeStats {
+export interface GatewayMasqueradeStats extends GatewayTranslationFigures {
   index: number;
   source: string[];
   dockerSubnets?: string[]; // with "docker" in source: the Docker subnets masqueraded now
@@ -57,11 +61,6 @@ export interface GatewayMasqueradeStats {
   ports: string;
   live: number; // live mappings
   byState: Record<string, number>; // live mappings by state: udp, tcp_transitory, tcp_established, icmp
-  outbound: number; // packets translated inside -> outside (hairpinned ones included)
-  inbound: number; // packets translated outside -> inside
-  dropped: number; // packets refused (counted by reason under `drops`)
-  outboundBytes?: number; // IPv6 packet lengths of those packets (absent from an addon without byte counts)
-  inboundBytes?: number;
 }
 
 // A mapping created, changed (e.g. TCP established) or removed: conntrack -E's NEW / UPDATE / DESTROY.

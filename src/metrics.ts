@@ -62,29 +62,30 @@ export class GatewayMetrics {
 
   // A counter or gauge whose values are all set from the scrape's snapshot (series gone from it disappear).
   private counter(name: string, help: string, labelNames: string[], values: (s: Snapshot) => [Labels, number][]): void {
-    const self = this;
-    new Counter({
-      name,
-      help,
-      labelNames,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        if (self.snapshot) for (const [labels, v] of values(self.snapshot)) this.inc(labels, Math.max(0, v));
-      },
-    });
+    this.series(Counter, name, help, labelNames, values, (m, labels, v) => (m as Counter).inc(labels, Math.max(0, v)));
   }
 
   private gauge(name: string, help: string, labelNames: string[], values: (s: Snapshot) => [Labels, number][]): void {
+    this.series(Gauge, name, help, labelNames, values, (m, labels, v) => (m as Gauge).set(labels, v));
+  }
+
+  private series(
+    Kind: typeof Counter | typeof Gauge,
+    name: string,
+    help: string,
+    labelNames: string[],
+    values: (s: Snapshot) => [Labels, number][],
+    put: (metric: Counter | Gauge, labels: Labels, v: number) => void,
+  ): void {
     const self = this;
-    new Gauge({
+    new Kind({
       name,
       help,
       labelNames,
       registers: [this.registry],
       collect() {
         this.reset();
-        if (self.snapshot) for (const [labels, v] of values(self.snapshot)) this.set(labels, v);
+        if (self.snapshot) for (const [labels, v] of values(self.snapshot)) put(this as Counter | Gauge, labels, v);
       },
     });
   }

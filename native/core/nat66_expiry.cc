@@ -35,12 +35,40 @@ void Nat66Table::wheel_unlink(Shard& s, uint32_t slot) noexcept {
 
 // --- housekeeping ---
 
+namespace {
+// Mapping events made while a shard lock is held: handed over every kSize, with the lock let go meanwhile so the
+// queue threads are not kept waiting, and once more at the end. `next()` is null when events are off.
+class LockedEvents {
+ public:
+  explicit LockedEvents(bool on) noexcept : on_(on) {}
+  Nat66MappingEvent* next() noexcept { return on_ ? &events_[n_] : nullptr; }
+  template <class Guard, class Publish>
+  void added(Guard& guard, Publish&& publish) noexcept {
+    if (!on_ || ++n_ < kSize) return;
+    guard.unlock();
+    publish(events_, n_);
+    n_ = 0;
+    guard.lock();
+  }
+  template <class Publish>
+  void flush(Publish&& publish) noexcept {
+    publish(events_, n_);
+    n_ = 0;
+  }
+
+ private:
+  static constexpr size_t kSize = 64;
+  const bool on_;
+  Nat66MappingEvent events_[kSize];
+  size_t n_ = 0;
+};
+}  // namespace
+
 size_t Nat66Table::expire(uint64_t now_ms, size_t budget, CounterBlock& counters) noexcept {
   const uint64_t now_s = now_ms / 1000;
   size_t removed = 0;
-  constexpr size_t kBatch = 64;
-  Nat66MappingEvent batch[kBatch];
-  size_t batched = 0;
+  LockedEvents events(config_.event_capacity != 0);
+  auto publish = [&](const Nat66MappingEvent* e, size_t n) { this->publish(e, n, counters); };
   const uint32_t first = expire_next_shard_.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = 0; i < kShards && budget > 0; ++i) {
     Shard& s = shards_[(first + i) % kShards];
@@ -67,27 +95,21 @@ size_t Nat66Table::expire(uint64_t now_ms, size_t budget, CounterBlock& counters
         if (e.proto == Nat66Proto::tcp) {
           Nat66State before = e.state;
           settle(e, now_ms);
-          if (e.state != before && config_.event_capacity != 0) {
-            batch[batched] = Nat66MappingEvent{Nat66EventType::updated, now_ms, {}};
-            record(e, now_ms, batch[batched].mapping);
-            ++batched;
+          if (Nat66MappingEvent* ev = events.next(); ev != nullptr && e.state != before) {
+            *ev = Nat66MappingEvent{Nat66EventType::updated, now_ms, {}};
+            record(e, now_ms, ev->mapping);
+            events.added(guard, publish);
           }
         }
         wheel_link(s, slot, now_ms);
       } else {
-        destroy_locked(s, slot, now_ms, config_.event_capacity != 0 ? &batch[batched] : nullptr);
+        destroy_locked(s, slot, now_ms, events.next());
         ++removed;
-        if (config_.event_capacity != 0) ++batched;
-      }
-      if (batched == kBatch) {
-        guard.unlock();
-        publish(batch, batched, counters);
-        batched = 0;
-        guard.lock();
+        events.added(guard, publish);
       }
     }
   }
-  publish(batch, batched, counters);
+  events.flush(publish);
   if (removed) counters.add(Counter::nat66_mapping_expired, removed);
   return removed;
 }
@@ -97,11 +119,9 @@ size_t Nat66Table::remove_unsourced(uint64_t now_ms, CounterBlock& counters) noe
   unsourced_passes_.fetch_sub(1, std::memory_order_acq_rel);
   const Nat66SourcesPtr sources = this->sources();
   size_t removed = 0;
-  constexpr size_t kBatch = 64;
-  Nat66MappingEvent batch[kBatch];
-  size_t batched = 0;
-  const bool events = config_.event_capacity != 0;
-  // A full scan, rare (a source removed): each shard's lock is let go every kBatch removals for its packets.
+  LockedEvents events(config_.event_capacity != 0);
+  auto publish = [&](const Nat66MappingEvent* e, size_t n) { this->publish(e, n, counters); };
+  // A full scan, rare (a source removed): each shard's lock is let go every 64 removals for its packets.
   for (size_t i = 0; i < kShards; ++i) {
     Shard& s = shards_[i];
     std::unique_lock guard(s.lock);
@@ -109,17 +129,12 @@ size_t Nat66Table::remove_unsourced(uint64_t now_ms, CounterBlock& counters) noe
       Entry& e = s.at(slot);
       if (!e.live || sources->contains(e.inside)) continue;
       wheel_unlink(s, slot);
-      destroy_locked(s, slot, now_ms, events ? &batch[batched] : nullptr);
+      destroy_locked(s, slot, now_ms, events.next());
       ++removed;
-      if (events && ++batched == kBatch) {
-        guard.unlock();
-        publish(batch, batched, counters);
-        batched = 0;
-        guard.lock();
-      }
+      events.added(guard, publish);
     }
   }
-  publish(batch, batched, counters);
+  events.flush(publish);
   if (removed) counters.add(Counter::nat66_mapping_unsourced, removed);
   return removed;
 }
