@@ -21,13 +21,14 @@ void store16(uint8_t* p, uint16_t v) noexcept {
   p[1] = static_cast<uint8_t>(v);
 }
 
-// The folded, uncomplemented pseudo-header sum (RFC 8200 s8.1) as the kernel stores it for CHECKSUM_PARTIAL.
-uint16_t pseudo_sum(const PacketView& v) noexcept {
-  uint16_t s = csum::add(csum::sum_address(v.src()), csum::sum_address(v.dst()));
-  const size_t n = v.l4_len();
-  s = csum::add(s, static_cast<uint16_t>(n >> 16));
-  s = csum::add(s, static_cast<uint16_t>(n & 0xFFFF));
-  return csum::add(s, v.upper);
+// The folded, uncomplemented pseudo-header sum (RFC 8200 s8.1) as the kernel stores it for CHECKSUM_PARTIAL, over
+// the addresses the packet holds now.
+uint16_t pseudo_sum(const uint8_t* data, size_t l4_len, uint8_t upper) noexcept {
+  uint16_t s = csum::add(csum::sum_address(Address::from(data + ip6::kSrcOffset)),
+                         csum::sum_address(Address::from(data + ip6::kDstOffset)));
+  s = csum::add(s, static_cast<uint16_t>(l4_len >> 16));
+  s = csum::add(s, static_cast<uint16_t>(l4_len & 0xFFFF));
+  return csum::add(s, upper);
 }
 
 // 0x0000 and 0xFFFF are the same number in one's complement.
@@ -50,15 +51,16 @@ uint8_t* locate(uint8_t* data, size_t len, bool need_tcp_udp, PacketView& v, Cou
 
 }  // namespace
 
-Counter prepare_offload(uint8_t* data, size_t len, Offload o, CounterBlock& counters) noexcept {
+Counter prepare_offload(uint8_t* data, size_t len, Offload o, CounterBlock& counters, OffloadSite& site) noexcept {
   if (o.gso) counters.add(Counter::offload_gso_packets);
   if (!o.any()) return Counter::count_;
   PacketView v;
   Counter why;
   uint8_t* check = locate(data, len, o.gso, v, why);
   if (check == nullptr) return why;
+  site = {static_cast<size_t>(check - data), v.l4_len(), v.upper};
   if (!o.csum_partial) return Counter::count_;
-  if (!same_sum(load_be16(check), pseudo_sum(v))) return Counter::drop_offload_layout;
+  if (!same_sum(load_be16(check), pseudo_sum(data, v.l4_len(), v.upper))) return Counter::drop_offload_layout;
   if (o.gso) return Counter::count_;  // segmentation finishes it; finish_offload keeps the pseudo-header sum right
   // Complete it as skb_checksum_help() would: the field already holds the pseudo-header sum, so the sum over
   // the upper layer is the whole sum. A UDP result of 0 is sent as 0xFFFF (RFC 8200 s8.1, CSUM_MANGLED_0).
@@ -69,14 +71,8 @@ Counter prepare_offload(uint8_t* data, size_t len, Offload o, CounterBlock& coun
   return Counter::count_;
 }
 
-Counter finish_offload(uint8_t* data, size_t len, Offload o) noexcept {
-  if (!o.gso) return Counter::count_;
-  PacketView v;
-  Counter why;
-  uint8_t* check = locate(data, len, true, v, why);
-  if (check == nullptr) return why;
-  store16(check, pseudo_sum(v));
-  return Counter::count_;
+void finish_offload(uint8_t* data, const OffloadSite& site) noexcept {
+  store16(data + site.check, pseudo_sum(data, site.l4_len, site.upper));
 }
 
 }  // namespace npt66

@@ -33,17 +33,24 @@ struct Offload {
   bool any() const noexcept { return gso || csum_partial; }
 };
 
+// Where prepare_offload found the checksum field, for finish_offload: a translation rewrites addresses and ports,
+// never the header chain, so the packet is parsed once.
+struct OffloadSite {
+  size_t check = 0;   // offset of the upper layer's checksum field
+  size_t l4_len = 0;  // upper-layer length (the pseudo-header's)
+  uint8_t upper = 0;  // upper-layer protocol
+};
+
 // Before translating. A CHECKSUM_PARTIAL packet that is not GSO gets its checksum completed here, so the
 // translators see an ordinary packet with a full checksum (and keep it valid incrementally). A CHECKSUM_PARTIAL
 // packet must be TCP, UDP or ICMPv6 whose checksum field holds exactly the pseudo-header sum of its own
 // addresses and length: that proves the kernel's csum_start is this header (not, say, a tunnel's inner one).
 // Returns Counter::count_ when the packet may be translated, else the drop reason; the packet is then unchanged.
-Counter prepare_offload(uint8_t* data, size_t len, Offload o, CounterBlock& counters) noexcept;
+// For a GSO packet it also fills `site` (and checks it is TCP or UDP).
+Counter prepare_offload(uint8_t* data, size_t len, Offload o, CounterBlock& counters, OffloadSite& site) noexcept;
 
-// After a translation that changed the packet. A GSO packet's TCP/UDP field gets the pseudo-header sum of the
-// translated addresses (see above). Returns Counter::count_, or the drop reason for a GSO packet npt66 cannot
-// leave correct (not TCP/UDP, a fragment, a Routing header) — checked by prepare_offload already, so in
-// practice count_.
-Counter finish_offload(uint8_t* data, size_t len, Offload o) noexcept;
+// After a translation that changed a GSO packet that prepare_offload accepted (which filled `site`): its TCP/UDP
+// field gets the pseudo-header sum of the translated addresses (see above).
+void finish_offload(uint8_t* data, const OffloadSite& site) noexcept;
 
 }  // namespace npt66

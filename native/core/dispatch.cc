@@ -87,19 +87,15 @@ Handled from_host(const Tables& tables, uint8_t* data, size_t len, CounterBlock&
 Handled dispatch(const Tables& tables, Direction d, Offload offload, uint8_t* data, size_t len,
                  CounterBlock& counters, Arrival arrival) noexcept {
   if (tables.nptv6 == nullptr && tables.masquerade.empty()) return refused(counters, Counter::drop_no_table);
+  OffloadSite site;
   if (offload.any()) [[unlikely]] {
-    if (Counter why = prepare_offload(data, len, offload, counters); why != Counter::count_)
+    if (Counter why = prepare_offload(data, len, offload, counters, site); why != Counter::count_)
       return refused(counters, why);
   }
   if (arrival.from_host && d == Direction::outbound) [[unlikely]]
     return from_host(tables, data, len, counters);
   Handled h = match_and_translate(tables, d, data, len, arrival.indev, arrival.outdev, counters);
-  if (offload.gso && h.verdict.action == Action::translated) [[unlikely]] {
-    if (Counter why = finish_offload(data, len, offload); why != Counter::count_) {
-      counters.add(why);
-      h.verdict = Verdict::drop(why, 0, h.verdict.mapping);
-    }
-  }
+  if (offload.gso && h.verdict.action == Action::translated) [[unlikely]] finish_offload(data, site);
   return h;
 }
 
