@@ -30,8 +30,8 @@
 //     (own_icmp_error.h), which maps the quoted packet's inside destination back to what the sender used; one
 //     whose outer source is in an inside prefix passes (mangle POSTROUTING translates it as an inside packet).
 //     Decided here only, before the matching below.
-//   finish_offload: a translated GSO packet leaves with the pseudo-header sum its segmentation expects (at the
-//     place prepare_offload found, so the packet is parsed once more at most, not twice).
+//   finish_offload: a translated GSO packet leaves with the pseudo-header sum its segmentation expects, at the
+//     place prepare_offload found (the packet is not parsed again).
 #pragma once
 #include <cstddef>
 #include <cstdint>
