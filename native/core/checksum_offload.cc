@@ -16,11 +16,6 @@ size_t check_offset(uint8_t upper) noexcept {
   }
 }
 
-void store16(uint8_t* p, uint16_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-
 // The folded, uncomplemented pseudo-header sum (RFC 8200 s8.1) as the kernel stores it for CHECKSUM_PARTIAL, over
 // the addresses the packet holds now.
 uint16_t pseudo_sum(const uint8_t* data, size_t l4_len, uint8_t upper) noexcept {
@@ -66,13 +61,13 @@ Counter prepare_offload(uint8_t* data, size_t len, Offload o, CounterBlock& coun
   // the upper layer is the whole sum. A UDP result of 0 is sent as 0xFFFF (RFC 8200 s8.1, CSUM_MANGLED_0).
   uint16_t c = static_cast<uint16_t>(~csum::sum_bytes(data + v.l4, v.l4_len()));
   if (c == 0 && v.upper == ip6::kUdp) c = 0xFFFF;
-  store16(check, c);
+  store_be16(check, c);
   counters.add(Counter::offload_checksum_completed);
   return Counter::count_;
 }
 
 void finish_offload(uint8_t* data, const OffloadSite& site) noexcept {
-  store16(data + site.check, pseudo_sum(data, site.l4_len, site.upper));
+  store_be16(data + site.check, pseudo_sum(data, site.l4_len, site.upper));
 }
 
 }  // namespace npt66

@@ -19,6 +19,10 @@ inline void store_be64(uint8_t* p, uint64_t v) noexcept {
   std::memcpy(p, &v, 8);
 }
 inline uint16_t load_be16(const uint8_t* p) noexcept { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline void store_be16(uint8_t* p, uint16_t v) noexcept {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
 
 struct Address {
   std::array<uint8_t, 16> b{};

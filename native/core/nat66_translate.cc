@@ -10,12 +10,6 @@
 namespace npt66 {
 namespace {
 
-uint16_t load16(const uint8_t* p) noexcept { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
-void store16(uint8_t* p, uint16_t v) noexcept {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-
 // Where an upper-layer header keeps what masquerade reads and rewrites (offsets from its start).
 struct L4Layout {
   Nat66Proto proto;
@@ -60,8 +54,8 @@ Counter read_flow(const PacketView& v, uint8_t echo_type, Nat66Flow& f, const L4
   f.proto = lay->proto;
   f.src = v.src();
   f.dst = v.dst();
-  f.sport = load16(l4 + lay->sport);
-  f.dport = load16(l4 + lay->dport);
+  f.sport = load_be16(l4 + lay->sport);
+  f.dport = load_be16(l4 + lay->dport);
   f.tcp_flags = lay->proto == Nat66Proto::tcp ? l4[13] : 0;
   f.bytes = static_cast<uint32_t>(v.len);
   return Counter::count_;
@@ -73,17 +67,17 @@ Counter read_flow(const PacketView& v, uint8_t echo_type, Nat66Flow& f, const L4
 void rewrite(uint8_t* addr_at, const Address& to, uint8_t* port_at, uint16_t port, uint8_t* check_at,
              bool udp) noexcept {
   if (check_at != nullptr) {
-    uint16_t c = load16(check_at);
+    uint16_t c = load_be16(check_at);
     if (!(udp && c == 0)) {
-      uint16_t old_sum = csum::add(csum::sum_address(Address::from(addr_at)), load16(port_at));
+      uint16_t old_sum = csum::add(csum::sum_address(Address::from(addr_at)), load_be16(port_at));
       uint16_t new_sum = csum::add(csum::sum_address(to), port);
       c = csum::update(c, old_sum, new_sum);
       if (udp && c == 0) c = 0xFFFF;
-      store16(check_at, c);
+      store_be16(check_at, c);
     }
   }
   to.store(addr_at);
-  store16(port_at, port);
+  store_be16(port_at, port);
 }
 
 // Port forwards (nat66_forwards.h): stateless, before any mapping. Returns true with `out` set when `f` belongs
@@ -99,7 +93,7 @@ bool forward_inbound(const Nat66Table& t, const PacketView& v, const Nat66Flow& 
   if (fw == nullptr) return false;
   uint8_t* l4 = v.data + v.l4;
   bool udp = f.proto == Nat66Proto::udp;
-  if (udp && load16(l4 + lay.check) == 0) {
+  if (udp && load_be16(l4 + lay.check) == 0) {
     out = refuse(c, Counter::drop_nat66_udp_zero_checksum);
     return true;
   }
@@ -156,8 +150,8 @@ bool icmp_checksum_ok(const PacketView& v) noexcept {
 
 void recompute_icmp_checksum(const PacketView& v) noexcept {
   uint8_t* l4 = v.data + v.l4;
-  store16(l4 + 2, 0);
-  store16(l4 + 2, csum::upper_layer(v.src(), v.dst(), ip6::kIcmpv6, l4, v.l4_len()));
+  store_be16(l4 + 2, 0);
+  store_be16(l4 + 2, csum::upper_layer(v.src(), v.dst(), ip6::kIcmpv6, l4, v.l4_len()));
 }
 
 // The packet quoted by an ICMPv6 error, as far as masquerade needs it.
@@ -193,7 +187,7 @@ Counter nat66_unmap_quoted_destination(const Nat66Table& t, const PacketView& v,
                                        Nat66Binding& b) noexcept {
   Quoted q;
   if (Counter why = read_quoted(v, icmp6::kEchoReply, q); why != Counter::count_) return why;
-  const uint16_t dport = load16(q.l4 + q.lay->dport);
+  const uint16_t dport = load_be16(q.l4 + q.lay->dport);
   if (t.find_inside(q.lay->proto, q.v.dst(), dport, now, b) != Nat66Lookup::found &&
       !forward_by_inside(t, q.lay->proto, q.v.dst(), dport, b))
     return Counter::drop_nat66_no_mapping;
@@ -279,7 +273,7 @@ Verdict translate_outbound(Nat66Table& t, const PacketView& v, bool matched, boo
   if (Counter why = read_flow(v, icmp6::kEchoRequest, f, lay); why != Counter::count_) return refuse(c, why);
   uint8_t* l4 = v.data + v.l4;
   bool udp = f.proto == Nat66Proto::udp;
-  if (udp && load16(l4 + lay->check) == 0) return refuse(c, Counter::drop_nat66_udp_zero_checksum);
+  if (udp && load_be16(l4 + lay->check) == 0) return refuse(c, Counter::drop_nat66_udp_zero_checksum);
   if (to_outside || t.outside_index(f.dst) >= 0) return to_outside_address(t, v, f, *lay, now, c);
   if (Verdict fv; forward_outbound(t, v, f, *lay, c, fv)) return fv;
 
@@ -299,7 +293,7 @@ Verdict inbound_error(Nat66Table& t, const PacketView& v, uint64_t now, CounterB
   if (why == Counter::drop_nat66_no_mapping) return pass(c, Counter::nat66_inbound_unmapped);  // not a mapped kind
   if (why != Counter::count_) return refuse(c, why);
   const Address quoted_src = q.v.src(), quoted_dst = q.v.dst();
-  const uint16_t sport = load16(q.l4 + q.lay->sport);
+  const uint16_t sport = load_be16(q.l4 + q.lay->sport);
   Nat66Binding b;
   switch (t.find_outside(q.lay->proto, quoted_src, sport, now, b, &quoted_dst)) {
     case Nat66Lookup::found: break;
@@ -337,7 +331,7 @@ Verdict translate_inbound(Nat66Table& t, const PacketView& v, int outside, uint6
   uint8_t* l4 = v.data + v.l4;
   bool udp = f.proto == Nat66Proto::udp;
   Nat66Binding b;
-  if (udp && load16(l4 + lay->check) == 0) {
+  if (udp && load_be16(l4 + lay->check) == 0) {
     if (t.find_outside(f.proto, f.dst, f.dport, now, b) == Nat66Lookup::found)
       return refuse(c, Counter::drop_nat66_udp_zero_checksum);
     return pass(c, Counter::nat66_inbound_unmapped);
