@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 packages=(cmake g++ make pkg-config libnetfilter-queue-dev libmnl-dev iptables iproute2 iputils-ping tcpdump
   libgtest-dev libbenchmark-dev nlohmann-json3-dev conntrack traceroute socat iperf3 prometheus
   systemd  # systemd-analyze, for test/ts/systemd-units.test.ts
-  docker.io busybox-static)  # the Docker tests' private dockerd and their image (test/netns/lib/docker_engine.ts)
+  docker.io busybox-static)  # the Docker tests' private dockerd and their image (src/lab/docker_engine.ts)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

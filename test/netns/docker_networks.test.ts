@@ -1,5 +1,5 @@
 // Issue 10, with a real Docker Engine: `"source": "docker"` masquerades every IPv6 subnet of the local Docker
-// Engine's bridge networks, followed live. One private dockerd for the file (lib/docker_engine.ts), in the
+// Engine's bridge networks, followed live. One private dockerd for the file (src/lab/docker_engine.ts), in the
 // namespace "host" (the Docker host) linked to "out" (a host beyond it, which knows no route to any container
 // prefix: an answer gets back only if the container's packets left with the host's address).
 // - a network created after npt66 started: its container's ping, TCP and UDP (DNS) leave with the host's address
@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { Topology, waitFor } from '../../src/netns';
-import { dockerUnavailable, IMAGE, PrivateDocker } from './lib/docker_engine';
+import { dockerUnavailable, IMAGE, PrivateDocker } from '../../src/lab/docker_engine';
 import { LineProcess } from './lib/line_process';
 import { CLI_PATH, jsonMsg, npt66RulesIn, parseJson } from './lib/npt66_daemon';
 
