@@ -2,7 +2,7 @@
 import { mkdirSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { Topology } from '../netns';
+import { Namespace, run, Topology } from '../netns';
 import type { LabTopology } from './topology';
 
 export const LAB_PREFIX = 'npt66-lab-';
@@ -21,9 +21,26 @@ function removeNetnsEtc(name: string): void {
   }
 }
 
-// Topology that can be kept when the lab exits with --keep.
+// Topology that can be kept when the lab exits with --keep, and that can hold a namespace made by someone else
+// (the Docker container's) and clean-ups to run before its namespaces go (the lab's dockerd).
 export class LabNetwork extends Topology {
   private kept = false;
+  private readonly cleanups: (() => void)[] = [];
+
+  // Names the network namespace of process `pid` (`ip netns attach`), so the lab's tools reach it like the others;
+  // destroySync unnames it (the namespace lives on as long as the process does).
+  async attach(name: string, pid: number): Promise<Namespace> {
+    const ns = new Namespace(`${this.prefix}${name}`);
+    this.namespaces.set(name, ns); // first: destroySync removes the name even if it comes while `ip` runs
+    await run(['ip', 'netns', 'attach', ns.name, String(pid)]);
+    return ns;
+  }
+
+  // Runs `fn` (synchronous, never throwing) first in destroySync, the last added first: also on an error,
+  // Ctrl-C or SIGTERM (src/netns.ts's exit hook).
+  onDestroy(fn: () => void): void {
+    this.cleanups.push(fn);
+  }
 
   // Leave everything in place when this process exits (`npm run lab -- --keep`); `npt66 lab --down` removes it.
   keep(): void {
@@ -32,6 +49,7 @@ export class LabNetwork extends Topology {
 
   override destroySync(): void {
     if (this.kept) return;
+    for (const fn of this.cleanups.splice(0).reverse()) fn();
     for (const n of this.namespaces.values()) removeNetnsEtc(n.name);
     super.destroySync();
   }

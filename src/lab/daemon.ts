@@ -16,6 +16,7 @@ export interface DaemonSpec {
   name: string; // "docker-host" or "gateway"
   ns: string;
   config: Record<string, unknown>;
+  env?: Record<string, string>; // e.g. DOCKER_HOST for "source": "docker"
 }
 
 export const daemonFiles = (name: string) => ({
@@ -81,7 +82,8 @@ export class Daemon {
 
 // Starts `npt66 run -c <config>` in the spec's namespace; the configuration file must already be written.
 export function startDaemon(net: LabNetwork, spec: DaemonSpec, keep: boolean): Daemon {
-  const argv = [process.execPath, CLI, 'run', '-c', daemonFiles(spec.name).config];
+  const env = Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`);
+  const argv = [...(env.length ? ['env', ...env] : []), process.execPath, CLI, 'run', '-c', daemonFiles(spec.name).config];
   if (!keep) return new Daemon(spec, net.spawn(spec.ns, argv), null);
   // Kept labs outlive this process: detached, output to a file.
   const logFile = daemonFiles(spec.name).log;

@@ -1,9 +1,10 @@
-// What the lab's checks are made of: a command in a lab namespace, a ping that passes or fails, the TCP/UDP
-// peer (src/lab/peer.ts) as server and client, and the result every check reports.
+// What the lab's checks are made of: a command in a lab namespace (or in the Docker container, see container.ts),
+// a ping that passes or fails, the TCP/UDP peer (src/lab/peer.ts) as server and client, and the result every
+// check reports.
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 
-import { waitFor } from '../netns';
+import { waitFor, type RunResult } from '../netns';
 import type { LabNetwork } from './build';
 
 const PEER = path.resolve(__dirname, 'peer.js');
@@ -16,12 +17,20 @@ export interface CheckResult {
   detail: string;
 }
 
+// Runs a command somewhere (a namespace, the Docker container) and never rejects on a non-zero exit.
+export type Runner = (argv: string[]) => Promise<RunResult>;
+
 export async function exec(net: LabNetwork, ns: string, argv: string[]) {
   return net.ns(ns).exec(argv, { allowFailure: true, timeoutMs: 30_000 });
 }
 
-export async function pingCheck(net: LabNetwork, out: Out, from: string, to: string, name: string): Promise<CheckResult> {
-  const r = await exec(net, from, ['ping', '-6', '-c', '1', '-W', '3', to]);
+// A lab namespace's name, or a runner of its own (the Docker container's `docker exec`).
+export function runnerOf(net: LabNetwork, from: string | Runner): Runner {
+  return typeof from === 'string' ? (argv) => exec(net, from, argv) : from;
+}
+
+export async function pingCheck(net: LabNetwork, out: Out, from: string | Runner, to: string, name: string): Promise<CheckResult> {
+  const r = await runnerOf(net, from)(['ping', '-6', '-c', '1', '-W', '3', to]);
   const rtt = /time=(\S+ ms)/.exec(r.stdout)?.[1];
   const ok = r.code === 0;
   out(`  ${ok ? 'ok  ' : 'FAIL'} ${name}${ok ? `: answered in ${rtt}` : ''}`);

@@ -8,7 +8,9 @@ import * as path from 'node:path';
 import { waitFor } from '../netns';
 import { Translator } from '../translator';
 import { buildLab, LAB_PREFIX, type LabNetwork } from './build';
+import type { LabContainer } from './container';
 import { CLI, Daemon, daemonFiles, LAB_DIR, startDaemon, type DaemonSpec } from './daemon';
+import type { LabDocker } from './docker_host';
 import { exec, peerClient, pingCheck, startServer, type CheckResult, type Out } from './probes';
 import { ADDRESSES, SEED_AMBIGUITY, SEED_NPTV6, type LabTopology } from './topology';
 import { tracePing } from './trace';
@@ -27,6 +29,8 @@ export interface LabRun {
   mgmtOut: string; // mgmt's address as seen outside
   daemons: Daemon[]; // started: the Docker host's, then the gateway's
   servers: ChildProcess[]; // the TCP/UDP peers in dns and host, from containerFlows to gatewayFlows
+  container: LabContainer; // cnt01, a namespace or (--docker) a Docker container
+  docker: LabDocker | null; // --docker: the Docker host's own Engine
 }
 
 export type LabPlan = Pick<LabRun, 'dockerHost' | 'gateway' | 'hostOut' | 'mgmtOut'>;
@@ -96,11 +100,18 @@ export async function startTranslators(run: LabRun, keep: boolean): Promise<void
     daemons.push(d);
     await d.ready();
   }
+  if (run.docker) {
+    // The network existed before npt66 started: its first listing of the Engine's networks brings the subnet.
+    const subnet = run.docker.subnet;
+    await waitFor(`the Docker host's npt66 to take ${subnet} from Docker`, () =>
+      daemons[0]!.records().some((r) => String(r.msg).includes("Docker's IPv6 subnets now") && String(r.msg).includes(subnet)), 20_000);
+  }
   const masq = (daemons[0]!.find('ready')?.masquerade as { address?: string }[] | undefined)?.[0];
   if (masq?.address !== ADDRESSES.host) throw new Error(`lab: the Docker host's npt66 masquerades to ${masq?.address}, expected ${ADDRESSES.host}`);
   out('Translations:');
   for (const m of data.masquerade) {
-    out(`  Docker host (${LAB_PREFIX}${dockerHost.ns}), npt66 masquerade: ${m.source} -> ${masq.address} ports ${m.ports}`);
+    const source = run.docker ? `"source": "docker" (the Engine's IPv6 networks: ${run.docker.subnet})` : m.source;
+    out(`  Docker host (${LAB_PREFIX}${dockerHost.ns}), npt66 masquerade: ${source} -> ${masq.address} ports ${m.ports}`);
     out(`    (no "address" in its configuration: npt66 took ${m.interface}'s stable global address)`);
   }
   for (const m of data.nptv6) out(`  gateway (${LAB_PREFIX}${gateway.ns}), npt66 NPTv6: ${m.inside} <-> ${m.outside}`);
@@ -120,9 +131,9 @@ export async function startTranslators(run: LabRun, keep: boolean): Promise<void
   out();
 }
 
-export async function articleChecks({ data, out, net }: LabRun): Promise<CheckResult[]> {
-  const cnt = data.container.ns;
-  out("The article's checks:");
+export async function articleChecks({ data, out, net, container }: LabRun): Promise<CheckResult[]> {
+  const cnt = container.run;
+  out(`The article's checks (in cnt01: ${container.how} ...):`);
   const results = [
     await pingCheck(net, out, data.dockerHost.ns, ADDRESSES.cnt01, 'Docker host -> container (ping6 fd5a:ceb9:ed8d:1::2, plain routing over br_ipv6_nw)'),
     await pingCheck(net, out, cnt, ADDRESSES.dockerBridge, 'container -> Docker host bridge (ping6 fd5a:ceb9:ed8d:1::1)'),
@@ -133,10 +144,10 @@ export async function articleChecks({ data, out, net }: LabRun): Promise<CheckRe
 }
 
 // container -> outside, hop by hop: masquerade on the Docker host, then NPTv6 on the gateway.
-export async function containerPathTrace({ data, out, net, gateway, hostOut }: LabRun): Promise<CheckResult> {
+export async function containerPathTrace({ data, out, net, gateway, hostOut, container }: LabRun): Promise<CheckResult> {
   const cnt = data.container.ns;
-  out('container -> outside: `ping6 dns.google` in cnt01, hop by hop (tcpdump on each link):');
-  const result = await tracePing(net, out, cnt, 'dns.google', [
+  out(`container -> outside: \`${container.how} ping6 dns.google\`, hop by hop (tcpdump on each link):`);
+  const result = await tracePing(net, out, container.run, 'dns.google', [
     { ns: cnt, iface: data.container.iface, where: 'cnt01            (cnt01 eth0)  ' },
     { ns: data.dockerHost.ns, iface: data.dockerHost.outside, where: 'Docker host out  (host ens192) ', by: 'npt66 masquerade on the Docker host' },
     { ns: gateway.ns, iface: data.gateway.inside, where: 'gateway inside   (gw eth0)     ' },
@@ -148,21 +159,19 @@ export async function containerPathTrace({ data, out, net, gateway, hostOut }: L
 }
 
 // Starts the TCP/UDP peers (kept for gatewayFlows) and checks the container's flows: masquerade port, then NPTv6.
-export async function containerFlows({ data, out, net, hostOut, servers }: LabRun): Promise<CheckResult[]> {
-  out('TCP and UDP from cnt01 to dns.google (the server answers with the address and port it saw):');
+export async function containerFlows({ data, out, net, hostOut, servers, container }: LabRun): Promise<CheckResult[]> {
+  out(`TCP and UDP from cnt01 to dns.google (${container.how}; the server answers with the address and port it saw):`);
   for (const ns of ['dns', 'host']) {
     for (const proto of ['tcp', 'udp']) servers.push(await startServer(net, ns, proto, PEER_PORT));
   }
   const [pMin, pMax] = data.masquerade[0]!.ports.split('-').map(Number) as [number, number];
   const results: CheckResult[] = [];
-  for (const proto of ['tcp', 'udp']) {
-    const r = await peerClient(net, data.container.ns, proto, ADDRESSES.dns, PEER_PORT);
-    const m = /local (\S+) seen-from (\S+) port (\d+)/.exec(r.stdout);
-    const seenPort = Number(m?.[3]);
-    const ok = r.code === 0 && m?.[2] === hostOut && seenPort >= pMin && seenPort <= pMax;
-    const detail = m
-      ? `cnt01 [${m[1]}] -> server saw [${m[2]}]:${m[3]} (masquerade port in ${pMin}-${pMax}, then NPTv6)`
-      : `no answer: ${r.stderr.trim()}`;
+  for (const proto of ['tcp', 'udp'] as const) {
+    const a = await container.peer(proto, ADDRESSES.dns, PEER_PORT);
+    const ok = a.ok && a.seen === hostOut && a.port !== null && a.port >= pMin && a.port <= pMax;
+    const detail = a.seen
+      ? `cnt01 [${a.local}] -> server saw [${a.seen}]:${a.port} (masquerade port in ${pMin}-${pMax}, then NPTv6)`
+      : `no answer: ${a.error}`;
     results.push({ name: `${proto.toUpperCase()} cnt01 -> dns.google`, ok, detail });
     out(`  ${ok ? 'ok  ' : 'FAIL'} ${proto.toUpperCase()} cnt01 -> dns.google: ${detail}`);
   }
@@ -170,12 +179,12 @@ export async function containerFlows({ data, out, net, hostOut, servers }: LabRu
   return results;
 }
 
-export async function containerTraceroute({ data, out, net }: LabRun): Promise<CheckResult> {
-  out('traceroute -6 -n dns.google from cnt01 (every Time Exceeded and the final Port Unreachable come back through');
+export async function containerTraceroute({ out, container }: LabRun): Promise<CheckResult> {
+  out(`traceroute to dns.google from cnt01 (${container.how}; every Time Exceeded and the final Port Unreachable come back through`);
   out('NPTv6 on the gateway and masquerade on the Docker host, with their embedded packet translated too):');
-  const ctr = await exec(net, data.container.ns, ['traceroute', '-6', '-n', '-q', '1', '-w', '2', '-m', '8', ADDRESSES.dns]);
-  for (const l of ctr.stdout.trim().split('\n')) out(`  ${l}`);
-  const ctrOk = [ADDRESSES.dockerBridge, ADDRESSES.routerDown, ADDRESSES.gwInside, ADDRESSES.ispDown, ADDRESSES.dns].every((a) => ctr.stdout.includes(a));
+  const ctr = await container.traceroute(ADDRESSES.dns);
+  for (const l of ctr.trim().split('\n')) out(`  ${l}`);
+  const ctrOk = [ADDRESSES.dockerBridge, ADDRESSES.routerDown, ADDRESSES.gwInside, ADDRESSES.ispDown, ADDRESSES.dns].every((a) => ctr.includes(a));
   out(`  ${ctrOk ? 'ok  ' : 'FAIL'} every hop answered: Docker host, router, gateway, ISP, dns.google`);
   out();
   return { name: 'traceroute cnt01 -> dns.google', ok: ctrOk, detail: ctrOk ? 'every hop answered' : 'hops missing' };

@@ -3,7 +3,7 @@
 import { waitFor } from '../netns';
 import type { LabNetwork } from './build';
 import { TextCapture, type EchoLine } from './capture';
-import { exec, type CheckResult, type Out } from './probes';
+import { runnerOf, type CheckResult, type Out, type Runner } from './probes';
 
 export interface CapturePoint {
   ns: string;
@@ -15,7 +15,7 @@ export interface CapturePoint {
 export async function tracePing(
   net: LabNetwork,
   out: Out,
-  from: string,
+  from: string | Runner,
   to: string,
   points: CapturePoint[],
   name: string,
@@ -25,7 +25,7 @@ export async function tracePing(
   const caps: { point: CapturePoint; cap: TextCapture }[] = [];
   try {
     for (const p of points) caps.push({ point: p, cap: await TextCapture.start(net, p.ns, p.iface, filter, p.where) });
-    const ping = await exec(net, from, ['ping6', '-c', '1', '-W', '3', to]);
+    const ping = await runnerOf(net, from)(['ping6', '-c', '1', '-W', '3', to]);
     // Each point sees the request and the reply (the first and last points may see only one each way).
     await waitFor('captures', () => caps.every((c) => c.cap.echoes().length >= 2), 3000).catch(() => undefined);
     const show = (lines: { point: CapturePoint; e: EchoLine }[], forward: boolean) => {
