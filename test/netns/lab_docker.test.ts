@@ -7,7 +7,9 @@
 // the lab's directories; also after Ctrl-C in the middle of a run. Without Docker: a clear message, exit 69.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { LAB_DIR } from '../../src/lab/daemon';
@@ -122,8 +124,10 @@ describe('npm run lab -- --docker', () => {
   });
 
   test('without Docker installed: a clear message saying how to install it, exit 69, nothing built', async () => {
-    // A PATH without dockerd (/usr/sbin) and docker (/usr/local/bin): as on a machine without Docker.
-    const r = await lab(['--docker'], { ...process.env, PATH: '/usr/bin:/bin' });
+    // A PATH with a shell and nothing else: as on a machine without Docker.
+    const bin = mkdtempSync(join(tmpdir(), 'npt66-no-docker-'));
+    symlinkSync('/bin/sh', join(bin, 'sh'));
+    const r = await lab(['--docker'], { ...process.env, PATH: bin }).finally(() => rmSync(bin, { recursive: true, force: true }));
     assert.equal(r.code, 69);
     assert.match(r.stderr, /npt66 lab --docker: Docker cannot run here: dockerd is not installed: install Docker with `apt-get install docker\.io`/);
     assert.equal(r.stdout, '');
