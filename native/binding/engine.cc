@@ -146,6 +146,7 @@ Napi::Function Engine::Define(Napi::Env env) {
                       InstanceMethod<&Engine::SetOutsideInterfaces>("setOutsideInterfaces"),
                       InstanceMethod<&Engine::SetMasqueradeSources>("setMasqueradeSources"),
                       InstanceMethod<&Engine::WatchAddresses>("watchAddresses"),
+                      InstanceMethod<&Engine::SetProxyNdp>("setProxyNdp"),
                       InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::Mappings>("mappings"),
                       InstanceMethod<&Engine::Stop>("stop")});
 }
@@ -235,6 +236,44 @@ Napi::Value Engine::WatchAddresses(const Napi::CallbackInfo& info) {
     });
   } catch (const std::system_error& e) {
     throw_error(env, "ERR_NPT66_QUEUE", std::string("cannot watch address changes: ") + e.what());
+  }
+  return env.Undefined();
+}
+
+// setProxyNdp([{inside, insideLength, outside, outsideLength, interface, mode: 'neighbours' | 'prefix',
+// neighbours: Buffer(16)[]}]): the entries npt66 answers Neighbor Solicitations for from now on
+// (nfq::NdpResponder). ERR_NPT66_CONFIG, entries unchanged, when they do not compile.
+Napi::Value Engine::SetProxyNdp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) throw_error(env, "ERR_NPT66_INVALID_ARG", "setProxyNdp: entries must be an array");
+  Napi::Array a = info[0].As<Napi::Array>();
+  std::vector<NdpProxyEntry> entries;
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    if (!a.Get(i).IsObject()) throw_error(env, "ERR_NPT66_INVALID_ARG", "setProxyNdp: each entry must be an object");
+    Napi::Object o = a.Get(i).As<Napi::Object>();
+    NdpProxyEntry e;
+    e.pair.inside.addr = to_address(env, o.Get("inside"), "inside");
+    e.pair.inside.len = static_cast<uint8_t>(o.Get("insideLength").ToNumber().Uint32Value());
+    e.pair.outside.addr = to_address(env, o.Get("outside"), "outside");
+    e.pair.outside.len = static_cast<uint8_t>(o.Get("outsideLength").ToNumber().Uint32Value());
+    if (Napi::Value name = o.Get("interface"); name.IsString()) e.pair.interface = name.As<Napi::String>().Utf8Value();
+    const std::string mode = o.Get("mode").ToString().Utf8Value();
+    if (mode != "neighbours" && mode != "prefix")
+      throw_error(env, "ERR_NPT66_INVALID_ARG", "setProxyNdp: mode must be 'neighbours' or 'prefix'");
+    e.mode = mode == "prefix" ? NdpProxyMode::prefix : NdpProxyMode::neighbours;
+    Napi::Value list = o.Get("neighbours");
+    if (list.IsArray()) {
+      Napi::Array n = list.As<Napi::Array>();
+      for (uint32_t j = 0; j < n.Length(); ++j) e.neighbours.push_back(to_address(env, n.Get(j), "neighbours[]"));
+    }
+    entries.push_back(std::move(e));
+  }
+  try {
+    engine_->set_proxy_ndp(std::move(entries));
+  } catch (const std::invalid_argument& e) {
+    throw_error(env, "ERR_NPT66_CONFIG", e.what());
+  } catch (const std::system_error& e) {
+    throw_error(env, "ERR_NPT66_QUEUE", std::string("cannot start the proxy NDP responder: ") + e.what());
   }
   return env.Undefined();
 }

@@ -10,6 +10,7 @@
 
 #include "engine_clock.h"
 #include "queue_error.h"
+#include "ndp_responder.h"
 #include "queue_worker.h"
 
 namespace npt66::nfq {
@@ -173,6 +174,11 @@ Stats Engine::snapshot() const {
     s.queues.push_back(q);
   }
   accumulate(s.total, housekeeping_counters_);
+  {
+    std::lock_guard<std::mutex> lock(ndp_mutex_);
+    if (ndp_) ndp_->add_counters(s.total);
+    for (size_t i = 0; i < kCounterCount; ++i) s.total[i] += ndp_final_[i];
+  }
   std::shared_ptr<const PrefixTable> table = table_.load(std::memory_order_acquire);
   size_t mappings = table ? std::min(table->mappings().size(), MappingCounters::kCapacity) : 0;
   for (uint32_t i = 0; i < mappings; ++i) {
@@ -276,7 +282,24 @@ void Engine::expire_and_deliver(uint64_t now_ms) noexcept {
   }
 }
 
+void Engine::set_proxy_ndp(std::vector<NdpProxyEntry> entries) {
+  const bool any = !entries.empty();
+  std::string error;
+  std::shared_ptr<const NdpProxyPolicy> policy = NdpProxyPolicy::compile(std::move(entries), error);
+  if (!policy) throw std::invalid_argument(error);
+  std::lock_guard<std::mutex> lock(ndp_mutex_);
+  if (!ndp_ && !any) return;
+  if (!ndp_) ndp_ = std::make_unique<NdpResponder>(emit_);
+  ndp_->set_policy(std::move(policy));
+}
+
 void Engine::stop(std::chrono::milliseconds drain) {
+  {
+    // Before the queues: the answers stop first, as the rules go first in the gateway.
+    std::lock_guard<std::mutex> lock(ndp_mutex_);
+    if (ndp_) ndp_->add_counters(ndp_final_);
+    ndp_.reset();  // joins its thread, closes its sockets
+  }
   std::lock_guard<std::mutex> lock(lifecycle_);
   if (state_ != State::running) return;
   for (auto& w : workers_) w->request_stop(drain);

@@ -16,6 +16,7 @@
 #include "kernel_queue_stats.h"
 #include "nat66_config.h"
 #include "nat66_table.h"
+#include "ndp_proxy.h"
 #include "prefix_map.h"
 #include "rate_limiter.h"
 #include "outside_interfaces.h"
@@ -25,6 +26,7 @@
 namespace npt66::nfq {
 
 class QueueWorker;
+class NdpResponder;
 
 // The engine's defaults, for callers that set no value (C++ tests, benchmarks, the addon when JS leaves an
 // option out). The configuration's defaults live in the zod schema (src/gateway-config.ts) and must equal these:
@@ -127,6 +129,12 @@ class Engine {
   // index or prefixes the table refuses (the message says why); the sources are then unchanged.
   void set_masquerade_sources(uint32_t index, std::vector<Prefix> prefixes);
 
+  // Any thread. The proxy NDP entries in force (ndp_responder.h): the responder thread starts with the first
+  // non-empty list and answers by each new one from then on; an empty list closes its sockets (the thread and
+  // its counters stay until stop()). Throws std::invalid_argument (entries unchanged) when they do not compile,
+  // std::system_error when the responder cannot start.
+  void set_proxy_ndp(std::vector<NdpProxyEntry> entries);
+
   // Counters summed over the queue threads, with the kernel's figures. Call from one thread at a time
   // (the thread that calls start()).
   Stats snapshot() const;
@@ -153,6 +161,9 @@ class Engine {
   std::vector<std::string> outside_names_;
   std::vector<std::unique_ptr<Nat66Table>> masquerade_;
   RateLimiter icmp_limiter_;
+  mutable std::mutex ndp_mutex_;              // ndp_: set_proxy_ndp, snapshot and stop may run on different threads
+  std::unique_ptr<NdpResponder> ndp_;         // proxy NDP, from the first set_proxy_ndp with entries until stop()
+  CounterSnapshot ndp_final_{};               // its counters when stop() ended it
   std::vector<std::unique_ptr<QueueWorker>> workers_;
   std::vector<std::thread> threads_;
   std::thread housekeeper_;
