@@ -42,7 +42,7 @@ export const FIELD_HELP: Record<string, string> = {
   'nptv6[].interface':
     'the name of the outside interface (where translated packets leave), 1 to 15 characters of letters, digits, "_", "." and "-", not starting with "-", e.g. "eth1"; may be left out when "outside" names an interface. One inside prefix may have several entries with different interfaces (several uplinks, RFC 6296 s2.4)',
   'nptv6[].proxyNdp':
-    'true or false (default false): answer Neighbor Solicitations on the outside interface for the outside addresses of inside hosts that are live neighbours, for an outside prefix that is on-link there instead of routed to the gateway (README "Proxy NDP")',
+    'false (default), true or "neighbours", or "prefix": for an outside prefix that is on-link on the outside interface instead of routed to the gateway, npt66 answers Neighbor Solicitations there: "neighbours" (true) for the outside addresses of inside hosts that are live neighbours now, "prefix" for every address of the outside prefix it translates; never for DAD probes (README "Proxy NDP")',
   queues: 'an object {"first": N, "count": N}: the NFQUEUE numbers npt66 binds, first .. first+count-1',
   'queues.first': 'an integer from 0 to 65535: the first NFQUEUE number',
   'queues.count': 'an integer from 1 to 64: how many queues (one packet thread each; more than one uses --queue-balance)',
@@ -118,7 +118,7 @@ const nptv6Mapping = z
     inside: z.string().describe(help('nptv6[].inside')),
     outside: z.union([z.string(), outsideFrom]).describe(help('nptv6[].outside')),
     interface: z.string().regex(INTERFACE_NAME).optional().describe(help('nptv6[].interface')),
-    proxyNdp: z.boolean().optional().describe(help('nptv6[].proxyNdp')),
+    proxyNdp: z.union([z.boolean(), z.enum(['neighbours', 'prefix'])]).optional().describe(help('nptv6[].proxyNdp')),
   })
   .describe(help('nptv6[]'));
 
@@ -240,7 +240,7 @@ export interface Nptv6Entry {
   outside: string | null;
   interface: string;
   outsideFrom?: OutsideFrom;
-  proxyNdp?: boolean; // answer Neighbor Solicitations for live inside hosts' outside addresses (src/proxy-ndp.ts)
+  proxyNdp?: 'neighbours' | 'prefix'; // answer Neighbor Solicitations for its outside addresses (src/proxy-ndp.ts); true is "neighbours"
 }
 export type GatewayConfig = Omit<ParsedGatewayConfig, 'masquerade' | 'nptv6'> & { masquerade: MasqueradeEntry[]; nptv6: Nptv6Entry[] };
 
@@ -387,6 +387,12 @@ function followAgain(input: unknown): unknown {
 }
 
 // Each entry's interface (the one "outside" follows when left out) and outside prefix in force.
+// "proxyNdp" as the entry keeps it: true is "neighbours", false or absent none.
+function proxyNdpMode(v: boolean | 'neighbours' | 'prefix' | undefined): { proxyNdp?: 'neighbours' | 'prefix' } {
+  if (v === undefined || v === false) return {};
+  return { proxyNdp: v === true ? 'neighbours' : v };
+}
+
 function resolveNptv6Entries(parsed: ParsedGatewayConfig['nptv6'], facts: HostFacts) {
   const warnings: { field: string; message: string }[] = [];
   const followed: (FollowedPrefix | null)[] = [];
@@ -396,7 +402,7 @@ function resolveNptv6Entries(parsed: ParsedGatewayConfig['nptv6'], facts: HostFa
         throw configError(`nptv6[${i}].interface`, `is missing; it must be ${help('nptv6[].interface')}`);
       }
       followed.push(null);
-      return { inside: m.inside, outside: m.outside, interface: m.interface, ...(m.proxyNdp ? { proxyNdp: true } : {}) };
+      return { inside: m.inside, outside: m.outside, interface: m.interface, ...proxyNdpMode(m.proxyNdp) };
     }
     const from: OutsideFrom = { interface: m.outside.interface, length: m.outside.length, subnet: m.outside.subnet };
     const f = followedPrefix(from, facts);
@@ -407,7 +413,7 @@ function resolveNptv6Entries(parsed: ParsedGatewayConfig['nptv6'], facts: HostFa
         message: `no outside prefix yet (${f.reason}): outbound traffic from ${m.inside} is dropped (drop_no_outside_prefix) until one appears`,
       });
     }
-    return { inside: m.inside, outside: f.prefix, interface: m.interface ?? from.interface, outsideFrom: from, ...(m.proxyNdp ? { proxyNdp: true } : {}) };
+    return { inside: m.inside, outside: f.prefix, interface: m.interface ?? from.interface, outsideFrom: from, ...proxyNdpMode(m.proxyNdp) };
   });
   return { entries, followed, warnings };
 }

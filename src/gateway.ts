@@ -146,7 +146,7 @@ export class Gateway extends EventEmitter {
   private dockerSubnets: string[] = []; // Docker's IPv6 subnets in force (the table's and the rules')
   private dockerSeen: string[] = []; // the subnets Docker last listed, before acceptDockerSubnets
   private dockerOptions: DockerNetworksOptions = {};
-  private proxyNdp: ProxyNdp | null = null; // while an nptv6 entry has "proxyNdp": the kernel's proxy entries (proxy-ndp.ts)
+  private proxyNdp: ProxyNdp | null = null; // while an nptv6 entry has "proxyNdp": what the native responder answers (proxy-ndp.ts)
   private state: GatewayState = 'starting';
   private readonly startedAt = new Date();
   private queue: Promise<unknown> = Promise.resolve(); // serializes reload and stop
@@ -506,8 +506,14 @@ export class Gateway extends EventEmitter {
       this.proxyNdp = null;
       return;
     }
-    this.proxyNdp ??= new ProxyNdp((type, fields) => this.emitEvent(type, fields));
-    await this.proxyNdp.setEntries(entries);
+    if (typeof this.engine.setProxyNdp !== 'function') {
+      throw new Npt66Error('ERR_NPT66_ENGINE_UNAVAILABLE', 'this build of the npt66 addon cannot answer Neighbor Solicitations; rebuild it (npm run build) or remove "proxyNdp"');
+    }
+    this.proxyNdp ??= new ProxyNdp(
+      (type, fields) => this.emitEvent(type, fields),
+      (native) => callNative(() => this.engine.setProxyNdp!(native)),
+    );
+    await this.proxyNdp.setEntries(entries, this.compiled.mappings);
   }
 
   // Follows Docker's networks while an entry names "docker" (started or stopped by start and reload).

@@ -105,6 +105,18 @@ export interface NativeMappingEvent {
   time: number; // ms since the Unix epoch, when the table queued the event
 }
 
+// One nptv6 entry with proxy NDP, for setProxyNdp: its compiled prefixes, its outside interface, and in
+// "neighbours" mode the outside addresses answered for (16-byte Buffers; ignored in "prefix" mode).
+export interface NativeProxyNdpEntry {
+  inside: Buffer;
+  insideLength: number;
+  outside: Buffer;
+  outsideLength: number;
+  interface: string;
+  mode: 'neighbours' | 'prefix';
+  neighbours: Buffer[];
+}
+
 // An interface's global IPv6 addresses changed (after watchAddresses(); rtnetlink RTM_NEWADDR/RTM_DELADDR).
 export interface NativeAddressEvent {
   type: 'address';
@@ -147,6 +159,9 @@ export interface NativeEngine {
   // From now on (subscribed before it returns) an 'address' event whenever an interface's global IPv6 addresses
   // change; throws ERR_NPT66_QUEUE when rtnetlink cannot be opened. Ends with stop().
   watchAddresses?(): void;
+  // The proxy NDP entries answered from now on by the native responder (native/nfq/ndp_responder.h); [] stops
+  // answering. Throws ERR_NPT66_CONFIG (entries unchanged) when their prefixes do not compile.
+  setProxyNdp?(entries: NativeProxyNdpEntry[]): void;
   stats(): NativeEngineStats;
   mappings(): NativeMappingRecord[]; // snapshot of every live masquerade mapping
   stop(drainMs?: number): Promise<void>; // drain (default 200 ms quiet), verdict for everything, unbind, join

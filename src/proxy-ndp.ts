@@ -1,22 +1,29 @@
-// Proxy NDP (issue 11 part 3, "proxyNdp": true on an nptv6 entry): when the outside prefix is on-link on the
-// outside interface instead of routed to the gateway, the upstream router asks for each outside address with a
-// Neighbor Solicitation (RFC 4861 s7.2.3). The kernel's own proxy answers them (RFC 4861 s7.2.8, its ndisc code:
-// net.ipv6.conf.IF.proxy_ndp=1 plus one `ip -6 neigh add proxy ADDRESS dev IF` per address); npt66 keeps those
-// entries equal to the outside addresses of the inside hosts that are live neighbours now:
-//   - the kernel's neighbour table on every other interface is read every 2 s (`ip -j -6 neigh show`);
-//   - an entry is added for each live inside neighbour's translated address (the entry's own mapping, so never
-//     an address outside the configured prefix), and removed when the neighbour goes (FAILED, INCOMPLETE, absent);
-//   - on stop every entry npt66 added is removed and proxy_ndp put back as it was.
+// Proxy NDP (issue 11 part 3, "proxyNdp" on an nptv6 entry): when the outside prefix is on-link on the outside
+// interface instead of routed to the gateway, the upstream router asks for each outside address with a Neighbor
+// Solicitation (RFC 4861 s7.2.3). npt66 answers them itself (native/nfq/ndp_responder, deciding in
+// native/core/ndp_proxy), not through the kernel's proxy (proxy_ndp=1 and `ip -6 neigh add proxy`), which answers
+// DAD probes, knows single addresses only, and leaves its entries behind when npt66 is killed. Two modes:
+//   - "neighbours" (true): the outside addresses of inside hosts that are live neighbours now. The kernel's
+//     neighbour table on every other interface is read every 2 s (`ip -j -6 neigh show`); each live inside
+//     neighbour's translated address (the entry's own mapping, so never an address outside the configured prefix)
+//     is handed to the responder, and taken back when the neighbour goes (FAILED, INCOMPLETE, absent);
+//   - "prefix": every address of the outside prefix that the entry translates (the responder decides; nothing is
+//     polled).
+// Nothing here touches kernel state: stopping (or dying) closes the responder's sockets and that is all.
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 
+import type { CompiledNptv6Mapping } from './config';
+import type { NativeProxyNdpEntry } from './native';
+import { parseAddress } from './prefix';
 import { Translator } from './translator';
+
+export type ProxyNdpMode = 'neighbours' | 'prefix';
 
 export interface ProxyNdpEntry {
   inside: string;
   outside: string | null; // null: follows an interface that has no prefix yet (nothing to answer for)
   interface: string;
-  proxyNdp?: boolean;
+  proxyNdp?: ProxyNdpMode;
 }
 
 // One row of `ip -j -6 neigh show`.
@@ -45,12 +52,12 @@ export function isLiveNeighbour(n: NeighbourRow): boolean {
 // prefix, or refused, e.g. RFC 6296 s3.5's 0xFFFF subnet).
 export type OutboundMap = (index: number, address: string) => string | null;
 
-// The proxy entries wanted now: for each entry with proxyNdp and an outside prefix, each live neighbour seen on an
-// interface other than that entry's outside interface, translated by that entry.
+// The addresses answered for now in "neighbours" mode: for each such entry with an outside prefix, each live
+// neighbour seen on an interface other than that entry's outside interface, translated by that entry.
 export function proxyTargets(entries: readonly ProxyNdpEntry[], neighbours: readonly NeighbourRow[], outbound: OutboundMap): ProxyTarget[] {
   const out = new Map<string, ProxyTarget>();
   entries.forEach((e, index) => {
-    if (!e.proxyNdp || e.outside === null) return;
+    if (e.proxyNdp !== 'neighbours' || e.outside === null) return;
     for (const n of neighbours) {
       if (n.dev === e.interface || !isLiveNeighbour(n)) continue;
       const address = outbound(index, n.dst);
@@ -65,7 +72,7 @@ export function proxyTargets(entries: readonly ProxyNdpEntry[], neighbours: read
 // A Translator per entry (one entry alone, so that several uplinks each translate by their own prefix).
 export function translatorMap(entries: readonly ProxyNdpEntry[]): OutboundMap {
   const translators = entries.map((e) =>
-    e.proxyNdp && e.outside !== null ? new Translator([{ inside: e.inside, outside: e.outside, interface: e.interface }]) : null,
+    e.proxyNdp === 'neighbours' && e.outside !== null ? new Translator([{ inside: e.inside, outside: e.outside, interface: e.interface }]) : null,
   );
   return (index, address) => {
     const t = translators[index];
@@ -88,17 +95,43 @@ function ip(args: string[]): Promise<{ code: number; stdout: string; stderr: str
 
 type Report = (type: 'state' | 'warning', fields: { message: string; [k: string]: unknown }) => void;
 
+// The responder's entries: each entry with proxyNdp and an outside prefix, its compiled prefixes, its mode and (in
+// neighbours mode) the addresses of `targets` that belong to it.
+export function nativeEntries(
+  entries: readonly ProxyNdpEntry[],
+  mappings: readonly CompiledNptv6Mapping[],
+  targets: readonly ProxyTarget[],
+): NativeProxyNdpEntry[] {
+  const out: NativeProxyNdpEntry[] = [];
+  entries.forEach((e, index) => {
+    const m = mappings[index];
+    if (!e.proxyNdp || e.outside === null || !m || m.noOutside) return;
+    out.push({
+      inside: m.inside,
+      insideLength: m.insideLength,
+      outside: m.outside,
+      outsideLength: m.outsideLength,
+      interface: e.interface,
+      mode: e.proxyNdp,
+      neighbours: targets.filter((t) => t.index === index).map((t) => parseAddress(t.address, `nptv6[${index}]`)),
+    });
+  });
+  return out;
+}
+
 export class ProxyNdp {
   private entries: ProxyNdpEntry[] = [];
+  private mappings: CompiledNptv6Mapping[] = [];
   private outbound: OutboundMap = () => null;
-  private readonly installed = new Map<string, ProxyTarget>(); // `${interface} ${address}`
-  private readonly proxySysctlBefore = new Map<string, string>(); // interface -> proxy_ndp before npt66 set it
+  private answering = new Map<string, ProxyTarget>(); // `${interface} ${address}`: neighbours mode, in force
+  private prefixes = new Set<string>(); // `${interface} ${prefix}`: prefix mode, in force
   private timer: NodeJS.Timeout | null = null;
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(
     private readonly report: Report,
+    private readonly apply: (entries: NativeProxyNdpEntry[]) => void, // the engine's setProxyNdp
     private readonly intervalMs = 2000,
   ) {}
 
@@ -106,19 +139,24 @@ export class ProxyNdp {
     return entries.some((e) => e.proxyNdp);
   }
 
-  // The entries in force (at start, reload and outside prefix change); synchronises at once.
-  setEntries(entries: readonly ProxyNdpEntry[]): Promise<void> {
+  // The entries in force (at start, reload and outside prefix change), with their compiled prefixes (same
+  // order); hands them to the responder at once.
+  setEntries(entries: readonly ProxyNdpEntry[], mappings: readonly CompiledNptv6Mapping[]): Promise<void> {
     this.entries = entries.map((e) => ({ ...e }));
+    this.mappings = [...mappings];
     this.outbound = translatorMap(this.entries);
-    for (const e of this.entries) if (e.proxyNdp) this.enableProxySysctl(e.interface);
-    if (!this.timer && ProxyNdp.wanted(entries)) {
+    const polling = this.entries.some((e) => e.proxyNdp === 'neighbours');
+    if (polling && !this.timer) {
       this.timer = setInterval(() => void this.sync(), this.intervalMs);
       this.timer.unref();
+    } else if (!polling && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
     }
     return this.sync();
   }
 
-  // Reads the neighbour table and adds and removes proxy entries to match (one pass at a time).
+  // Reads the neighbour table (when an entry needs it) and hands the entries to the responder (one pass at a time).
   sync(): Promise<void> {
     this.syncing = this.syncing.then(() => this.syncOnce()).catch((e: unknown) => {
       this.report('warning', { message: `proxy NDP: ${(e as Error).message}` });
@@ -128,63 +166,49 @@ export class ProxyNdp {
 
   private async syncOnce(): Promise<void> {
     if (this.stopped) return;
-    const r = await ip(['-j', '-6', 'neigh', 'show']);
-    if (r.code !== 0) throw new Error(`cannot read the neighbour table: ${r.stderr.trim()}`);
-    const rows = (JSON.parse(r.stdout || '[]') as NeighbourRow[]).filter((n) => typeof n.dst === 'string' && typeof n.dev === 'string');
-    const wanted = new Map(proxyTargets(this.entries, rows, this.outbound).map((t) => [`${t.interface} ${t.address}`, t]));
-    for (const [key, t] of this.installed) {
-      if (wanted.has(key)) continue;
-      await this.remove(t, 'inside host gone');
+    let rows: NeighbourRow[] = [];
+    if (this.entries.some((e) => e.proxyNdp === 'neighbours' && e.outside !== null)) {
+      const r = await ip(['-j', '-6', 'neigh', 'show']);
+      if (r.code !== 0) throw new Error(`cannot read the neighbour table: ${r.stderr.trim()}`);
+      rows = (JSON.parse(r.stdout || '[]') as NeighbourRow[]).filter((n) => typeof n.dst === 'string' && typeof n.dev === 'string');
+    }
+    if (this.stopped) return;
+    const targets = proxyTargets(this.entries, rows, this.outbound);
+    this.apply(nativeEntries(this.entries, this.mappings, targets));
+    this.reportChanges(targets);
+  }
+
+  // One state event per address (or prefix) answered from now on, and per one no longer answered.
+  private reportChanges(targets: ProxyTarget[]): void {
+    const wanted = new Map(targets.map((t) => [`${t.interface} ${t.address}`, t]));
+    for (const [key, t] of this.answering) {
+      if (!wanted.has(key)) this.report('state', { message: `proxy NDP: no longer answering for ${t.address} on ${t.interface} (inside ${t.inside} gone)`, ...t });
     }
     for (const [key, t] of wanted) {
-      if (this.installed.has(key) || this.stopped) continue;
-      const add = await ip(['-6', 'neigh', 'replace', 'proxy', t.address, 'dev', t.interface]);
-      if (add.code !== 0) {
-        this.report('warning', { message: `proxy NDP: cannot answer for ${t.address} on ${t.interface}: ${add.stderr.trim()}`, ...t });
-        continue;
-      }
-      this.installed.set(key, t);
-      this.report('state', { message: `proxy NDP: answering for ${t.address} on ${t.interface} (inside ${t.inside} is a live neighbour)`, ...t });
+      if (!this.answering.has(key)) this.report('state', { message: `proxy NDP: answering for ${t.address} on ${t.interface} (inside ${t.inside} is a live neighbour)`, ...t });
     }
+    this.answering = wanted;
+    const prefixes = new Set(this.entries.flatMap((e) => (e.proxyNdp === 'prefix' && e.outside !== null ? [`${e.interface} ${e.outside}`] : [])));
+    for (const key of this.prefixes) {
+      const [name, prefix] = key.split(' ');
+      if (!prefixes.has(key)) this.report('state', { message: `proxy NDP: no longer answering for ${prefix} on ${name}`, interface: name, prefix });
+    }
+    for (const key of prefixes) {
+      const [name, prefix] = key.split(' ');
+      if (!this.prefixes.has(key)) this.report('state', { message: `proxy NDP: answering for every address of ${prefix} on ${name}`, interface: name, prefix });
+    }
+    this.prefixes = prefixes;
   }
 
-  private async remove(t: ProxyTarget, why: string): Promise<void> {
-    this.installed.delete(`${t.interface} ${t.address}`);
-    const del = await ip(['-6', 'neigh', 'del', 'proxy', t.address, 'dev', t.interface]);
-    if (del.code !== 0) this.report('warning', { message: `proxy NDP: cannot remove ${t.address} on ${t.interface}: ${del.stderr.trim()}`, ...t });
-    else this.report('state', { message: `proxy NDP: no longer answering for ${t.address} on ${t.interface} (${why})`, ...t });
-  }
-
-  // Removes every entry npt66 added and puts proxy_ndp back.
+  // Stops answering: the responder gets no entries (its sockets close).
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.syncing;
-    for (const t of [...this.installed.values()]) await this.remove(t, 'npt66 stopping');
-    for (const [name, before] of this.proxySysctlBefore) {
-      try {
-        writeFileSync(sysctlPath(name), before);
-      } catch {
-        // the interface went away with its setting
-      }
-    }
-    this.proxySysctlBefore.clear();
+    this.apply([]);
+    if (this.answering.size || this.prefixes.size) this.report('state', { message: 'proxy NDP: no longer answering (stopped)' });
+    this.answering.clear();
+    this.prefixes.clear();
   }
-
-  private enableProxySysctl(name: string): void {
-    if (this.proxySysctlBefore.has(name)) return;
-    try {
-      const before = readFileSync(sysctlPath(name), 'utf8').trim();
-      if (before !== '1') writeFileSync(sysctlPath(name), '1');
-      this.proxySysctlBefore.set(name, before);
-      this.report('state', { message: `proxy NDP on ${name} (net.ipv6.conf.${name}.proxy_ndp=1, was ${before})`, interface: name });
-    } catch (e) {
-      this.report('warning', { message: `proxy NDP: cannot set net.ipv6.conf.${name}.proxy_ndp: ${(e as Error).message}`, interface: name });
-    }
-  }
-}
-
-function sysctlPath(name: string): string {
-  return `/proc/sys/net/ipv6/conf/${name}/proxy_ndp`;
 }

@@ -195,3 +195,13 @@ test('the JSON Schema refuses unknown keys and documents every field', () => {
   for (const [name, p] of Object.entries(schema.properties)) assert.ok(p.description, `${name} has no description`);
   assert.equal(schema.properties.queueMaxLen!.default, 4096);
 });
+
+test('nptv6[].proxyNdp: true is "neighbours", "prefix" is kept, false or absent is none, anything else refused', () => {
+  const entry = (proxyNdp?: unknown) => withMapping(proxyNdp !== undefined ? { proxyNdp } : {});
+  assert.equal(compileGatewayConfig(entry(true)).config.nptv6[0]!.proxyNdp, 'neighbours');
+  assert.equal(compileGatewayConfig(entry('neighbours')).config.nptv6[0]!.proxyNdp, 'neighbours');
+  assert.equal(compileGatewayConfig(entry('prefix')).config.nptv6[0]!.proxyNdp, 'prefix');
+  assert.equal('proxyNdp' in compileGatewayConfig(entry(false)).config.nptv6[0]!, false);
+  assert.equal('proxyNdp' in compileGatewayConfig(entry()).config.nptv6[0]!, false);
+  refuses(entry('all'), 'nptv6[0].proxyNdp');
+});

@@ -1,8 +1,10 @@
-// Proxy NDP's entry computation (src/proxy-ndp.ts): which outside addresses npt66 asks the kernel to answer for.
+// Proxy NDP's entry computation (src/proxy-ndp.ts): which outside addresses the native responder answers for.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { isLiveNeighbour, proxyTargets, translatorMap, type NeighbourRow, type ProxyNdpEntry } from '../../src/proxy-ndp';
+import { validateNptv6 } from '../../src/config';
+import { formatAddress } from '../../src/prefix';
+import { isLiveNeighbour, nativeEntries, proxyTargets, translatorMap, type NeighbourRow, type ProxyNdpEntry } from '../../src/proxy-ndp';
 import { Translator } from '../../src/translator';
 
 const INSIDE = 'fd5a:ceb9:ed8d:fe0a::/64';
@@ -18,7 +20,7 @@ test('live states: REACHABLE, STALE, DELAY, PROBE, PERMANENT; not FAILED, INCOMP
 });
 
 test('one entry per live inside neighbour, its translated address on the outside interface', () => {
-  const entries: ProxyNdpEntry[] = [{ inside: INSIDE, outside: OUTSIDE, interface: 'eth1', proxyNdp: true }];
+  const entries: ProxyNdpEntry[] = [{ inside: INSIDE, outside: OUTSIDE, interface: 'eth1', proxyNdp: 'neighbours' }];
   const rows = [
     neigh('fd5a:ceb9:ed8d:fe0a::10', 'eth0', 'REACHABLE'),
     neigh('fd5a:ceb9:ed8d:fe0a::20', 'eth0', 'FAILED'), // gone
@@ -36,12 +38,12 @@ test('nothing without proxyNdp or without an outside prefix; each uplink by its 
   const rows = [neigh('fd5a:ceb9:ed8d:fe0a::10', 'eth0', 'STALE')];
   const off: ProxyNdpEntry[] = [
     { inside: INSIDE, outside: OUTSIDE, interface: 'eth1' },
-    { inside: INSIDE, outside: null, interface: 'eth2', proxyNdp: true },
+    { inside: INSIDE, outside: null, interface: 'eth2', proxyNdp: 'neighbours' },
   ];
   assert.deepEqual(proxyTargets(off, rows, translatorMap(off)), []);
   const two: ProxyNdpEntry[] = [
-    { inside: INSIDE, outside: OUTSIDE, interface: 'eth1', proxyNdp: true },
-    { inside: INSIDE, outside: '2001:db8:ff77::/64', interface: 'eth2', proxyNdp: true },
+    { inside: INSIDE, outside: OUTSIDE, interface: 'eth1', proxyNdp: 'neighbours' },
+    { inside: INSIDE, outside: '2001:db8:ff77::/64', interface: 'eth2', proxyNdp: 'neighbours' },
   ];
   assert.deepEqual(
     proxyTargets(two, rows, translatorMap(two)).map((t) => [t.interface, t.address]),
@@ -50,4 +52,24 @@ test('nothing without proxyNdp or without an outside prefix; each uplink by its 
       ['eth2', outsideOf('fd5a:ceb9:ed8d:fe0a::10', '2001:db8:ff77::/64')],
     ],
   );
+});
+
+test('the responder gets each proxied entry: its prefixes and mode, in neighbours mode its live addresses only', () => {
+  const entries: ProxyNdpEntry[] = [
+    { inside: INSIDE, outside: OUTSIDE, interface: 'eth1', proxyNdp: 'neighbours' },
+    { inside: INSIDE, outside: '2001:db8:ff77::/64', interface: 'eth2', proxyNdp: 'prefix' },
+    { inside: INSIDE, outside: '2001:db8:ff88::/64', interface: 'eth3' }, // no proxy NDP
+    { inside: INSIDE, outside: null, interface: 'eth4', proxyNdp: 'prefix' }, // no prefix yet
+  ];
+  const mappings = validateNptv6(entries.map((e) => ({ inside: e.inside, outside: e.outside ?? '2001:db8:ff99::/64', interface: e.interface })));
+  const rows = [neigh('fd5a:ceb9:ed8d:fe0a::10', 'eth0', 'REACHABLE'), neigh('fd5a:ceb9:ed8d:fe0a::20', 'eth0', 'FAILED')];
+  const native = nativeEntries(entries, mappings, proxyTargets(entries, rows, translatorMap(entries)));
+  assert.deepEqual(
+    native.map((n) => [n.interface, n.mode, formatAddress(n.outside), n.outsideLength, n.neighbours.map((b) => formatAddress(b))]),
+    [
+      ['eth1', 'neighbours', '2001:db8:ff66::', 64, [outsideOf('fd5a:ceb9:ed8d:fe0a::10')]],
+      ['eth2', 'prefix', '2001:db8:ff77::', 64, []],
+    ],
+  );
+  assert.equal(formatAddress(native[0]!.inside), 'fd5a:ceb9:ed8d:fe0a::');
 });

@@ -120,3 +120,19 @@ export async function macOf(topology: Topology, ns: string, iface: string): Prom
 export async function setMtu(topology: Topology, links: [string, string][], mtu: number): Promise<void> {
   for (const [ns, iface] of links) await topology.ns(ns).exec(['ip', 'link', 'set', iface, 'mtu', String(mtu)]);
 }
+
+// ff02::1:ffXX:XXXX for `target` (RFC 4291 s2.7.1) and its Ethernet group 33:33:ff:XX:XX:XX (RFC 2464 s7).
+export function solicitedNode(target: string): { address: string; mac: string } {
+  const t = parseAddress(target, 'target');
+  const hex = (i: number) => t[i]!.toString(16).padStart(2, '0');
+  return { address: `ff02::1:ff${hex(13)}:${hex(14)}${hex(15)}`, mac: `33:33:ff:${hex(13)}:${hex(14)}:${hex(15)}` };
+}
+
+// A Neighbor Solicitation (RFC 4861 s4.3) for `target`, hop limit 255, with a Source Link-Layer Address option
+// when `sourceMac` is given (a DAD probe, RFC 4862 s5.4.3, has src "::", the solicited-node dst and none).
+export function neighborSolicitation(spec: PacketSpec, target: string, sourceMac?: string): Buffer {
+  const option = sourceMac ? Buffer.from([1, 1, ...sourceMac.split(':').map((h) => parseInt(h, 16))]) : Buffer.alloc(0);
+  const icmp = Buffer.concat([Buffer.alloc(8), parseAddress(target, 'target'), option]);
+  icmp[0] = 135;
+  return ipv6Packet({ hopLimit: 255, ...spec }, IPPROTO_ICMPV6, icmp, 2);
+}
