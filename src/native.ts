@@ -156,6 +156,9 @@ export interface NativeEngine {
   // Masquerade entry `index`'s source prefixes from now on (may be empty); mappings of a source that went are
   // removed (nat66_mapping_unsourced). Throws ERR_NPT66_CONFIG, sources unchanged, when the table refuses them.
   setMasqueradeSources?(index: number, sources: NativeMasquerade['sources']): void;
+  // Masquerade entry `index`'s published ports from now on (may be empty); flows through a forward that went stop
+  // being translated. Throws ERR_NPT66_CONFIG, forwards unchanged, when the table refuses them.
+  setMasqueradeForwards?(index: number, forwards: NonNullable<NativeMasquerade['forwards']>): void;
   // From now on (subscribed before it returns) an 'address' event whenever an interface's global IPv6 addresses
   // change; throws ERR_NPT66_QUEUE when rtnetlink cannot be opened. Ends with stop().
   watchAddresses?(): void;

@@ -145,6 +145,7 @@ Napi::Function Engine::Define(Napi::Env env) {
                      {InstanceMethod<&Engine::Start>("start"), InstanceMethod<&Engine::SetMappings>("setMappings"),
                       InstanceMethod<&Engine::SetOutsideInterfaces>("setOutsideInterfaces"),
                       InstanceMethod<&Engine::SetMasqueradeSources>("setMasqueradeSources"),
+                      InstanceMethod<&Engine::SetMasqueradeForwards>("setMasqueradeForwards"),
                       InstanceMethod<&Engine::WatchAddresses>("watchAddresses"),
                       InstanceMethod<&Engine::SetProxyNdp>("setProxyNdp"),
                       InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::Mappings>("mappings"),
@@ -287,6 +288,22 @@ Napi::Value Engine::SetMasqueradeSources(const Napi::CallbackInfo& info) {
   std::vector<Prefix> prefixes = to_masquerade_sources(env, info[1], "masquerade[" + std::to_string(index) + "].sources");
   try {
     engine_->set_masquerade_sources(index, std::move(prefixes));
+  } catch (const std::invalid_argument& e) {
+    throw_error(env, "ERR_NPT66_CONFIG", e.what());
+  }
+  return env.Undefined();
+}
+
+// setMasqueradeForwards(index, forwards): masquerade entry `index`'s port forwards from now on (forwards as in
+// NativeMasquerade). ERR_NPT66_CONFIG, forwards unchanged, for a bad index or forwards the table refuses.
+Napi::Value Engine::SetMasqueradeForwards(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw_error(env, "ERR_NPT66_CONFIG", "setMasqueradeForwards: index must be a number");
+  const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
+  std::vector<Nat66Forward> forwards =
+      to_masquerade_forwards(env, info[1], "masquerade[" + std::to_string(index) + "].forwards");
+  try {
+    engine_->set_masquerade_forwards(index, std::move(forwards));
   } catch (const std::invalid_argument& e) {
     throw_error(env, "ERR_NPT66_CONFIG", e.what());
   }

@@ -27,6 +27,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value SetMappings(const Napi::CallbackInfo& info);
   Napi::Value SetOutsideInterfaces(const Napi::CallbackInfo& info);
   Napi::Value SetMasqueradeSources(const Napi::CallbackInfo& info);
+  Napi::Value SetMasqueradeForwards(const Napi::CallbackInfo& info);
   Napi::Value WatchAddresses(const Napi::CallbackInfo& info);
   Napi::Value SetProxyNdp(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);

@@ -231,13 +231,22 @@ std::vector<MappingRecord> Engine::mappings() const {
   return out;
 }
 
-void Engine::set_masquerade_sources(uint32_t index, std::vector<Prefix> prefixes) {
+Nat66Table& Engine::masquerade_at(uint32_t index) const {
   if (index >= masquerade_.size())
     throw std::invalid_argument("masquerade[" + std::to_string(index) + "]: no such masquerade entry (there are " +
                                 std::to_string(masquerade_.size()) + ")");
-  if (std::string error = masquerade_[index]->set_sources(std::move(prefixes)); !error.empty())
+  return *masquerade_[index];
+}
+
+void Engine::set_masquerade_sources(uint32_t index, std::vector<Prefix> prefixes) {
+  if (std::string error = masquerade_at(index).set_sources(std::move(prefixes)); !error.empty())
     throw std::invalid_argument("masquerade[" + std::to_string(index) + "]: " + error);
   housekeeping_wake_.notify_all();  // remove the mappings of a source that went now, not at the next tick
+}
+
+void Engine::set_masquerade_forwards(uint32_t index, std::vector<Nat66Forward> forwards) {
+  if (std::string error = masquerade_at(index).set_forwards(std::move(forwards)); !error.empty())
+    throw std::invalid_argument("masquerade[" + std::to_string(index) + "]: " + error);
 }
 
 void Engine::housekeeping() noexcept {

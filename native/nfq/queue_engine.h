@@ -129,6 +129,12 @@ class Engine {
   // index or prefixes the table refuses (the message says why); the sources are then unchanged.
   void set_masquerade_sources(uint32_t index, std::vector<Prefix> prefixes);
 
+  // Any thread. Replaces masquerade table `index`'s port forwards (Nat66Table::set_forwards): packet threads see
+  // the new set from their next packet; flows through a forward that went stop being translated (forwards keep no
+  // state). Throws std::invalid_argument for a bad index or forwards the table refuses (the message says why);
+  // the forwards are then unchanged.
+  void set_masquerade_forwards(uint32_t index, std::vector<Nat66Forward> forwards);
+
   // Any thread. The proxy NDP entries in force (ndp_responder.h): the responder thread starts with the first
   // non-empty list and answers by each new one from then on; an empty list closes its sockets (the thread and
   // its counters stay until stop()). Throws std::invalid_argument (entries unchanged) when they do not compile,
@@ -148,6 +154,7 @@ class Engine {
 
  private:
   void emit(Event::Type type, std::string message, int queue = -1) const noexcept;
+  Nat66Table& masquerade_at(uint32_t index) const;  // throws std::invalid_argument naming a bad index
   void housekeeping() noexcept;                // the housekeeping thread's body
   void expire_and_deliver(uint64_t now_ms) noexcept;
   void resolve_outside_interfaces(bool warn) noexcept;  // the names in outside_names_ -> outside_

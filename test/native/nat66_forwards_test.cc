@@ -227,5 +227,33 @@ TEST(Nat66Forwards, SetForwardsSwapsAndRefusesBadSets) {
   EXPECT_NE(error.find("dynamic port range 20000-29999"), std::string::npos) << error;
 }
 
+// Forwards changed live (a reload, Docker's published ports) never touch the mappings: a port a mapping holds
+// lies in the dynamic range, which no forward set may use (so it can never become a forward under a live
+// mapping), and a mapping lives on through forwards being added and removed.
+TEST(Nat66Forwards, LiveMappingsSurviveForwardChangesAndKeepTheirPorts) {
+  Nat66Config conf = base_config();
+  conf.keep_privileged_ports = false;
+  auto t = make_table(conf);
+  CounterBlock c;
+  Packet out = build_ipv6(kContainer, kRemote, tcp(43000, 443, {}, tcpflag::kSyn));
+  ASSERT_EQ(run(*t, Direction::outbound, out, c).action, Action::translated);
+  const uint16_t mapped = port_at(out, 0);
+  ASSERT_GE(mapped, 20000);
+  ASSERT_LE(mapped, 29999);
+
+  EXPECT_NE(t->set_forwards({forward(Nat66Proto::tcp, mapped, kContainer2, 80)}).find("dynamic port range"),
+            std::string::npos);
+  ASSERT_EQ(t->set_forwards({forward(Nat66Proto::tcp, 8080, kContainer2, 80)}), "");
+  Packet back = build_ipv6(kRemote, kOutside, tcp(443, mapped, {}, 0x12));
+  ASSERT_EQ(run(*t, Direction::inbound, back, c).action, Action::translated);
+  EXPECT_EQ(dst_of(back), kContainer);
+  EXPECT_EQ(port_at(back, 2), 43000);
+  ASSERT_EQ(t->set_forwards({}), "");
+  Packet again = build_ipv6(kRemote, kOutside, tcp(443, mapped, {}, tcpflag::kAck));
+  ASSERT_EQ(run(*t, Direction::inbound, again, c).action, Action::translated);
+  EXPECT_EQ(dst_of(again), kContainer);
+  EXPECT_EQ(t->counts().total(), 1u);
+}
+
 }  // namespace
 }  // namespace npt66::test
