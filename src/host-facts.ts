@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-import { readListeningSockets, type ListeningSocket } from './listening-ports';
+import { readListeningSockets, socketProgram, type ListeningSocket } from './listening-ports';
 
 export interface InterfaceAddress {
   address: string;
@@ -43,6 +43,8 @@ export interface HostFacts {
   routeInterface?(address: string): string | null;
   // The host's own listening TCP / bound UDP IPv6 sockets (src/listening-ports.ts); null: not readable.
   listeningSockets?(protocol: 'tcp' | 'udp'): ListeningSocket[] | null;
+  // The program holding a socket (src/listening-ports.ts socketProgram); null: not found.
+  socketProgram?(inode: number): string | null;
 }
 
 // One hardware interrupt of an interface's device: the receive softirq (NAPI poll, GRO and, without RPS, the
@@ -199,6 +201,7 @@ export function parseIpAddrJson(text: string): InterfaceAddress[] {
 
 export const systemHostFacts: HostFacts = {
   listeningSockets: readListeningSockets,
+  socketProgram,
   localPortRange() {
     const n = readNumbers('/proc/sys/net/ipv4/ip_local_port_range');
     return n && n.length === 2 && n.every(Number.isInteger) ? [n[0]!, n[1]!] : null;

@@ -6,8 +6,13 @@ import assert from 'node:assert/strict';
 
 import { compileGatewayConfig } from '../../src/gateway-config';
 import type { HostFacts } from '../../src/host-facts';
-import { parseProcNet6, type ListeningSocket } from '../../src/listening-ports';
-import { parseAddress } from '../../src/prefix';
+import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
+
+import type { DockerPublished } from '../../src/docker-published';
+import { parseProcNet6, readListeningSockets, socketProgram, type ListeningSocket } from '../../src/listening-ports';
+import { dockerForwards } from '../../src/masquerade-forwards';
+import { parseAddress, parsePrefix } from '../../src/prefix';
 import { buildRulePlan, ruleKey } from '../../src/rules/plan';
 
 const address = (text: string) => parseAddress(text, 'test');
@@ -17,12 +22,13 @@ const HOST = 'fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5';
 const entry = { source: 'fd5a:ceb9:ed8d:1::/64', interface: 'ens192', address: HOST, ports: '20000-29999' };
 const WEB = { protocol: 'tcp', port: 8080, to: '[fd5a:ceb9:ed8d:1::2]:80' };
 
-function facts(listening: { tcp?: ListeningSocket[]; udp?: ListeningSocket[] } = {}): HostFacts {
+function facts(listening: { tcp?: ListeningSocket[]; udp?: ListeningSocket[] } = {}, programs: Record<number, string> = {}): HostFacts {
   return {
     localPortRange: () => [32768, 60999],
     interfaceAddresses: () => null,
     conntrackTimeouts: () => ({ udpStream: null, tcpEstablished: null, icmpv6: null }),
     listeningSockets: (p) => listening[p] ?? [],
+    socketProgram: (inode) => programs[inode] ?? null,
   };
 }
 
@@ -87,12 +93,12 @@ test('/proc/net/tcp6 and udp6: listening TCP and unconnected UDP sockets, addres
   const line = (local: string, st: string) => `   0: ${local} 00000000000000000000000000000000:0000 ${st} 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0\n`;
   const tcp = header + line('00000000000000000000000000000000:1F90', '0A') + line('00000000000000000000000001000000:0016', '0A') + line('00000000000000000000000001000000:A000', '01');
   assert.deepEqual(parseProcNet6(tcp, 'tcp'), [
-    { address: Buffer.alloc(16), port: 8080 },
-    { address: address('::1'), port: 22 },
+    { address: Buffer.alloc(16), port: 8080, inode: 1 },
+    { address: address('::1'), port: 22, inode: 1 },
   ]);
   // fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5 as the kernel prints it: four 32-bit words, each little-endian.
   const udp = header + line('B9CE5AFD0AFE8DEDD86157EDA5ABEB20:0035', '07') + line('B9CE5AFD0AFE8DEDD86157EDA5ABEB20:0036', '01') + 'garbage\n';
-  assert.deepEqual(parseProcNet6(udp, 'udp'), [{ address: address(HOST), port: 53 }]);
+  assert.deepEqual(parseProcNet6(udp, 'udp'), [{ address: address(HOST), port: 53, inode: 1 }]);
   assert.deepEqual(parseProcNet6(udp, 'tcp'), []);
 });
 
@@ -107,4 +113,74 @@ test('rules: inbound TCP/UDP to each published port of the masquerade address is
   ]);
   const none = compileGatewayConfig({ masquerade: [entry] }, facts());
   assert.notEqual(ruleKey(rules), ruleKey({ ...rules, masquerade: none.config.masquerade }));
+});
+
+// Docker's userland proxy listens on every port published with -p; npt66 rewrites those packets before local
+// delivery, so docker-proxy's socket is no host service to protect (src/listening-ports.ts).
+test('a port docker-proxy listens on is not the host\'s own: a forward there is accepted; any other program\'s is refused', () => {
+  const proxy = { address: Buffer.alloc(16), port: 8080, inode: 4242 };
+  assert.ok(compileGatewayConfig(masq([WEB]), facts({ tcp: [proxy] }, { 4242: 'docker-proxy' })));
+  refuses(masq([WEB]), facts({ tcp: [proxy] }, { 4242: 'nginx' }), 'masquerade[0].forwards[0].port', /listens on/);
+  refuses(masq([WEB]), facts({ tcp: [proxy] }), 'masquerade[0].forwards[0].port', /listens on/);
+});
+
+test('socketProgram finds the program holding a listening socket (this test itself)', async () => {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '::', r));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const mine = (readListeningSockets('tcp') ?? []).find((s) => s.port === port);
+    assert.ok(mine?.inode, 'the socket is in /proc/net/tcp6 with its inode');
+    assert.equal(socketProgram(mine.inode), readFileSync('/proc/self/comm', 'utf8').trim());
+    assert.equal(socketProgram(0xfffffff0), null);
+  } finally {
+    server.close();
+  }
+});
+
+// Docker's published ports beside the static forwards (masquerade[i].forwards compiled): static wins.
+test('Docker published ports become forwards to the container\'s address in a masqueraded subnet; each refusal says why', () => {
+  const ctx = {
+    field: 'masquerade[0]',
+    address: address(HOST),
+    ports: { min: 20000, max: 29999 },
+    privilegedPorts: false,
+    subnets: [parsePrefix('fd5a:ceb9:ed8d:1::/64', 't')],
+  };
+  const pub = (container: string, protocol: 'tcp' | 'udp', port: number, containerPort: number, addresses = ['fd5a:ceb9:ed8d:1::2']): DockerPublished => ({
+    container,
+    protocol,
+    port,
+    containerPort,
+    addresses,
+  });
+  const statics = [{ protocol: 'tcp' as const, port: 9000, inside: address('fd5a:ceb9:ed8d:1::9'), insidePort: 80 }];
+  const proxy = { address: Buffer.alloc(16), port: 8080, inode: 7 };
+  const { forwards, refused } = dockerForwards(
+    [
+      pub('web', 'tcp', 8080, 80, ['fd00:4::2', 'fd5a:ceb9:ed8d:1::2']),
+      pub('dns', 'udp', 5353, 53, ['fd5a:ceb9:ed8d:1::3']),
+      pub('clash', 'tcp', 9000, 80),
+      pub('ranged', 'tcp', 20080, 80),
+      pub('v4only', 'tcp', 8081, 80, []),
+      pub('again', 'tcp', 8082, 80, ['fd5a:ceb9:ed8d:1::2']),
+      pub('same', 'tcp', 8083, 80, ['fd5a:ceb9:ed8d:1::9']),
+      pub('busy', 'udp', 6000, 53, ['fd5a:ceb9:ed8d:1::4']),
+    ],
+    statics,
+    ctx,
+    facts({ tcp: [proxy], udp: [{ address: Buffer.alloc(16), port: 6000, inode: 8 }] }, { 7: 'docker-proxy', 8: 'named' }),
+  );
+  assert.deepEqual(forwards, [
+    { protocol: 'tcp', port: 8080, inside: address('fd5a:ceb9:ed8d:1::2'), insidePort: 80 },
+    { protocol: 'udp', port: 5353, inside: address('fd5a:ceb9:ed8d:1::3'), insidePort: 53 },
+  ]);
+  const why = Object.fromEntries(refused.map((r) => [r.published.container, r.why]));
+  assert.deepEqual(Object.keys(why), ['clash', 'ranged', 'v4only', 'again', 'same', 'busy']);
+  assert.match(why.clash!, /masquerade\[0\]\.forwards\[0\] publishes tcp port 9000 too: the static forward wins/);
+  assert.match(why.ranged!, /20080 lies in masquerade\[0\]\.ports/);
+  assert.match(why.v4only!, /no IPv6 address in a Docker subnet masquerade\[0\] masquerades \(no IPv6 address at all\)/);
+  assert.match(why.again!, /already published on tcp port 8080/);
+  assert.match(why.same!, /already the target of masquerade\[0\]\.forwards\[0\]: the static forward wins/);
+  assert.match(why.busy!, /udp port 6000 is one this host itself has a socket bound to/);
 });
