@@ -1,8 +1,10 @@
 // The IPv6 subnets of the local Docker Engine's bridge networks, followed live through the Engine API
 // (https://docs.docker.com/engine/api/): `"source": "docker"` in a masquerade entry masquerades all of them.
 //
-// Plain HTTP over node:http rather than dockerode: npt66 needs two endpoints (GET /networks, the GET /events
-// stream), and dockerode would bring docker-modem, ssh2 and tar-fs for them.
+// The running containers' published ports come with every list (GET /containers/json, docker-published.ts).
+//
+// Plain HTTP over node:http rather than dockerode: npt66 needs three endpoints (GET /networks, GET
+// /containers/json, the GET /events stream), and dockerode would bring docker-modem, ssh2 and tar-fs for them.
 //
 // Where: DOCKER_HOST like the docker CLI (unix:///path or tcp://host:port, plain HTTP), else
 // unix:///var/run/docker.sock. How: the event stream (network create/destroy/connect/disconnect, container
@@ -12,6 +14,8 @@
 // containers' traffic from being masqueraded.
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
+
+import { publishedPorts, type DockerContainer, type DockerPublished } from './docker-published';
 
 export interface DockerEndpoint {
   socketPath?: string;
@@ -61,12 +65,21 @@ export interface DockerNetworksOptions {
   retryMaxMs?: number; // default 10000
 }
 
-// Events: 'subnets' (string[]: the IPv6 subnets now, after each change), 'warning' and 'state' ({message}).
+// What one list found.
+export interface DockerView {
+  subnets: string[];
+  published: DockerPublished[];
+}
+
+// Events: 'subnets' (string[]: the IPv6 subnets now, after each change), 'published' (DockerPublished[]: the
+// running containers' published ports now, after each change; after 'subnets' when both changed), 'warning' and
+// 'state' ({message}).
 export class DockerNetworks extends EventEmitter {
   private readonly endpoint: DockerEndpoint;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
   private subnets: string[] | null = null; // null until the first successful list
+  private published: DockerPublished[] | null = null;
   private stream: http.ClientRequest | null = null;
   private timer: NodeJS.Timeout | null = null;
   private delay: number;
@@ -86,6 +99,11 @@ export class DockerNetworks extends EventEmitter {
   // The subnets last seen (empty before Docker was ever reached).
   get current(): string[] {
     return this.subnets ?? [];
+  }
+
+  // The published ports last seen (empty before Docker was ever reached).
+  get currentPublished(): DockerPublished[] {
+    return this.published ?? [];
   }
 
   start(): void {
@@ -160,15 +178,19 @@ export class DockerNetworks extends EventEmitter {
       return;
     }
     this.listing = this.list()
-      .then((subnets) => {
+      .then(({ subnets, published }) => {
         if (this.stopped) return;
         if (this.subnets === null || subnets.join() !== this.subnets.join()) {
           this.subnets = subnets;
           this.emit('subnets', subnets);
         }
+        if (this.published === null || JSON.stringify(published) !== JSON.stringify(this.published)) {
+          this.published = published;
+          this.emit('published', published);
+        }
       })
       .catch((err: Error) => {
-        if (this.connected) this.lost(`GET /networks: ${err.message}`);
+        if (this.connected) this.lost(err.message);
       })
       .finally(() => {
         this.listing = null;
@@ -180,27 +202,34 @@ export class DockerNetworks extends EventEmitter {
   }
 
   // One list now, without following (the gateway's first, before its rules go in); throws if Docker does not answer.
-  listOnce(timeoutMs = 2000): Promise<string[]> {
+  listOnce(timeoutMs = 2000): Promise<DockerView> {
     return this.list(timeoutMs);
   }
 
-  private list(timeoutMs = 10_000): Promise<string[]> {
+  // The networks, then the containers: a container started between the two has its network listed already.
+  private async list(timeoutMs = 10_000): Promise<DockerView> {
+    const subnets = ipv6Subnets(await this.getJson<DockerNetwork[]>('/networks', timeoutMs));
+    const published = publishedPorts(await this.getJson<DockerContainer[]>('/containers/json', timeoutMs));
+    return { subnets, published };
+  }
+
+  private getJson<T>(path: string, timeoutMs: number): Promise<T> {
     return new Promise((resolve, reject) => {
-      const req = http.get(this.request('/networks'), (res) => {
+      const req = http.get(this.request(path), (res) => {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
         res.on('end', () => {
-          if (res.statusCode !== 200) return reject(new Error(`answered ${res.statusCode}: ${body.trim()}`));
+          if (res.statusCode !== 200) return reject(new Error(`GET ${path} answered ${res.statusCode}: ${body.trim()}`));
           try {
-            resolve(ipv6Subnets(JSON.parse(body) as DockerNetwork[]));
+            resolve(JSON.parse(body) as T);
           } catch (e) {
             reject(e as Error);
           }
         });
         res.on('error', reject);
       });
-      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${path}: no answer in ${timeoutMs} ms`)));
       req.on('error', reject);
     });
   }

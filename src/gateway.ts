@@ -10,8 +10,10 @@ import { dropsOf } from './counters';
 import { Npt66Error } from './errors';
 import { compileGatewayConfig, type CompiledConfig, type GatewayConfig } from './gateway-config';
 import { systemHostFacts, type HostFacts } from './host-facts';
-import { DockerNetworks, type DockerNetworksOptions } from './docker-networks';
+import { DockerNetworks, type DockerNetworksOptions, type DockerView } from './docker-networks';
+import type { DockerPublished } from './docker-published';
 import { acceptDockerSubnets, conntrackWarnings, namesDocker, type MasqueradeEntry } from './masquerade-config';
+import { dockerForwards, type NativeForward } from './masquerade-forwards';
 import {
   callNative,
   native,
@@ -22,7 +24,7 @@ import {
   type NativeEngineStats,
 } from './native';
 import type { MappingEventType, MappingRecord, QueueStats } from './engine-records';
-import { parsePrefix } from './prefix';
+import { formatAddress, parseAddress, parsePrefix } from './prefix';
 import { ProxyNdp } from './proxy-ndp';
 import { chooseRuleBackend, ruleKey, withDockerSubnets, type RuleBackend } from './rules';
 
@@ -56,6 +58,7 @@ export interface GatewayMasqueradeStats extends GatewayTranslationFigures {
   index: number;
   source: string[];
   dockerSubnets?: string[]; // with "docker" in source: the Docker subnets masqueraded now
+  dockerForwards?: string[]; // with "docker" in source: Docker's published ports forwarded now, "tcp/8080 -> [ADDRESS]:80"
   address: string;
   interface: string;
   ports: string;
@@ -138,6 +141,11 @@ function reassemblyState(backend: RuleBackend['name'], facts: HostFacts): { mess
   };
 }
 
+// A forward as logs and stats show it: "tcp/8080 -> [fd5a:ceb9:ed8d:1::2]:80".
+function forwardText(f: NativeForward): string {
+  return `${f.protocol}/${f.port} -> [${formatAddress(f.inside)}]:${f.insidePort}`;
+}
+
 export class Gateway extends EventEmitter {
   private compiled: CompiledConfig;
   private input: unknown; // the configuration as given: recompiled when a followed interface's address changes
@@ -145,6 +153,9 @@ export class Gateway extends EventEmitter {
   private docker: DockerNetworks | null = null; // follows Docker's networks while an entry names "docker"
   private dockerSubnets: string[] = []; // Docker's IPv6 subnets in force (the table's and the rules')
   private dockerSeen: string[] = []; // the subnets Docker last listed, before acceptDockerSubnets
+  private dockerForwards: NativeForward[] = []; // Docker's published ports in force (the table's and the rules')
+  private dockerPublished: DockerPublished[] = []; // the published ports Docker last listed, before dockerForwards()
+  private dockerRefused = new Set<string>(); // the warnings about published ports not forwarded, each said once
   private dockerOptions: DockerNetworksOptions = {};
   private proxyNdp: ProxyNdp | null = null; // while an nptv6 entry has "proxyNdp": what the native responder answers (proxy-ndp.ts)
   private state: GatewayState = 'starting';
@@ -176,7 +187,11 @@ export class Gateway extends EventEmitter {
     const compiled = compileGatewayConfig(config, facts);
     const { config: c, mappings, masquerade } = compiled;
     // The rules see Docker's subnets in force for an entry naming "docker" (none until the first list arrives).
-    const rules = withDockerSubnets(options.rules ?? (await chooseRuleBackend(c.queues.first)), () => gateway?.dockerSubnets ?? []);
+    const rules = withDockerSubnets(
+      options.rules ?? (await chooseRuleBackend(c.queues.first)),
+      () => gateway?.dockerSubnets ?? [],
+      () => gateway?.dockerForwards ?? [],
+    );
     let gateway: Gateway | null = null;
     const pending: NativeEngineEvent[] = [];
     const onEvents = (events: NativeEngineEvent[]) => {
@@ -301,7 +316,7 @@ export class Gateway extends EventEmitter {
         return {
           index,
           source: Array.isArray(m.source) ? m.source : [m.source],
-          ...(namesDocker(m) ? { dockerSubnets: this.dockerSubnets } : {}),
+          ...(namesDocker(m) ? { dockerSubnets: this.dockerSubnets, dockerForwards: this.dockerForwards.map(forwardText) } : {}),
           address: m.address,
           interface: m.interface,
           ports: m.ports,
@@ -332,13 +347,13 @@ export class Gateway extends EventEmitter {
       if (this.state !== 'running') throw new Npt66Error('ERR_NPT66_STATE', `cannot reload: the gateway is ${this.state}`);
       const next = compileGatewayConfig(config, this.facts);
       const old = this.compiled;
-      // Sources may change (the table's source set is swapped, mappings of the remaining ones live on); the rest of
-      // an entry belongs to its running table.
-      const withoutSources = (list: MasqueradeEntry[]) => JSON.stringify(list.map(({ source: _s, ...rest }) => rest));
-      if (withoutSources(old.config.masquerade) !== withoutSources(next.config.masquerade)) {
+      // Sources and forwards may change (the table's source set and forward set are swapped, mappings of the
+      // remaining sources live on); the rest of an entry belongs to its running table.
+      const withoutLive = (list: MasqueradeEntry[]) => JSON.stringify(list.map(({ source: _s, forwards: _f, ...rest }) => rest));
+      if (withoutLive(old.config.masquerade) !== withoutLive(next.config.masquerade)) {
         throw new Npt66Error(
           'ERR_NPT66_RELOAD',
-          'changed beyond "source", which needs a restart of npt66 (the live mappings belong to the running table and would be lost or become ambiguous); the running configuration is unchanged',
+          'changed beyond "source" and "forwards", which needs a restart of npt66 (the live mappings belong to the running table and would be lost or become ambiguous); the running configuration is unchanged',
           { field: 'masquerade' },
         );
       }
@@ -351,6 +366,18 @@ export class Gateway extends EventEmitter {
       const sourcesChanged = next.config.masquerade.map(
         (m, i) => JSON.stringify(m.source) !== JSON.stringify(old.config.masquerade[i]!.source) || (i === dockerIndex && dockerChanged),
       );
+      // Docker's published ports carry over too, checked against the new static forwards and Docker subnets.
+      const dockerForwardsBefore = this.dockerForwards;
+      const dockerForwardsAfter = dockerIndex < 0 ? [] : this.acceptedDockerForwards(dockerIndex, next, dockerAfter);
+      const forwardsChanged = next.config.masquerade.map(
+        (_m, i) =>
+          JSON.stringify(this.nativeForwards(next, i, dockerForwardsAfter)) !== JSON.stringify(this.nativeForwards(old, i, dockerForwardsBefore)),
+      );
+      if (forwardsChanged.some(Boolean) && typeof this.engine.setMasqueradeForwards !== 'function') {
+        throw new Npt66Error('ERR_NPT66_ENGINE_UNAVAILABLE', 'this build of the npt66 addon cannot change masquerade forwards; rebuild it (npm run build) or restart npt66 to apply them', {
+          field: 'masquerade',
+        });
+      }
       for (const field of RESTART_FIELDS) {
         const before = JSON.stringify(old.config[field]);
         const after = JSON.stringify(next.config[field]);
@@ -363,25 +390,40 @@ export class Gateway extends EventEmitter {
         }
       }
       const mappingsChanged = JSON.stringify(old.config.nptv6) !== JSON.stringify(next.config.nptv6);
-      const rulesChanged = ruleKey(old.config) !== ruleKey(next.config) || dockerChanged;
+      const rulesChanged = ruleKey(old.config) !== ruleKey(next.config) || dockerChanged || forwardsChanged.some(Boolean);
       this.state = 'reloading';
       try {
         if (mappingsChanged) callNative(() => this.engine.setMappings(next.mappings));
-        // Sources before rules: a packet the new rules queue must find its source in the table (else it would
-        // pass untranslated).
-        const setSources = (c: CompiledConfig, changed: boolean[]) =>
+        // Sources and forwards before rules: a packet the new rules queue must find its source or its forward in
+        // the table (else it would pass untranslated, or be dropped).
+        const setTables = (c: CompiledConfig) =>
           c.config.masquerade.forEach((_m, i) => {
-            if (changed[i]) callNative(() => this.engine.setMasqueradeSources!(i, this.nativeSources(c, i)));
+            if (sourcesChanged[i]) callNative(() => this.engine.setMasqueradeSources!(i, this.nativeSources(c, i)));
+            if (forwardsChanged[i]) callNative(() => this.engine.setMasqueradeForwards!(i, this.nativeForwards(c, i)));
           });
+        const undo = () => {
+          if (mappingsChanged) callNative(() => this.engine.setMappings(old.mappings));
+          this.dockerSubnets = dockerBefore;
+          this.dockerForwards = dockerForwardsBefore;
+          try {
+            setTables(old);
+          } catch {
+            // the table took these sets before: only a table that refuses everything gets here
+          }
+        };
         this.dockerSubnets = dockerAfter;
-        setSources(next, sourcesChanged);
+        this.dockerForwards = dockerForwardsAfter;
+        try {
+          setTables(next);
+        } catch (e) {
+          undo();
+          throw e;
+        }
         if (rulesChanged) {
           try {
             await this.rules.replace(next.config);
           } catch (e) {
-            if (mappingsChanged) callNative(() => this.engine.setMappings(old.mappings));
-            this.dockerSubnets = dockerBefore;
-            setSources(old, sourcesChanged);
+            undo();
             throw e;
           }
         }
@@ -532,10 +574,17 @@ export class Gateway extends EventEmitter {
     const docker = new DockerNetworks(this.dockerOptions);
     docker.on('warning', (e: { message: string }) => this.emitEvent('warning', { ...e, docker: true }));
     docker.on('state', (e: { message: string }) => this.emitEvent('state', { ...e, docker: true }));
-    docker.on('subnets', (subnets: string[]) => {
-      this.serialize(() => this.applyDockerSubnets(subnets)).catch((e: unknown) =>
+    const apply = () =>
+      this.serialize(() => this.applyDocker()).catch((e: unknown) =>
         this.emitEvent('error', { message: `following Docker's networks failed: ${(e as Error).message}`, docker: true }),
       );
+    docker.on('subnets', (subnets: string[]) => {
+      this.dockerSeen = subnets;
+      void apply();
+    });
+    docker.on('published', (published: DockerPublished[]) => {
+      this.dockerPublished = published;
+      void apply();
     });
     this.docker = docker;
     docker.start();
@@ -546,16 +595,21 @@ export class Gateway extends EventEmitter {
   private async firstDockerList(): Promise<void> {
     const index = this.compiled.config.masquerade.findIndex((m) => namesDocker(m));
     if (index < 0 || typeof this.engine.setMasqueradeSources !== 'function') return;
-    let subnets: string[];
+    let view: DockerView;
     try {
-      subnets = await new DockerNetworks(this.dockerOptions).listOnce(2000);
+      view = await new DockerNetworks(this.dockerOptions).listOnce(2000);
     } catch {
       return;
     }
     const c = this.compiled;
-    this.dockerSeen = subnets;
-    this.dockerSubnets = this.acceptedDocker(subnets, index, c.config.masquerade, c.config.nptv6).map((p) => p.text);
+    this.dockerSeen = view.subnets;
+    this.dockerPublished = view.published;
+    this.dockerSubnets = this.acceptedDocker(view.subnets, index, c.config.masquerade, c.config.nptv6).map((p) => p.text);
     callNative(() => this.engine.setMasqueradeSources!(index, this.nativeSources(c, index)));
+    if (typeof this.engine.setMasqueradeForwards === 'function') {
+      this.dockerForwards = this.acceptedDockerForwards(index, c, this.dockerSubnets);
+      if (this.dockerForwards.length) callNative(() => this.engine.setMasqueradeForwards!(index, this.nativeForwards(c, index)));
+    }
     this.emitEvent('state', {
       message: `masquerade[${index}]: Docker's IPv6 subnets now ${this.dockerSubnets.join(', ') || 'none'}`,
       docker: true,
@@ -579,40 +633,88 @@ export class Gateway extends EventEmitter {
     return [...c.masquerade[i]!.sources, ...docker.map((p) => ({ prefix: p.bytes, length: p.length }))];
   }
 
-  // Docker's IPv6 subnets changed: the table's sources first (a packet the new rules queue must find its source
-  // in the table), then the rules, new before old (rules/backends.ts); mappings of a subnet that went are removed.
-  private async applyDockerSubnets(subnets: string[]): Promise<void> {
+  // The table's forwards for entry i: the configured ones and, if it names "docker", Docker's published ports.
+  private nativeForwards(c: CompiledConfig, i: number, docker = this.dockerForwards): NativeForward[] {
+    return [...(c.masquerade[i]!.forwards ?? []), ...(namesDocker(c.config.masquerade[i]!) ? docker : [])];
+  }
+
+  // Which of Docker's published ports entry `index` forwards with `subnets` masqueraded (the rest: a warning each,
+  // said again only after it went away).
+  private acceptedDockerForwards(index: number, c: CompiledConfig, subnets: readonly string[]): NativeForward[] {
+    const m = c.config.masquerade[index]!;
+    const { forwards, refused } = dockerForwards(
+      this.dockerPublished,
+      c.masquerade[index]!.forwards ?? [],
+      {
+        field: `masquerade[${index}]`,
+        address: parseAddress(m.address, 'address'),
+        ports: { min: c.masquerade[index]!.portMin, max: c.masquerade[index]!.portMax },
+        privilegedPorts: m.privilegedPorts,
+        subnets: subnets.map((t) => parsePrefix(t, 'docker subnet')),
+      },
+      this.facts,
+    );
+    const messages = refused.map((r) => `masquerade[${index}]: ${r.published.container}'s published ${r.published.protocol} port ${r.published.port} not forwarded: ${r.why}`);
+    for (const message of messages) if (!this.dockerRefused.has(message)) this.emitEvent('warning', { message, docker: true });
+    this.dockerRefused = new Set(messages);
+    return forwards;
+  }
+
+  // Docker's IPv6 subnets or published ports changed: the table's sources and forwards first (a packet the new
+  // rules queue must find its source or forward in the table), then the rules, new before old
+  // (rules/backends.ts); mappings of a subnet that went are removed, flows through a forward that went stop.
+  private async applyDocker(): Promise<void> {
     if (this.state !== 'running') return;
-    this.dockerSeen = subnets;
     const c = this.compiled;
     const index = c.config.masquerade.findIndex((m) => namesDocker(m));
     if (index < 0) return;
     const before = this.dockerSubnets;
-    const now = this.acceptedDocker(subnets, index, c.config.masquerade, c.config.nptv6).map((p) => p.text);
-    if (now.join() === before.join()) return;
+    const forwardsBefore = this.dockerForwards;
+    const now = this.acceptedDocker(this.dockerSeen, index, c.config.masquerade, c.config.nptv6).map((p) => p.text);
+    const canForward = typeof this.engine.setMasqueradeForwards === 'function';
+    const forwardsNow = canForward ? this.acceptedDockerForwards(index, c, now) : [];
+    const subnetsChanged = now.join() !== before.join();
+    const forwardsChanged = JSON.stringify(forwardsNow) !== JSON.stringify(forwardsBefore);
+    if (!subnetsChanged && !forwardsChanged) return;
+    const setTable = () => {
+      if (subnetsChanged) callNative(() => this.engine.setMasqueradeSources!(index, this.nativeSources(c, index)));
+      if (forwardsChanged) callNative(() => this.engine.setMasqueradeForwards!(index, this.nativeForwards(c, index)));
+    };
     this.state = 'reloading';
     try {
       this.dockerSubnets = now;
-      callNative(() => this.engine.setMasqueradeSources!(index, this.nativeSources(c, index)));
+      this.dockerForwards = forwardsNow;
       try {
+        setTable();
         await this.rules.replace(c.config);
       } catch (e) {
         this.dockerSubnets = before;
-        callNative(() => this.engine.setMasqueradeSources!(index, this.nativeSources(c, index)));
+        this.dockerForwards = forwardsBefore;
+        setTable();
         throw e;
       }
     } finally {
       this.state = 'running';
     }
-    const added = now.filter((p) => !before.includes(p));
-    const removed = before.filter((p) => !now.includes(p));
-    this.emitEvent('state', {
-      message: `masquerade[${index}]: Docker's IPv6 subnets now ${now.join(', ') || 'none'}${added.length ? `; added ${added.join(', ')}` : ''}${removed.length ? `; removed ${removed.join(', ')} (their mappings go)` : ''}`,
-      docker: true,
-      subnets: now,
-      added,
-      removed,
-    });
+    if (subnetsChanged) {
+      const added = now.filter((p) => !before.includes(p));
+      const removed = before.filter((p) => !now.includes(p));
+      this.emitEvent('state', {
+        message: `masquerade[${index}]: Docker's IPv6 subnets now ${now.join(', ') || 'none'}${added.length ? `; added ${added.join(', ')}` : ''}${removed.length ? `; removed ${removed.join(', ')} (their mappings go)` : ''}`,
+        docker: true,
+        subnets: now,
+        added,
+        removed,
+      });
+    }
+    if (forwardsChanged) {
+      const shown = forwardsNow.map(forwardText);
+      this.emitEvent('state', {
+        message: `masquerade[${index}]: Docker's published ports forwarded now ${shown.join(', ') || 'none'}`,
+        docker: true,
+        forwards: shown,
+      });
+    }
   }
 
   private serialize<T>(fn: () => Promise<T>): Promise<T> {

@@ -10,7 +10,7 @@ import { namesDocker } from '../masquerade-config';
 import { execRunner, rulesError, type CommandRunner } from './command-runner';
 import { installArgv, IP6TABLES, planRules, removeArgv, staleArgv, type Ip6tablesPlan } from './ip6tables';
 import { NFT_TABLE, nftProbeScript, nftReplaceScript } from './nft';
-import type { RuleConfig } from './plan';
+import type { RuleConfig, RuleMasquerade } from './plan';
 
 // What the gateway needs from a rules backend.
 export interface RuleBackend {
@@ -159,12 +159,18 @@ export class NftRules implements RuleBackend {
   }
 }
 
-// A backend whose rules for the entry naming "docker" carry Docker's subnets in force, read at each install or
-// replace: the configuration names "docker", never the subnets, so every caller's configuration stays as written.
-export function withDockerSubnets(backend: RuleBackend, subnets: () => readonly string[]): RuleBackend {
+// A backend whose rules for the entry naming "docker" carry Docker's subnets and published ports in force, read at
+// each install or replace: the configuration names "docker", never the subnets, so every caller's configuration
+// stays as written.
+export function withDockerSubnets(
+  backend: RuleBackend,
+  subnets: () => readonly string[],
+  forwards: () => readonly { port: number }[] = () => [],
+): RuleBackend {
+  const withDocker = (m: RuleMasquerade): RuleMasquerade => ({ ...m, dockerSources: [...subnets()], forwards: [...(m.forwards ?? []), ...forwards()] });
   const live = (c: RuleConfig): RuleConfig => ({
     ...c,
-    ...(c.masquerade ? { masquerade: c.masquerade.map((m) => (namesDocker(m) ? { ...m, dockerSources: [...subnets()] } : m)) } : {}),
+    ...(c.masquerade ? { masquerade: c.masquerade.map((m) => (namesDocker(m) ? withDocker(m) : m)) } : {}),
   });
   return {
     name: backend.name,

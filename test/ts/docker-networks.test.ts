@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import { dockerEndpoint, DockerNetworks, ipv6Subnets, type DockerNetwork } from '../../src/docker-networks';
+import { publishedPorts, type DockerContainer, type DockerPublished } from '../../src/docker-published';
 import { Gateway, type GatewayEvent } from '../../src/gateway';
 import type { HostFacts } from '../../src/host-facts';
 import type { NativeEngine, NativeEngineOptions, NativeEngineStats, NativeMasquerade } from '../../src/native';
@@ -24,6 +25,32 @@ const net = (Name: string, subnets: string[], EnableIPv6 = true, Driver = 'bridg
   Driver,
   EnableIPv6,
   IPAM: { Config: subnets.map((Subnet) => ({ Subnet })) },
+});
+
+// docker run -p 8080:80 -p 5353:53/udp on a network with an IPv6 subnet, as GET /containers/json lists it.
+const web = (Id: string, ports: [number, number, 'tcp' | 'udp', string?][], v6 = 'fd5a:ceb9:ed8d:1::2'): DockerContainer => ({
+  Id,
+  Names: [`/${Id}`],
+  Ports: ports.flatMap(([PublicPort, PrivatePort, Type, IP]) =>
+    IP !== undefined ? [{ IP, PrivatePort, PublicPort, Type }] : [{ IP: '0.0.0.0', PrivatePort, PublicPort, Type }, { IP: '::', PrivatePort, PublicPort, Type }],
+  ),
+  NetworkSettings: { Networks: { br_ipv6_nw: { GlobalIPv6Address: v6 } } },
+});
+
+test('published ports: every -p binding on all host addresses once, with the container\'s IPv6 addresses; single-address bindings left to Docker', () => {
+  const containers: DockerContainer[] = [
+    web('cnt01', [[8080, 80, 'tcp'], [5353, 53, 'udp']]),
+    web('local', [[9000, 80, 'tcp', '127.0.0.1'], [9001, 80, 'tcp', '::1'], [9002, 80, 'tcp', '']]),
+    { Id: 'abcdef0123456789', Ports: [{ PrivatePort: 80, Type: 'tcp' }], NetworkSettings: { Networks: { a: { GlobalIPv6Address: '' }, b: null } } },
+    { Id: 'two', Names: ['/two'], Ports: [{ IP: '::', PrivatePort: 443, PublicPort: 8443, Type: 'tcp' }], NetworkSettings: { Networks: { zz: { GlobalIPv6Address: 'FD00:2::5' }, aa: { GlobalIPv6Address: 'fd00:1::5' } } } },
+  ];
+  const want: DockerPublished[] = [
+    { container: 'cnt01', protocol: 'tcp', port: 8080, containerPort: 80, addresses: ['fd5a:ceb9:ed8d:1::2'] },
+    { container: 'two', protocol: 'tcp', port: 8443, containerPort: 443, addresses: ['fd00:1::5', 'fd00:2::5'] },
+    { container: 'local', protocol: 'tcp', port: 9002, containerPort: 80, addresses: ['fd5a:ceb9:ed8d:1::2'] },
+    { container: 'cnt01', protocol: 'udp', port: 5353, containerPort: 53, addresses: ['fd5a:ceb9:ed8d:1::2'] },
+  ];
+  assert.deepEqual(publishedPorts(containers), want);
 });
 
 test('DOCKER_HOST as the docker CLI reads it', () => {
@@ -52,6 +79,7 @@ test('only the IPv6 subnets of IPv6-enabled bridge networks count', () => {
 // stream; drop() ends them (as a dockerd restart does).
 class FakeDocker {
   networks: DockerNetwork[] = [];
+  containers: DockerContainer[] = []; // GET /containers/json: the running ones
   lists = 0;
   private streams = new Set<http.ServerResponse>();
   readonly server: http.Server;
@@ -61,6 +89,9 @@ class FakeDocker {
         this.lists++;
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify(this.networks));
+      } else if (req.url === '/containers/json') {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(this.containers));
       } else if (req.url?.startsWith('/events?filters=')) {
         const filters = JSON.parse(decodeURIComponent(req.url.slice('/events?filters='.length))) as { type: string[] };
         assert.deepEqual(filters.type, ['network', 'container']);
@@ -81,6 +112,12 @@ class FakeDocker {
     if (action === 'create') this.networks.push(network);
     else this.networks = this.networks.filter((n) => n.Name !== network.Name);
     for (const s of this.streams) s.write(`${JSON.stringify({ Type: 'network', Action: action, Actor: { Attributes: { name: network.Name } } })}\n`);
+  }
+  // A container started (with its ports and addresses) or gone (die).
+  container(c: DockerContainer, action: 'start' | 'die'): void {
+    this.containers = this.containers.filter((x) => x.Id !== c.Id);
+    if (action === 'start') this.containers.push(c);
+    for (const s of this.streams) s.write(`${JSON.stringify({ Type: 'container', Action: action, Actor: { ID: c.Id } })}\n`);
   }
   close(): Promise<void> {
     for (const s of this.streams) s.destroy();
@@ -106,6 +143,14 @@ test('the watcher: a list on connect, again on events, the last subnets kept whi
     docker.push(net('br_ipv6_nw', ['fd5a:ceb9:ed8d:1::/64']), 'create');
     await waitFor('the created network', () => seen.length === 2);
     assert.deepEqual(w.current, ['fd5a:ceb9:ed8d:1::/64', 'fd5a:ceb9:ed8d:ff::/64']);
+    const published: DockerPublished[][] = [];
+    w.on('published', (p: DockerPublished[]) => published.push(p));
+    docker.container(web('cnt01', [[8080, 80, 'tcp']]), 'start');
+    await waitFor('the started container', () => published.length === 1);
+    assert.deepEqual(w.currentPublished.map((p) => `${p.container} ${p.protocol}/${p.port}`), ['cnt01 tcp/8080']);
+    docker.container(web('cnt01', []), 'die');
+    await waitFor('the stopped container', () => published.length === 2);
+    assert.deepEqual(w.currentPublished, []);
     docker.push(net('br_ipv6_nw', []), 'destroy');
     await waitFor('the removed network', () => seen.length === 3);
     assert.deepEqual(w.current, ['fd5a:ceb9:ed8d:ff::/64']);
@@ -183,6 +228,10 @@ class SourcesEngine implements NativeEngine {
     if (this.refuse) throw Object.assign(new Error('masquerade[0]: refused'), { code: 'ERR_NPT66_CONFIG' });
     this.calls.push(`sources ${index} ${text(sources).join(',')}`);
   }
+  setMasqueradeForwards(index: number, forwards: NonNullable<NativeMasquerade['forwards']>): void {
+    if (this.refuse) throw Object.assign(new Error('masquerade[0]: refused'), { code: 'ERR_NPT66_CONFIG' });
+    this.calls.push(`forwards ${index} ${forwards.map((f) => `${f.protocol}/${f.port}>${f.inside.toString('hex').slice(-4)}:${f.insidePort}`).join(',')}`);
+  }
   stats(): NativeEngineStats {
     return { queues: [], total: {}, mappings: [], masquerade: [] };
   }
@@ -206,16 +255,19 @@ class LogRules implements RuleBackend {
     this.log(c);
   }
   private log(c: RuleConfig) {
-    this.calls().push(`rules ${(c.masquerade ?? []).map((m) => [...(Array.isArray(m.source) ? m.source : [m.source]), '|', ...(m.dockerSources ?? [])].join(',')).join(';')}`);
+    const ports = (c.masquerade ?? []).flatMap((m) => (m.forwards ?? []).map((f) => f.port));
+    this.calls().push(
+      `rules ${(c.masquerade ?? []).map((m) => [...(Array.isArray(m.source) ? m.source : [m.source]), '|', ...(m.dockerSources ?? [])].join(',')).join(';')}${ports.length ? ` ports ${ports.join(',')}` : ''}`,
+    );
   }
   async remove(): Promise<void> {}
   removeSync(): void {}
 }
 
-async function startGateway(socketPath: string, source: string | string[]) {
+async function startGateway(socketPath: string, source: string | string[], forwards?: unknown[]) {
   let engine: SourcesEngine | null = null;
   const events: GatewayEvent[] = [];
-  const config = { masquerade: [{ source, interface: 'eth0' }], control: { socket: join(dir, 'ctl.sock') } };
+  const config = { masquerade: [{ source, interface: 'eth0', ...(forwards ? { forwards } : {}) }], control: { socket: join(dir, 'ctl.sock') } };
   const gateway = await Gateway.start(config, {
     rules: new LogRules(() => engine!.calls),
     facts,
@@ -277,6 +329,67 @@ test('gateway reload: a source added and removed keeps the Docker subnets; a ref
     engine.refuse = false;
     assert.deepEqual(await gateway.reload(config), { mappingsChanged: false, rulesChanged: true });
     assert.deepEqual(engine.calls, [`sources 0 ${hex('fd5aceb9ed8d00010000000000000000')}`, 'rules docker,|,fd5a:ceb9:ed8d:1::/64']);
+  } finally {
+    await gateway.stop();
+    await docker.close();
+  }
+});
+
+test('gateway: Docker\'s published ports become forwards (table, then rules); a static forward on the same port wins; stopped: the forward goes', async () => {
+  const socketPath = join(dir, 'p.sock');
+  const docker = new FakeDocker(socketPath);
+  docker.networks = [net('n1', ['fd5a:ceb9:ed8d:1::/64'])];
+  docker.containers = [web('cnt01', [[8080, 80, 'tcp'], [9000, 90, 'tcp']])];
+  await docker.listen();
+  const { gateway, engine, events } = await startGateway(socketPath, 'docker', [{ protocol: 'tcp', port: 9000, to: '[fd5a:ceb9:ed8d:1::9]:80' }]);
+  try {
+    assert.deepEqual(engine.calls, [
+      `sources 0 ${hex('fd5aceb9ed8d00010000000000000000')}`,
+      'forwards 0 tcp/9000>0009:80,tcp/8080>0002:80',
+      'rules docker,|,fd5a:ceb9:ed8d:1::/64 ports 9000,8080',
+    ]);
+    assert.deepEqual(gateway.stats().masquerade[0]!.dockerForwards, ['tcp/8080 -> [fd5a:ceb9:ed8d:1::2]:80']);
+    const clash = events.filter((e) => /cnt01's published tcp port 9000 not forwarded: masquerade\[0\]\.forwards\[0\] publishes tcp port 9000 too: the static forward wins/.test(e.message));
+    assert.equal(clash.length, 1, 'the conflict is a warning, said once');
+    engine.calls.length = 0;
+
+    docker.container(web('cnt02', [[5353, 53, 'udp']], 'fd5a:ceb9:ed8d:1::3'), 'start');
+    await waitFor('the new container forwarded', () => engine.calls.length === 2);
+    assert.deepEqual(engine.calls, ['forwards 0 tcp/9000>0009:80,tcp/8080>0002:80,udp/5353>0003:53', 'rules docker,|,fd5a:ceb9:ed8d:1::/64 ports 9000,8080,5353']);
+    engine.calls.length = 0;
+    docker.container(web('cnt01', []), 'die');
+    await waitFor('the stopped container\'s forward gone', () => engine.calls.length === 2);
+    assert.deepEqual(engine.calls, ['forwards 0 tcp/9000>0009:80,udp/5353>0003:53', 'rules docker,|,fd5a:ceb9:ed8d:1::/64 ports 9000,5353']);
+    assert.ok(events.some((e) => /Docker's published ports forwarded now udp\/5353 -> \[fd5a:ceb9:ed8d:1::3\]:53$/.test(e.message)));
+  } finally {
+    await gateway.stop();
+    await docker.close();
+  }
+});
+
+test('gateway reload: forwards added and removed go to the table before the rules; a refused set leaves forwards and rules; other changes still need a restart', async () => {
+  const socketPath = join(dir, 'f.sock');
+  const docker = new FakeDocker(socketPath);
+  docker.networks = [net('n1', ['fd5a:ceb9:ed8d:1::/64'])];
+  await docker.listen();
+  const { gateway, engine, config } = await startGateway(socketPath, ['docker', 'fd00:7::/64']);
+  try {
+    engine.calls.length = 0;
+    const withForward = { ...config, masquerade: [{ ...config.masquerade[0]!, forwards: [{ protocol: 'tcp', port: 8080, to: '[fd00:7::2]:80' }] }] };
+    assert.deepEqual(await gateway.reload(withForward), { mappingsChanged: false, rulesChanged: true });
+    assert.deepEqual(engine.calls, ['forwards 0 tcp/8080>0002:80', 'rules docker,fd00:7::/64,|,fd5a:ceb9:ed8d:1::/64 ports 8080']);
+    engine.calls.length = 0;
+    engine.refuse = true;
+    await assert.rejects(gateway.reload(config), /refused/);
+    assert.deepEqual(engine.calls, [], 'no rules replaced when the table refuses');
+    assert.equal(gateway.config.masquerade[0]!.forwards?.length, 1);
+    engine.refuse = false;
+    await assert.rejects(
+      gateway.reload({ ...withForward, masquerade: [{ ...withForward.masquerade[0]!, ports: '21000-29999' }] }),
+      /changed beyond "source" and "forwards", which needs a restart/,
+    );
+    assert.deepEqual(await gateway.reload(config), { mappingsChanged: false, rulesChanged: true });
+    assert.deepEqual(engine.calls, ['forwards 0 ', 'rules docker,fd00:7::/64,|,fd5a:ceb9:ed8d:1::/64']);
   } finally {
     await gateway.stop();
     await docker.close();

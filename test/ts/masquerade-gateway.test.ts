@@ -179,7 +179,7 @@ test('reload: a masquerade change needs a restart; the running configuration sta
   await assert.rejects(gateway.reload({ ...config, masquerade: [{ ...entry, ports: '21000-21999' }] }), (e: Npt66Error) => {
     assert.equal(e.code, 'ERR_NPT66_RELOAD');
     assert.equal(e.field, 'masquerade');
-    assert.match(e.message, /^masquerade: changed beyond "source", which needs a restart of npt66 .*the running configuration is unchanged$/);
+    assert.match(e.message, /^masquerade: changed beyond "source" and "forwards", which needs a restart of npt66 .*the running configuration is unchanged$/);
     return true;
   });
   assert.equal(gateway.config.masquerade[0]!.ports, '20000-29999');
