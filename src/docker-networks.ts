@@ -80,6 +80,11 @@ export class DockerNetworks extends EventEmitter {
   private readonly retryMaxMs: number;
   private subnets: string[] | null = null; // null until the first successful list
   private published: DockerPublished[] | null = null;
+  // Containers whose last event was "die": Docker sends it (and "network disconnect") before the container list
+  // shows the container stopped, so a list made on the event can still show it running with its ports, and a
+  // crashed or killed container sends nothing later. Left out of the lists until they start again or the list
+  // no longer has them.
+  private readonly dead = new Set<string>();
   private stream: http.ClientRequest | null = null;
   private timer: NodeJS.Timeout | null = null;
   private delay: number;
@@ -141,7 +146,7 @@ export class DockerNetworks extends EventEmitter {
         while ((nl = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
-          if (line) this.refresh();
+          if (line) this.event(line);
         }
       });
       res.on('end', () => this.lost('the event stream ended'));
@@ -169,6 +174,20 @@ export class DockerNetworks extends EventEmitter {
       this.connect();
     }, this.delay);
     this.delay = Math.min(this.delay * 2, this.retryMaxMs);
+  }
+
+  private event(line: string): void {
+    try {
+      const e = JSON.parse(line) as { Type?: string; Action?: string; Actor?: { ID?: string } };
+      const id = e.Actor?.ID;
+      if (e.Type === 'container' && id) {
+        if (e.Action === 'die') this.dead.add(id);
+        else if (e.Action === 'start' || e.Action === 'destroy') this.dead.delete(id);
+      }
+    } catch {
+      // not JSON: a list is all it causes
+    }
+    this.refresh();
   }
 
   // One list at a time; events during a list cause exactly one more.
@@ -209,7 +228,9 @@ export class DockerNetworks extends EventEmitter {
   // The networks, then the containers: a container started between the two has its network listed already.
   private async list(timeoutMs = 10_000): Promise<DockerView> {
     const subnets = ipv6Subnets(await this.getJson<DockerNetwork[]>('/networks', timeoutMs));
-    const published = publishedPorts(await this.getJson<DockerContainer[]>('/containers/json', timeoutMs));
+    const running = await this.getJson<DockerContainer[]>('/containers/json', timeoutMs);
+    for (const id of this.dead) if (!running.some((c) => c.Id === id)) this.dead.delete(id);
+    const published = publishedPorts(running.filter((c) => !this.dead.has(c.Id)));
     return { subnets, published };
   }
 

@@ -113,9 +113,10 @@ class FakeDocker {
     else this.networks = this.networks.filter((n) => n.Name !== network.Name);
     for (const s of this.streams) s.write(`${JSON.stringify({ Type: 'network', Action: action, Actor: { Attributes: { name: network.Name } } })}\n`);
   }
-  // A container started (with its ports and addresses) or gone (die).
-  container(c: DockerContainer, action: 'start' | 'die'): void {
-    this.containers = this.containers.filter((x) => x.Id !== c.Id);
+  // A container started (with its ports and addresses) or gone (die). `listedAfterDie`: as Docker does, the list
+  // made on the event still has it running.
+  container(c: DockerContainer, action: 'start' | 'die', listedAfterDie = false): void {
+    if (!listedAfterDie) this.containers = this.containers.filter((x) => x.Id !== c.Id);
     if (action === 'start') this.containers.push(c);
     for (const s of this.streams) s.write(`${JSON.stringify({ Type: 'container', Action: action, Actor: { ID: c.Id } })}\n`);
   }
@@ -357,7 +358,7 @@ test('gateway: Docker\'s published ports become forwards (table, then rules); a 
     await waitFor('the new container forwarded', () => engine.calls.length === 2);
     assert.deepEqual(engine.calls, ['forwards 0 tcp/9000>0009:80,tcp/8080>0002:80,udp/5353>0003:53', 'rules docker,|,fd5a:ceb9:ed8d:1::/64 ports 9000,8080,5353']);
     engine.calls.length = 0;
-    docker.container(web('cnt01', []), 'die');
+    docker.container(web('cnt01', []), 'die', true);
     await waitFor('the stopped container\'s forward gone', () => engine.calls.length === 2);
     assert.deepEqual(engine.calls, ['forwards 0 tcp/9000>0009:80,udp/5353>0003:53', 'rules docker,|,fd5a:ceb9:ed8d:1::/64 ports 9000,5353']);
     assert.ok(events.some((e) => /Docker's published ports forwarded now udp\/5353 -> \[fd5a:ceb9:ed8d:1::3\]:53$/.test(e.message)));
