@@ -15,7 +15,7 @@ import { run, waitFor, type RunResult } from '../netns';
 
 export const BUSYBOX = '/bin/busybox';
 export const IMAGE = 'local/busybox';
-const APPLETS = ['sh', 'ping', 'ping6', 'nc', 'nslookup', 'traceroute6', 'sleep', 'cat', 'echo', 'md5sum', 'ip', 'wc', 'head', 'timeout'];
+const APPLETS = ['sh', 'ping', 'ping6', 'nc', 'nslookup', 'traceroute6', 'sleep', 'cat', 'echo', 'md5sum', 'ip', 'wc', 'head', 'timeout', 'httpd', 'mkdir', 'printf', 'chmod'];
 
 function which(cmd: string): string | null {
   try {

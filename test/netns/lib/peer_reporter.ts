@@ -3,8 +3,8 @@
 //   UDP 53:     a DNS server that answers every AAAA query with the address the query came from (busybox has
 //               no UDP `nc`; `nslookup -type=aaaa NAME SERVER` prints the answer), other types with no record.
 //   TCP PORT+1: sends BYTES of seeded pseudo-random data slowly (64 KB every 20 ms: a transfer that lasts
-//               seconds, so something can happen during it) and closes; its md5 is printed at start.
-// Prints JSON lines: {"event":"listening","md5":...} once bound, {"tcp"|"udp"|"bulk": ADDR} per peer.
+//               seconds, so something can happen during it) and closes; its md5 and sha256 are printed at start.
+// Prints JSON lines: {"event":"listening","md5":...,"sha256":...} once bound, {"tcp"|"udp"|"bulk": ADDR} per peer.
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
@@ -29,6 +29,7 @@ function data(n: number): Buffer {
 }
 const bulk = data(bytes);
 const md5 = createHash('md5').update(bulk).digest('hex');
+const sha256 = createHash('sha256').update(bulk).digest('hex');
 
 const tcp = createServer((s) => {
   print({ tcp: s.remoteAddress });
@@ -83,7 +84,7 @@ udp.on('message', (m, r) => {
 
 let bound = 0;
 const ready = () => {
-  if (++bound === 3) print({ event: 'listening', md5 });
+  if (++bound === 3) print({ event: 'listening', md5, sha256 });
 };
 tcp.listen(port, '::', ready);
 slow.listen(port + 1, '::', ready);
