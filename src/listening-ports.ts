@@ -6,8 +6,10 @@
 // what reaches it to the container. npt66 rewrites the destination of a published port's packets in raw
 // PREROUTING, before the routing decision, so they are forwarded to the container and never delivered locally:
 // docker-proxy's socket takes nothing from anyone there, and refusing its port would refuse Docker's own
-// published ports (or a static forward to the same container). Its sockets are told by the program that holds
-// them (/proc/PID/comm of the process with the socket's inode among its /proc/PID/fd links).
+// published ports (or a static forward to the same container). With "userland-proxy": false, dockerd itself
+// holds the port instead, only to reserve it (masquerade-forwards.ts excuses it for Docker's own ports). Such
+// sockets are told by the program that holds them (/proc/PID/comm of the process with the socket's inode among
+// its /proc/PID/fd links).
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export interface ListeningSocket {

@@ -45,11 +45,23 @@ function listeningNow(facts: HostFacts): Listening {
   return { tcp: facts.listeningSockets?.('tcp') ?? [], udp: facts.listeningSockets?.('udp') ?? [] };
 }
 
+// Docker's own holders of a published port: docker-proxy (the userland proxy, listening only on published
+// ports) and, with "userland-proxy": false, dockerd itself, which then binds the port just to reserve it. dockerd
+// may also serve its API on TCP, so it is excused only for a port Docker itself publishes.
+const DOCKER_PROGRAMS = [DOCKER_PROXY, 'dockerd'];
+
 // Why `port` cannot be published on the entry, or null. Forward ports are reserved from the dynamic range by
 // never lying in it (nor below 1024 with privilegedPorts), so no mapping can ever hold one, whenever the
-// forwards change; a port the host itself serves is refused, Docker's userland proxy excepted
-// (listening-ports.ts).
-function portProblem(protocol: 'tcp' | 'udp', port: number, ctx: Pick<ForwardContext, 'field' | 'address' | 'ports' | 'privilegedPorts'>, facts: HostFacts, listening: Listening): string | null {
+// forwards change; a port the host itself serves is refused, except a socket of `excused` programs (Docker's
+// own, listening-ports.ts).
+function portProblem(
+  protocol: 'tcp' | 'udp',
+  port: number,
+  ctx: Pick<ForwardContext, 'field' | 'address' | 'ports' | 'privilegedPorts'>,
+  facts: HostFacts,
+  listening: Listening,
+  excused: readonly string[],
+): string | null {
   if (port >= ctx.ports.min && port <= ctx.ports.max) {
     return `${port} lies in ${ctx.field}.ports (${ctx.ports.min}-${ctx.ports.max}), the range masquerade mappings take their ports from; publish on a port outside it, or move "ports"`;
   }
@@ -60,7 +72,7 @@ function portProblem(protocol: 'tcp' | 'udp', port: number, ctx: Pick<ForwardCon
     (s) =>
       s.port === port &&
       (s.address.equals(UNSPECIFIED) || s.address.equals(ctx.address)) &&
-      (s.inode === undefined || facts.socketProgram?.(s.inode) !== DOCKER_PROXY),
+      (s.inode === undefined || !excused.includes(facts.socketProgram?.(s.inode) ?? '')),
   );
   if (taken) {
     return `${protocol} port ${port} is one this host itself ${protocol === 'tcp' ? 'listens on' : 'has a socket bound to'} ([${formatAddress(taken.address)}]:${port}): forwarding it would take that service's clients away; publish on another port, or stop the service`;
@@ -73,7 +85,7 @@ export function compileForwards(forwards: readonly ForwardInput[], ctx: ForwardC
   const listening = listeningNow(facts);
   forwards.forEach((f, k) => {
     const here = `${ctx.field}.forwards[${k}]`;
-    const problem = portProblem(f.protocol, f.port, ctx, facts, listening);
+    const problem = portProblem(f.protocol, f.port, ctx, facts, listening, [DOCKER_PROXY]);
     if (problem) throw configError(`${here}.port`, problem);
     const { inside, insidePort } = parseTo(f.to, `${here}.to`);
     const shown = formatAddress(inside);
@@ -123,7 +135,7 @@ export function dockerForwards(
       refuse(`${ctx.field}.forwards[${clash}] publishes ${p.protocol} port ${p.port} too: the static forward wins`);
       continue;
     }
-    const problem = portProblem(p.protocol, p.port, ctx, facts, listening);
+    const problem = portProblem(p.protocol, p.port, ctx, facts, listening, DOCKER_PROGRAMS);
     if (problem) {
       refuse(problem);
       continue;

@@ -122,6 +122,8 @@ test('a port docker-proxy listens on is not the host\'s own: a forward there is 
   assert.ok(compileGatewayConfig(masq([WEB]), facts({ tcp: [proxy] }, { 4242: 'docker-proxy' })));
   refuses(masq([WEB]), facts({ tcp: [proxy] }, { 4242: 'nginx' }), 'masquerade[0].forwards[0].port', /listens on/);
   refuses(masq([WEB]), facts({ tcp: [proxy] }), 'masquerade[0].forwards[0].port', /listens on/);
+  // dockerd may serve its API on TCP: only a port Docker itself publishes may be dockerd's (see below).
+  refuses(masq([WEB]), facts({ tcp: [proxy] }, { 4242: 'dockerd' }), 'masquerade[0].forwards[0].port', /listens on/);
 });
 
 test('socketProgram finds the program holding a listening socket (this test itself)', async () => {
@@ -166,14 +168,20 @@ test('Docker published ports become forwards to the container\'s address in a ma
       pub('again', 'tcp', 8082, 80, ['fd5a:ceb9:ed8d:1::2']),
       pub('same', 'tcp', 8083, 80, ['fd5a:ceb9:ed8d:1::9']),
       pub('busy', 'udp', 6000, 53, ['fd5a:ceb9:ed8d:1::4']),
+      pub('noproxy', 'tcp', 7070, 80, ['fd5a:ceb9:ed8d:1::5']),
     ],
     statics,
     ctx,
-    facts({ tcp: [proxy], udp: [{ address: Buffer.alloc(16), port: 6000, inode: 8 }] }, { 7: 'docker-proxy', 8: 'named' }),
+    // With "userland-proxy": false, dockerd itself holds a published port (seen with dockerd 20.10).
+    facts(
+      { tcp: [proxy, { address: Buffer.alloc(16), port: 7070, inode: 9 }], udp: [{ address: Buffer.alloc(16), port: 6000, inode: 8 }] },
+      { 7: 'docker-proxy', 8: 'named', 9: 'dockerd' },
+    ),
   );
   assert.deepEqual(forwards, [
     { protocol: 'tcp', port: 8080, inside: address('fd5a:ceb9:ed8d:1::2'), insidePort: 80 },
     { protocol: 'udp', port: 5353, inside: address('fd5a:ceb9:ed8d:1::3'), insidePort: 53 },
+    { protocol: 'tcp', port: 7070, inside: address('fd5a:ceb9:ed8d:1::5'), insidePort: 80 },
   ]);
   const why = Object.fromEntries(refused.map((r) => [r.published.container, r.why]));
   assert.deepEqual(Object.keys(why), ['clash', 'ranged', 'v4only', 'again', 'same', 'busy']);
