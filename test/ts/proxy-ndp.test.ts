@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 
 import { validateNptv6 } from '../../src/config';
 import { formatAddress } from '../../src/prefix';
-import { isLiveNeighbour, nativeEntries, proxyTargets, translatorMap, type NeighbourRow, type ProxyNdpEntry } from '../../src/proxy-ndp';
+import type { NativeProxyNdpEntry } from '../../src/native';
+import { isLiveNeighbour, nativeEntries, ProxyNdp, proxyTargets, translatorMap, type NeighbourRow, type ProxyNdpEntry } from '../../src/proxy-ndp';
 import { Translator } from '../../src/translator';
 
 const INSIDE = 'fd5a:ceb9:ed8d:fe0a::/64';
@@ -72,4 +73,19 @@ test('the responder gets each proxied entry: its prefixes and mode, in neighbour
     ],
   );
   assert.equal(formatAddress(native[0]!.inside), 'fd5a:ceb9:ed8d:fe0a::');
+});
+
+test('ProxyNdp hands "prefix" entries to the responder at once, says so once, and hands it nothing on stop', async () => {
+  const applied: NativeProxyNdpEntry[][] = [];
+  const said: string[] = [];
+  const p = new ProxyNdp((_type, f) => said.push(f.message), (entries) => applied.push(entries));
+  const entries: ProxyNdpEntry[] = [{ inside: INSIDE, outside: OUTSIDE, interface: 'eth1', proxyNdp: 'prefix' }];
+  const mappings = validateNptv6([{ inside: INSIDE, outside: OUTSIDE, interface: 'eth1' }]);
+  await p.setEntries(entries, mappings);
+  await p.setEntries(entries, mappings); // unchanged: handed again (atomic swap), not announced again
+  assert.deepEqual(applied.map((a) => a.map((e) => [e.interface, e.mode, e.neighbours.length])), [[['eth1', 'prefix', 0]], [['eth1', 'prefix', 0]]]);
+  assert.deepEqual(said, ['proxy NDP: answering for every address of 2001:db8:ff66::/64 on eth1']);
+  await p.stop();
+  assert.deepEqual(applied.at(-1), []);
+  assert.equal(said.at(-1), 'proxy NDP: no longer answering (stopped)');
 });
