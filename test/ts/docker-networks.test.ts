@@ -165,9 +165,12 @@ test('the watcher: a list on connect, again on events, the last subnets kept whi
     rmSync(socketPath, { force: true });
     docker = new FakeDocker(socketPath);
     docker.networks = [net('bridge', ['fd5a:ceb9:ed8d:ff::/64']), net('n2', ['fd5a:ceb9:ed8d:2::/64'])];
+    docker.containers = [web('cnt02', [[8443, 443, 'tcp']], 'fd5a:ceb9:ed8d:2::2')]; // started while away
     await docker.listen();
     await waitFor('the resync', () => seen.length === 4, 5_000);
     assert.deepEqual(w.current, ['fd5a:ceb9:ed8d:2::/64', 'fd5a:ceb9:ed8d:ff::/64']);
+    await waitFor('its published port in the resync', () => published.length === 3);
+    assert.deepEqual((w.currentPublished as DockerPublished[]).map((p) => `${p.container} ${p.protocol}/${p.port}`), ['cnt02 tcp/8443']);
   } finally {
     w.stop();
     await docker.close();
@@ -210,10 +213,12 @@ test('rules: an entry naming "docker" queues the Docker subnets it is given, non
 // ---- the Gateway ----
 
 const HOST = '2001:db8:f::1';
+const listening: { tcp: { address: Buffer; port: number }[] } = { tcp: [] }; // the host's own sockets, per test
 const facts: HostFacts = {
   localPortRange: () => [32768, 60999],
   interfaceAddresses: (name) => (name === 'eth0' ? [{ address: HOST, prefixLength: 64, flags: [] }] : null),
   conntrackTimeouts: () => ({ udpStream: 300, tcpEstablished: 7440, icmpv6: 60 }),
+  listeningSockets: (p) => (p === 'tcp' ? listening.tcp : []),
 };
 
 const text = (s: NativeMasquerade['sources']) => s.map((p) => `${p.prefix.toString('hex')}/${p.length}`);
@@ -392,6 +397,29 @@ test('gateway reload: forwards added and removed go to the table before the rule
     assert.deepEqual(await gateway.reload(config), { mappingsChanged: false, rulesChanged: true });
     assert.deepEqual(engine.calls, ['forwards 0 ', 'rules docker,fd00:7::/64,|,fd5a:ceb9:ed8d:1::/64']);
   } finally {
+    await gateway.stop();
+    await docker.close();
+  }
+});
+
+test('gateway reload: a forward to a port the host itself listens on is refused, naming the field; nothing changes', async () => {
+  const socketPath = join(dir, 'l.sock');
+  const docker = new FakeDocker(socketPath);
+  await docker.listen();
+  const { gateway, engine, config } = await startGateway(socketPath, ['docker', 'fd00:7::/64']);
+  try {
+    engine.calls.length = 0;
+    listening.tcp = [{ address: Buffer.alloc(16), port: 8080 }]; // a service of the host's own, started since
+    const next = { ...config, masquerade: [{ ...config.masquerade[0]!, forwards: [{ protocol: 'tcp', port: 8080, to: '[fd00:7::2]:80' }] }] };
+    await assert.rejects(gateway.reload(next), (e: Error & { field?: string }) => {
+      assert.equal(e.field, 'masquerade[0].forwards[0].port');
+      assert.match(e.message, /tcp port 8080 is one this host itself listens on \(\[::\]:8080\)/);
+      return true;
+    });
+    assert.deepEqual(engine.calls, [], 'neither the table nor the rules touched');
+    assert.equal(gateway.config.masquerade[0]!.forwards, undefined);
+  } finally {
+    listening.tcp = [];
     await gateway.stop();
     await docker.close();
   }
