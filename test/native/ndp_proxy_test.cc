@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "packet_builder.h"
 
 namespace npt66 {
@@ -223,6 +225,63 @@ TEST(NdpProxy, PolicyGroupsEntriesByInterface) {
   EXPECT_TRUE(ndp_proxy_answer(*p->find("wan1"), link(), ns.data(), ns.size(), na.data(), c));
   b.pair.interface = "";
   EXPECT_EQ(NdpProxyPolicy::compile({b}, error), nullptr);
+}
+
+// Solicitations come from anyone on the link: random damage to valid ones (bytes changed, cut short, grown) must
+// never read past the packet (ASan in the sanitizer build), never answer anything but a valid solicitation for a
+// listed target, and always answer it correctly. Fixed seed; every outcome counted exactly once.
+TEST(NdpProxy, DamagedSolicitationsAreRefusedOrAnsweredCorrectly) {
+  const std::vector<Address> listed = {addr("2001:db8:ff66::10"), addr("2001:db8:ff66::abcd:1")};
+  auto p = policy(NdpProxyMode::neighbours, listed);
+  const NdpProxyInterface& entries = *p->find("eth0");
+  const NdpLink l = link();
+  std::mt19937 rng(6296);
+  const char* targets[] = {"2001:db8:ff66::10", "2001:db8:ff66::abcd:1", "2001:db8:ff66::11", "2001:db8:ff67::10"};
+  const char* sources[] = {"fe80::2", "2001:db8:100::1", "::"};
+  size_t answered = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::string target = targets[rng() % 4];
+    const std::string src = sources[rng() % 3];
+    Bytes b = solicitation(src, target, src != "::");
+    switch (rng() % 4) {
+      case 0:
+        break;  // intact
+      case 1:
+        for (unsigned n = 1 + rng() % 3; n > 0; --n) b[rng() % b.size()] = static_cast<uint8_t>(rng());
+        break;
+      case 2:
+        b.resize(rng() % b.size());
+        break;
+      case 3:
+        b.insert(b.end(), 1 + rng() % 16, static_cast<uint8_t>(rng()));
+        break;
+    }
+    CounterBlock c;
+    Bytes na(kNdpAdvertLen);
+    const bool yes = ndp_proxy_answer(entries, l, b.data(), b.size(), na.data(), c);
+    CounterSnapshot moved{};
+    accumulate(moved, c);
+    uint64_t total = 0;
+    for (uint64_t v : moved) total += v;
+    ASSERT_EQ(total, yes ? 0u : 1u) << "iteration " << i;
+    if (!yes) continue;
+    ++answered;
+    // Only a well-formed solicitation (RFC 4861 s7.1.1) for a listed target from a unicast source is answered.
+    ASSERT_GE(b.size(), 64u);
+    ASSERT_EQ(b[6], 58);
+    ASSERT_EQ(b[7], 255);
+    ASSERT_EQ(b[40], 135);
+    ASSERT_EQ(b[41], 0);
+    ASSERT_TRUE(test::l4_checksum_ok(Bytes(b.begin(), b.begin() + 40 + test::read16(b, 4)), 40, 58)) << "iteration " << i;
+    const Address t = Address::from(b.data() + 48);
+    ASSERT_TRUE(t == listed[0] || t == listed[1]) << test::str(t);
+    ASSERT_FALSE(Address::from(b.data() + 8) == Address{});
+    // And answered right: to the source, about the target, checksum valid.
+    ASSERT_TRUE(Address::from(na.data() + 24) == Address::from(b.data() + 8));
+    ASSERT_TRUE(Address::from(na.data() + 48) == t);
+    ASSERT_TRUE(test::l4_checksum_ok(na, 40, 58));
+  }
+  EXPECT_GT(answered, 2000u);  // the intact ones for listed targets from unicast sources, at least
 }
 
 }  // namespace
