@@ -6,7 +6,8 @@
 //   (an echo server in the container's network namespace logs each sender): "out" reaches both at
 //   [host]:HOSTPORT, the container sees "out"'s own address, the answers come back;
 // - a reload (SIGHUP) adding a static forward while a slow TCP download runs through another published port:
-//   the download completes (sha256 equal) and the new forward works at once;
+//   the download completes (sha256 equal) and the new forward works at once, also hairpinned from another
+//   container;
 // - the container stopped: its forwards go (rules and table), a connection to the port is refused by the host
 //   itself and nothing more reaches inside.
 import assert from 'node:assert/strict';
@@ -161,6 +162,10 @@ describe('Docker -p as npt66 forwards with a real dockerd', { skip: skip ? `Dock
     // The static forward works at once: peer_reporter's TCP 7000 answers with the address it saw.
     const r = await fromOut(['busybox', 'nc', HOST, '9090']);
     assert.equal(r.stdout.trim(), `from ${OUT}`, `through the static forward: ${r.stderr}`);
+    // Hairpin (RFC 4787 REQ-9): another container reaches the published port at the host's address and is seen
+    // by its mapped outside endpoint, the host's address, never by its inside one.
+    const hairpin = await docker.docker(['exec', 'web', 'sh', '-c', `nc ${HOST} 9090 </dev/null`], true);
+    assert.equal(hairpin.stdout.trim(), `from ${HOST}`, `web -> [host]:9090: ${hairpin.stderr}`);
 
     const exit = await download.waitExit(60_000);
     assert.equal(exit.code, 0, download.stderr);
