@@ -50,6 +50,7 @@ export function renderIp6tables(plan: RulePlan, generation: number): Ip6tablesPl
   const outTable = PLACEMENT.outbound.table;
   const errTable = PLACEMENT.ownErrors.table;
 
+  for (const d of inbound.loopback?.destinations ?? []) add(inTable, c.inbound, ['-i', inbound.loopback!.interface, '-d', d, '-j', 'RETURN']);
   for (const d of inbound.destinations) add(inTable, c.inbound, ['-d', d, '-g', c.inboundQueue]);
   for (const m of inbound.masquerade) {
     for (const { min, max } of m.ports) {

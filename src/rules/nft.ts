@@ -25,6 +25,7 @@ export function renderNftRuleset(plan: RulePlan): string {
     `table ip6 ${NFT_TABLE} {`,
     '  chain inbound {',
     base(PLACEMENT.inbound),
+    ...(inbound.loopback ? [`    iifname "${inbound.loopback.interface}" ip6 daddr ${set(inbound.loopback.destinations)} return`] : []),
     ...inbound.destinations.map((d) => `    ip6 daddr ${d} goto inbound_queue`),
     ...inbound.masquerade.flatMap((m) => [
       ...m.ports.flatMap(({ min, max }) => ['tcp', 'udp'].map((proto) => `    ip6 daddr ${m.address} ${proto} dport ${min}-${max} goto inbound_queue`)),

@@ -42,6 +42,12 @@
 //          queues ICMPv6 errors (1-4) leaving by an outside interface; the engine maps the quoted destination back
 //          to the outside address (and port), or drops the error when nothing can (REFERENCE s6,
 //          native/core/own_icmp_error.h). Errors about the gateway's own traffic pass untouched.
+// Loopback: what the host sends to its own masquerade address arrives on lo and is returned before anything is
+//          queued (inbound.loopback). Translated, a connection to a published port would go to the inside host,
+//          whose answer to the host's own address is delivered locally, never through POSTROUTING, so never
+//          translated back: the connection would hang. Returned, the host's own socket on the port answers (for
+//          Docker's published ports, docker-proxy), or the kernel refuses it. Nothing of a mapping comes from lo
+//          (the host's own sockets use ports outside the masquerade range).
 import type { GatewayConfig } from '../gateway-config';
 import { DOCKER_SOURCE, parsePortRange, type MasqueradeEntry } from '../masquerade-config';
 
@@ -101,6 +107,8 @@ export interface RulePlan {
     neverQueuedIcmpv6Types: readonly number[]; // of what the above selected: returned before anything is queued
     // Of the rest, packets from these sources get the mark unless they arrived on a notFrom interface; all queued.
     hairpin: { mark: number; sources: string[]; notFrom: string[] } | null;
+    // Arriving on this interface to these addresses (the masquerade addresses): returned before all of the above.
+    loopback: { interface: string; destinations: string[] } | null;
   };
   outbound: {
     sources: { interface: string; source: string }[]; // leaving by the interface from the source: selected
@@ -159,6 +167,7 @@ export function buildRulePlan(config: RuleConfig): RulePlan {
         mark && config.nptv6.length
           ? { mark, sources: unique(config.nptv6.map((m) => m.inside)), notFrom: outsideInterfacesOf(config) }
           : null,
+      loopback: masquerade.length ? { interface: 'lo', destinations: unique(masquerade.map((m) => m.address)) } : null,
     },
     outbound: {
       sources: [

@@ -7,7 +7,7 @@
 //   [host]:HOSTPORT, the container sees "out"'s own address, the answers come back;
 // - a reload (SIGHUP) adding a static forward while a slow TCP download runs through another published port:
 //   the download completes (sha256 equal) and the new forward works at once, also hairpinned from another
-//   container;
+//   container; the host's own connections to its address are left to it (docker-proxy, or refused);
 // - the container stopped: its forwards go (rules and table), a connection to the port is refused by the host
 //   itself and nothing more reaches inside.
 import assert from 'node:assert/strict';
@@ -166,6 +166,14 @@ describe('Docker -p as npt66 forwards with a real dockerd', { skip: skip ? `Dock
     // by its mapped outside endpoint, the host's address, never by its inside one.
     const hairpin = await docker.docker(['exec', 'web', 'sh', '-c', `nc ${HOST} 9090 </dev/null`], true);
     assert.equal(hairpin.stdout.trim(), `from ${HOST}`, `web -> [host]:9090: ${hairpin.stderr}`);
+    // The host's own connections to its masquerade address are not forwarded (rules/plan.ts, Loopback): docker-proxy
+    // serves a Docker port (the container sees the bridge's address), a static forward's port is refused at once
+    // (forwarded, the inside answer would be delivered locally untranslated and the connection hang).
+    const own = await topo.ns('host').exec([process.execPath, '-e', GET, `http://[${HOST}]:8080/cgi-bin/peer`], { allowFailure: true, timeoutMs: 30_000 });
+    assert.match(own.stdout.trim(), /^peer \[?fd5a:ceb9:ed8d:1::1\]? \d+$/, `the host's own GET through docker-proxy: ${own.stdout}${own.stderr}`);
+    const refused = await topo.ns('host').exec(['timeout', '10', 'busybox', 'nc', HOST, '9090'], { allowFailure: true });
+    assert.equal(refused.code, 1, `refused, not hanging (124 is the timeout): ${refused.stderr}`);
+    assert.match(refused.stderr, /refused/i);
 
     const exit = await download.waitExit(60_000);
     assert.equal(exit.code, 0, download.stderr);

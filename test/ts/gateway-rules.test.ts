@@ -107,7 +107,9 @@ test('hairpin mark only for packets not arriving on an outside interface; the in
     ['-j', 'NFQUEUE', '--queue-num', '0'],
   ]);
   const inbound = plan.rules.filter((r) => r.chain === 'NPT66-IN-1').map((r) => r.args);
-  assert.ok(inbound.length > 0 && inbound.every((a) => !a.includes('-i')), 'no -i on the inbound rules: forged packets reach the engine');
+  // The one -i: what the host sends to its own masquerade address (plan.ts, Loopback).
+  assert.deepEqual(inbound[0], ['-i', 'lo', '-d', '2001:db8:5::1', '-j', 'RETURN']);
+  assert.ok(inbound.length > 1 && inbound.slice(1).every((a) => !a.includes('-i')), 'no -i on the inbound rules: forged packets reach the engine');
   assert.match(nftRuleset(cfg), /\n {4}iifname != \{ "eth1", "eth2" \} ip6 saddr fd5a:ceb9:ed8d:fe0a::\/64 meta mark set meta mark \| 0x10000000\n {4}queue num 0\n/);
 });
 

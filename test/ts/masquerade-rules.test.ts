@@ -28,6 +28,8 @@ test('masquerade only: the exact ip6tables commands, in order', () => {
     [...W, '-t', 'mangle', '-N', 'NPT66-OUT-1'],
     [...W, '-t', 'mangle', '-N', 'NPT66-ERR-1'],
     [...W, '-t', 'raw', '-N', 'NPT66-DEFRAG-1'],
+    // The host's own packets to its masquerade address (on lo) are its own business (plan.ts, Loopback).
+    raw('NPT66-IN-1', '-i', 'lo', '-d', HOST, '-j', 'RETURN'),
     raw('NPT66-IN-1', '-d', HOST, '-p', 'tcp', '-m', 'tcp', '--dport', '20000:29999', '-g', 'NPT66-INQ-1'),
     raw('NPT66-IN-1', '-d', HOST, '-p', 'udp', '-m', 'udp', '--dport', '20000:29999', '-g', 'NPT66-INQ-1'),
     icmp(1), // destination unreachable
@@ -57,7 +59,9 @@ test('masquerade only: the exact ip6tables commands, in order', () => {
 });
 
 test('never queued inbound: echo requests, ND, MLD, and TCP/UDP outside the range (the host\'s own sockets)', () => {
-  const args = planRules(docker, 1).rules.filter((r) => r.chain === 'NPT66-IN-1').map((r) => r.args.join(' '));
+  const all = planRules(docker, 1).rules.filter((r) => r.chain === 'NPT66-IN-1').map((r) => r.args.join(' '));
+  assert.equal(all[0], `-i lo -d ${HOST} -j RETURN`, 'the host\'s own packets to the address first: never queued');
+  const args = all.slice(1);
   for (const t of [128, 130, 133, 134, 135, 136, 137, 143]) assert.ok(!args.some((a) => a.endsWith(`--icmpv6-type ${t} -g NPT66-INQ-1`)), `type ${t}`);
   assert.ok(args.every((a) => a.startsWith(`-d ${HOST} `)), 'only packets to the masquerade address');
   assert.ok(!args.some((a) => a.includes('-i ')), 'no -i: inside hosts reaching the address are queued too (hairpinning)');

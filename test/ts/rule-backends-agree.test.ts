@@ -176,7 +176,7 @@ function probes(plan: RulePlan): Packet[] {
     '2001:db8:dead::/64',
   ];
   const addrs = [...new Set(prefixes.map(hostIn))];
-  const ifaces = [...new Set([...plan.outbound.sources.map((s) => s.interface), ...plan.ownErrors.interfaces, 'lan0'])];
+  const ifaces = [...new Set([...plan.outbound.sources.map((s) => s.interface), ...plan.ownErrors.interfaces, 'lan0', 'lo'])];
   const ports = [...new Set([1, 80, 1023, 1024, 65535, ...plan.inbound.masquerade.flatMap((m) => m.ports.flatMap((p) => [p.min - 1, p.min, p.max, p.max + 1]))])];
   const marks = [0, ...(plan.outbound.hairpinMark ? [plan.outbound.hairpinMark] : []), ...(plan.inbound.hairpin ? [plan.inbound.hairpin.mark] : [])];
   const l4: Pick<Packet, 'proto' | 'dport' | 'icmpType'>[] = [
