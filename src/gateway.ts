@@ -368,12 +368,13 @@ export class Gateway extends EventEmitter {
       );
       // Docker's published ports carry over too, checked against the new static forwards and Docker subnets.
       const dockerForwardsBefore = this.dockerForwards;
-      const dockerForwardsAfter = dockerIndex < 0 ? [] : this.acceptedDockerForwards(dockerIndex, next, dockerAfter);
+      const canForward = typeof this.engine.setMasqueradeForwards === 'function'; // else Docker's ports stay unforwarded
+      const dockerForwardsAfter = dockerIndex < 0 || !canForward ? [] : this.acceptedDockerForwards(dockerIndex, next, dockerAfter);
       const forwardsChanged = next.config.masquerade.map(
         (_m, i) =>
           JSON.stringify(this.nativeForwards(next, i, dockerForwardsAfter)) !== JSON.stringify(this.nativeForwards(old, i, dockerForwardsBefore)),
       );
-      if (forwardsChanged.some(Boolean) && typeof this.engine.setMasqueradeForwards !== 'function') {
+      if (forwardsChanged.some(Boolean) && !canForward) {
         throw new Npt66Error('ERR_NPT66_ENGINE_UNAVAILABLE', 'this build of the npt66 addon cannot change masquerade forwards; rebuild it (npm run build) or restart npt66 to apply them', {
           field: 'masquerade',
         });
