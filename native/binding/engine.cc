@@ -146,6 +146,7 @@ Napi::Function Engine::Define(Napi::Env env) {
                       InstanceMethod<&Engine::SetOutsideInterfaces>("setOutsideInterfaces"),
                       InstanceMethod<&Engine::SetMasqueradeSources>("setMasqueradeSources"),
                       InstanceMethod<&Engine::SetMasqueradeForwards>("setMasqueradeForwards"),
+                      InstanceMethod<&Engine::SetMasqueradeAddresses>("setMasqueradeAddresses"),
                       InstanceMethod<&Engine::WatchAddresses>("watchAddresses"),
                       InstanceMethod<&Engine::SetProxyNdp>("setProxyNdp"),
                       InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::Mappings>("mappings"),
@@ -304,6 +305,24 @@ Napi::Value Engine::SetMasqueradeForwards(const Napi::CallbackInfo& info) {
       to_masquerade_forwards(env, info[1], "masquerade[" + std::to_string(index) + "].forwards");
   try {
     engine_->set_masquerade_forwards(index, std::move(forwards));
+  } catch (const std::invalid_argument& e) {
+    throw_error(env, "ERR_NPT66_CONFIG", e.what());
+  }
+  return env.Undefined();
+}
+
+// setMasqueradeAddresses(index, use, keep): masquerade entry `index`'s outside addresses from now on (16-byte
+// Buffers): new flows take one of `use` (may be empty: refused), mappings on `keep` live on, the rest go.
+// ERR_NPT66_CONFIG, addresses unchanged, for a bad index or addresses the table refuses.
+Napi::Value Engine::SetMasqueradeAddresses(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw_error(env, "ERR_NPT66_CONFIG", "setMasqueradeAddresses: index must be a number");
+  const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
+  const std::string field = "masquerade[" + std::to_string(index) + "]";
+  std::vector<Address> use = to_masquerade_addresses(env, info[1], field + ".addresses");
+  std::vector<Address> keep = to_masquerade_addresses(env, info[2], field + ".kept");
+  try {
+    engine_->set_masquerade_outside(index, use, keep);
   } catch (const std::invalid_argument& e) {
     throw_error(env, "ERR_NPT66_CONFIG", e.what());
   }

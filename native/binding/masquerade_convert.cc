@@ -67,6 +67,14 @@ std::vector<Prefix> to_masquerade_sources(Napi::Env env, const Napi::Value& v, c
   return out;
 }
 
+std::vector<Address> to_masquerade_addresses(Napi::Env env, const Napi::Value& v, const std::string& field) {
+  if (!v.IsArray()) config_error(env, field, "must be an array");
+  Napi::Array list = v.As<Napi::Array>();
+  std::vector<Address> out;
+  for (uint32_t i = 0; i < list.Length(); ++i) out.push_back(address(env, list.Get(i), field + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
 std::vector<Nat66Forward> to_masquerade_forwards(Napi::Env env, const Napi::Value& v, const std::string& field) {
   if (!v.IsArray()) config_error(env, field, "must be an array");
   Napi::Array list = v.As<Napi::Array>();
@@ -99,10 +107,8 @@ Nat66Config one(Napi::Env env, const Napi::Value& v, const std::string& field) {
 
   // May be empty ("source": "docker" before Docker has an IPv6 network).
   c.inside = to_masquerade_sources(env, array(env, o, field, "sources"), field + ".sources");
-  Napi::Array addresses = array(env, o, field, "addresses");
-  if (addresses.Length() == 0) config_error(env, field + ".addresses", "must hold at least one outside address");
-  for (uint32_t i = 0; i < addresses.Length(); ++i)
-    c.outside.push_back(address(env, addresses.Get(i), field + ".addresses[" + std::to_string(i) + "]"));
+  c.outside = to_masquerade_addresses(env, array(env, o, field, "addresses"), field + ".addresses");
+  if (c.outside.empty()) config_error(env, field + ".addresses", "must hold at least one outside address");
 
   c.port_min = static_cast<uint16_t>(integer(env, o, field, "portMin", 1024, 65535));
   c.port_max = static_cast<uint16_t>(integer(env, o, field, "portMax", 1024, 65535));

@@ -20,6 +20,9 @@ std::vector<Nat66Config> to_masquerade(Napi::Env env, const Napi::Value& v);
 // naming `field`.
 std::vector<Prefix> to_masquerade_sources(Napi::Env env, const Napi::Value& v, const std::string& field);
 
+// An array of 16-byte Buffers (NativeMasquerade.addresses; may be empty). Throws ERR_NPT66_CONFIG naming `field`.
+std::vector<Address> to_masquerade_addresses(Napi::Env env, const Napi::Value& v, const std::string& field);
+
 // An array of {protocol: 'tcp'|'udp', port, inside: 16-byte Buffer, insidePort} (NativeMasquerade.forwards).
 // Throws ERR_NPT66_CONFIG naming `field`; the ranges and clashes are checked by the core (validate_forwards).
 std::vector<Nat66Forward> to_masquerade_forwards(Napi::Env env, const Napi::Value& v, const std::string& field);

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include "nat66_pool.h"
+
 namespace npt66 {
 namespace {
 
@@ -38,25 +40,37 @@ const char* refused_outside(const Address& a) {
 
 }  // namespace
 
-std::string validate(const Nat66Config& c) {
-  // No source prefix is allowed: "source": "docker" on a host with no IPv6 network yet masquerades nothing until
-  // one appears (the schema requires the configuration to name a source).
-  for (const Prefix& p : c.inside) {
+std::string validate_sources(const std::vector<Prefix>& inside) {
+  for (const Prefix& p : inside) {
     if (p.len > 128) return "masquerade: source prefix length above 128";
     if (prefix_has_host_bits(p))
       return "masquerade: source prefix " + show(p.addr) + "/" + std::to_string(p.len) +
              " has bits set beyond its length; write the network address";
   }
-  if (c.outside.empty()) return "masquerade: no outside address; give the address to masquerade to";
-  for (size_t i = 0; i < c.outside.size(); ++i) {
-    const Address& a = c.outside[i];
+  return {};
+}
+
+std::string validate_outside(const std::vector<Address>& outside, const std::vector<Prefix>& inside) {
+  for (size_t i = 0; i < outside.size(); ++i) {
+    const Address& a = outside[i];
     if (const char* why = refused_outside(a)) return "masquerade: outside address " + show(a) + " " + why;
     for (size_t j = 0; j < i; ++j)
-      if (c.outside[j] == a) return "masquerade: outside address " + show(a) + " is listed twice";
-    for (const Prefix& p : c.inside)
+      if (outside[j] == a) return "masquerade: outside address " + show(a) + " is listed twice";
+    for (const Prefix& p : inside)
       if (in_prefix(p, a))
         return "masquerade: outside address " + show(a) + " lies inside the source prefix; replies would loop";
   }
+  return {};
+}
+
+std::string validate(const Nat66Config& c) {
+  // No source prefix is allowed: "source": "docker" on a host with no IPv6 network yet masquerades nothing until
+  // one appears (the schema requires the configuration to name a source).
+  if (std::string error = validate_sources(c.inside); !error.empty()) return error;
+  if (c.outside.empty()) return "masquerade: no outside address; give the address to masquerade to";
+  if (c.outside.size() + Nat66Pool::kSpareSlots > Nat66Pool::kMaxSlots)
+    return "masquerade: at most " + std::to_string(Nat66Pool::kMaxSlots - Nat66Pool::kSpareSlots) + " outside addresses";
+  if (std::string error = validate_outside(c.outside, c.inside); !error.empty()) return error;
   if (c.port_min < 1024 || c.port_min > c.port_max)
     return "masquerade: port range " + std::to_string(c.port_min) + "-" + std::to_string(c.port_max) +
            " must be within 1024-65535 with min <= max (ports below 1024 are kept below 1024 automatically)";

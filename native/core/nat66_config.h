@@ -61,6 +61,13 @@ struct Nat66Config {
   uint64_t seed = 0;                // random port offsets and hash keys; 0 = from std::random_device
 };
 
+// Empty if these source prefixes are well formed (length, no host bits); otherwise why not.
+std::string validate_sources(const std::vector<Prefix>& inside);
+
+// Empty if these outside addresses can be masqueraded to with these sources (none multicast, link-local,
+// unspecified, loopback, twice, or inside a source); otherwise why not. Used at creation and on every change.
+std::string validate_outside(const std::vector<Address>& outside, const std::vector<Prefix>& inside);
+
 // Empty if `c` is usable; otherwise a message that names the field and how to fix it.
 std::string validate(const Nat66Config& c);
 

@@ -114,29 +114,48 @@ size_t Nat66Table::expire(uint64_t now_ms, size_t budget, CounterBlock& counters
   return removed;
 }
 
-size_t Nat66Table::remove_unsourced(uint64_t now_ms, CounterBlock& counters) noexcept {
-  if (unsourced_passes_.load(std::memory_order_acquire) == 0) return 0;
-  unsourced_passes_.fetch_sub(1, std::memory_order_acq_rel);
+size_t Nat66Table::remove_stale(uint64_t now_ms, CounterBlock& counters) noexcept {
+  if (stale_passes_.load(std::memory_order_acquire) == 0) return 0;
+  stale_passes_.fetch_sub(1, std::memory_order_acq_rel);
   const Nat66SourcesPtr sources = this->sources();
-  size_t removed = 0;
+  size_t unsourced = 0, address_gone = 0;
   LockedEvents events(config_.event_capacity != 0);
   auto publish = [&](const Nat66MappingEvent* e, size_t n) { this->publish(e, n, counters); };
-  // A full scan, rare (a source removed): each shard's lock is let go every 64 removals for its packets.
+  // A full scan, rare (a source or an outside address removed): each shard's lock is let go every 64 removals
+  // for its packets.
   for (size_t i = 0; i < kShards; ++i) {
     Shard& s = shards_[i];
     std::unique_lock guard(s.lock);
     for (uint32_t slot = 0; slot < s.high_water; ++slot) {
       Entry& e = s.at(slot);
-      if (!e.live || sources->contains(e.inside)) continue;
+      if (!e.live) continue;
+      if (pool_.retiring(e.pool))
+        ++address_gone;
+      else if (!sources->contains(e.inside))
+        ++unsourced;
+      else
+        continue;
       wheel_unlink(s, slot);
       destroy_locked(s, slot, now_ms, events.next());
-      ++removed;
       events.added(guard, publish);
     }
   }
   events.flush(publish);
-  if (removed) counters.add(Counter::nat66_mapping_unsourced, removed);
-  return removed;
+  if (unsourced) counters.add(Counter::nat66_mapping_unsourced, unsourced);
+  if (address_gone) counters.add(Counter::nat66_mapping_address_gone, address_gone);
+  // The second pass done and no change since: a retired address's slot has no mapping left (the first pass took
+  // them, the second any a packet thread made with the address it had chosen just before): its ports are
+  // cleared (their quarantine belonged to the address that went) and it is free for the next address.
+  {
+    std::lock_guard lock(change_mutex_);
+    if (stale_passes_.load(std::memory_order_acquire) == 0) {
+      for (size_t slot : pool_.retiring_slots()) {
+        ports_.clear(slot);
+        pool_.free_slot(slot);
+      }
+    }
+  }
+  return unsourced + address_gone;
 }
 
 }  // namespace npt66

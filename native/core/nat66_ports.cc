@@ -29,4 +29,10 @@ void Nat66Ports::release(size_t address, Nat66Proto p, uint16_t port, uint64_t r
   slot(address, p, port).store(kResting | until, std::memory_order_release);
 }
 
+void Nat66Ports::clear(size_t address) noexcept {
+  for (size_t p = 0; p < kNat66ProtoCount; ++p)
+    for (uint32_t port = 0; port <= 0xFFFF; ++port)
+      slot(address, static_cast<Nat66Proto>(p), static_cast<uint16_t>(port)).store(0, std::memory_order_relaxed);
+}
+
 }  // namespace npt66

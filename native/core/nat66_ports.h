@@ -26,6 +26,10 @@ class Nat66Ports {
   // Frees a port; it cannot be claimed again before `rest_until_ms` (later by at most one second).
   void release(size_t address, Nat66Proto p, uint16_t port, uint64_t rest_until_ms) noexcept;
 
+  // Every port of `address` free again, quarantine included: its address went and the next one starts clean.
+  // Only once no mapping holds one of them (Nat66Table::remove_stale).
+  void clear(size_t address) noexcept;
+
   // The handle owning a port, or kNoOwner. A reader must confirm it under the owner's shard lock.
   uint32_t owner(size_t address, Nat66Proto p, uint16_t port) const noexcept {
     uint32_t v = slot(address, p, port).load(std::memory_order_acquire);

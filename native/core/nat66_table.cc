@@ -48,7 +48,8 @@ std::unique_ptr<Nat66Table> Nat66Table::create(const Nat66Config& config, std::s
 
 Nat66Table::Nat66Table(const Nat66Config& config)
     : config_(config),
-      ports_(config.outside.size()),
+      pool_(config.outside),
+      ports_(pool_.capacity()),
       host_limit_(config.max_per_64),
       events_(config.event_capacity),
       shards_(new Shard[kShards]) {
@@ -64,9 +65,6 @@ Nat66Table::Nat66Table(const Nat66Config& config)
   sources_.store(std::make_shared<const Nat66Sources>(Nat66Sources{config.inside}));
   forwards_.store(std::make_shared<const Nat66Forwards>(config.forwards));
   has_forwards_.store(!config.forwards.empty());
-  for (size_t i = 0; i < config.outside.size(); ++i) outside_sorted_.push_back({config.outside[i], static_cast<int>(i)});
-  std::sort(outside_sorted_.begin(), outside_sorted_.end(),
-            [](const auto& a, const auto& b) { return a.first.b < b.first.b; });
 }
 
 Nat66Table::~Nat66Table() {
@@ -87,17 +85,10 @@ inline uint64_t Nat66Table::hash_inside(Nat66Proto p, const Address& a, uint16_t
   return mix(h ^ key_[2], (uint64_t{static_cast<uint8_t>(p)} << 16 | port) ^ key_[3]);
 }
 
-int Nat66Table::outside_index(const Address& a) const noexcept {
-  if (outside_sorted_.size() == 1) return outside_sorted_[0].first == a ? 0 : -1;
-  auto it = std::lower_bound(outside_sorted_.begin(), outside_sorted_.end(), a,
-                             [](const auto& e, const Address& x) { return e.first.b < x.b; });
-  return it != outside_sorted_.end() && it->first == a ? it->second : -1;
-}
-
-const Address& Nat66Table::outside_for(const Address& inside) const noexcept {
-  size_t n = config_.outside.size();
-  if (n == 1) return config_.outside[0];
-  return config_.outside[mix(raw_high(inside) ^ key_[4], raw_low(inside) ^ key_[5]) % n];
+int Nat66Table::outside_slot(const Address& inside, Address& out) const noexcept {
+  const int slot = pool_.choose(mix(raw_high(inside) ^ key_[4], raw_low(inside) ^ key_[5]));
+  if (slot >= 0) out = pool_.address(static_cast<size_t>(slot));
+  return slot;
 }
 
 inline uint64_t Nat66Table::timeout_for(Nat66State st) const noexcept {
@@ -127,7 +118,7 @@ void Nat66Table::record(const Entry& e, uint64_t now_ms, Nat66MappingRecord& r) 
   r.proto = e.proto;
   r.state = e.state;
   r.inside = e.inside;
-  r.outside = config_.outside[e.pool];
+  r.outside = pool_.address(e.pool);
   r.remote = e.last_remote;
   r.remote_count = live_remotes(e, now_ms);
   r.inside_port = e.inside_port;
@@ -147,7 +138,7 @@ inline void Nat66Table::bind(const Entry& e, uint32_t handle, Nat66Binding& out)
   out.proto = e.proto;
   out.inside = e.inside;
   out.inside_port = e.inside_port;
-  out.outside = config_.outside[e.pool];
+  out.outside = pool_.address(e.pool);
   out.outside_port = e.outside_port;
 }
 
@@ -409,8 +400,10 @@ Counter Nat66Table::create_locked(Shard& s, uint32_t shard_no, uint32_t tag, con
   const uint32_t handle = shard_no << kSlotBits | slot;
 
   // Port: keep the inside one when free and in its range, else scan the range from a random offset.
-  const Address& outside = outside_for(f.src);
-  const size_t pool = static_cast<size_t>(outside_index(outside));
+  Address outside;
+  const int chosen = outside_slot(f.src, outside);
+  if (chosen < 0) return undo(Counter::drop_nat66_no_address);
+  const size_t pool = static_cast<size_t>(chosen);
   uint16_t lo = config_.port_min, hi = config_.port_max;
   if (config_.keep_privileged_ports && f.proto != Nat66Proto::icmp && f.sport > 0 && f.sport < 1024)
     lo = 1, hi = 1023;  // privileged stay so
@@ -577,12 +570,27 @@ Nat66Lookup Nat66Table::inbound(const Nat66Flow& f, uint64_t now_ms, Nat66Bindin
   return result;
 }
 
+namespace {
+std::vector<Address> joined(std::vector<Address> a, const std::vector<Address>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+}  // namespace
+
 std::string Nat66Table::set_sources(std::vector<Prefix> prefixes) {
-  Nat66Config c = config_;
-  c.inside = std::move(prefixes);
-  if (std::string error = validate(c); !error.empty()) return error;
-  sources_.store(std::make_shared<const Nat66Sources>(Nat66Sources{std::move(c.inside)}), std::memory_order_release);
-  unsourced_passes_.store(2, std::memory_order_release);
+  std::lock_guard lock(change_mutex_);
+  if (std::string error = validate_sources(prefixes); !error.empty()) return error;
+  if (std::string error = validate_outside(joined(pool_.in_use(), pool_.kept()), prefixes); !error.empty()) return error;
+  sources_.store(std::make_shared<const Nat66Sources>(Nat66Sources{std::move(prefixes)}), std::memory_order_release);
+  stale_passes_.store(2, std::memory_order_release);
+  return {};
+}
+
+std::string Nat66Table::set_outside(const std::vector<Address>& use, const std::vector<Address>& keep) {
+  std::lock_guard lock(change_mutex_);
+  if (std::string error = validate_outside(joined(use, keep), sources()->prefixes); !error.empty()) return error;
+  if (std::string error = pool_.set(use, keep); !error.empty()) return error;
+  if (pool_.any_retiring()) stale_passes_.store(2, std::memory_order_release);
   return {};
 }
 

@@ -38,6 +38,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,7 @@
 #include "nat66_events.h"
 #include "nat66_forwards.h"
 #include "nat66_host_limit.h"
+#include "nat66_pool.h"
 #include "nat66_ports.h"
 #include "nat66_remotes.h"
 #include "nat66_sources.h"
@@ -91,19 +93,39 @@ class Nat66Table {
   // use the set they took for their batch instead (Tables::masquerade_sources, dispatch.h).
   bool is_inside(const Address& a) const noexcept { return sources()->contains(a); }
   Nat66SourcesPtr sources() const noexcept { return sources_.load(std::memory_order_acquire); }
-  int outside_index(const Address& a) const noexcept;    // position in config().outside, or -1
-  const Address& outside_for(const Address& inside) const noexcept;  // the pool address this host uses
+  // The pool slot (Entry::pool) of outside address `a`, in use or kept, or -1.
+  int outside_index(const Address& a) const noexcept { return pool_.index_of(a); }
+  // The slot of the address new flows from `inside` take (paired pooling, RFC 4787 REQ-2), its address in
+  // `out`; -1 while the pool has no address in use (new flows are refused: drop_nat66_no_address).
+  int outside_slot(const Address& inside, Address& out) const noexcept;
+  // That address, or the unspecified address while there is none.
+  Address outside_for(const Address& inside) const noexcept {
+    Address a;
+    (void)outside_slot(inside, a);
+    return a;
+  }
+  std::vector<Address> outside_in_use() const { return pool_.in_use(); }
+  std::vector<Address> outside_kept() const { return pool_.kept(); }
 
   // --- the source prefixes, changed while running (any thread) ---
 
   // Replaces the source prefixes (config().inside is the first set). Empty if done; otherwise why not (the same
   // checks as validate()) and the set is unchanged. Mappings of inside addresses in none of the new prefixes
-  // are removed by the next two remove_unsourced() calls (the second catches one a queue thread made with the
+  // are removed by the next two remove_stale() calls (the second catches one a queue thread made with the
   // set it took for its batch just before the swap).
   std::string set_sources(std::vector<Prefix> prefixes);
-  // Removes the mappings of inside addresses outside the current sources (after a set_sources, else nothing to
-  // do: one atomic load), counted as nat66_mapping_unsourced with a DESTROY event each; returns how many.
-  size_t remove_unsourced(uint64_t now_ms, CounterBlock& counters) noexcept;
+  // Removes the mappings a change made stale (after a set_sources or set_outside, else nothing to do: one
+  // atomic load): inside address in no source prefix now (nat66_mapping_unsourced), outside address gone
+  // (nat66_mapping_address_gone); a DESTROY event each. Returns how many.
+  size_t remove_stale(uint64_t now_ms, CounterBlock& counters) noexcept;
+
+  // --- the outside addresses, changed while running (any thread; issue 10: the address follows its interface) ---
+
+  // New flows take an address of `use` (none: new flows are refused); mappings on an address of `keep` (still
+  // on the host, e.g. deprecated) live on; mappings on any other address are removed by the next two
+  // remove_stale() calls (nat66_mapping_address_gone) and inbound to it stops matching at once. Empty if done,
+  // otherwise why not (validate_outside, or too many changes at once) and nothing changed.
+  std::string set_outside(const std::vector<Address>& use, const std::vector<Address>& keep);
 
   // --- the port forwards (nat66_forwards.h), changed while running (any thread) ---
 
@@ -170,7 +192,7 @@ class Nat66Table {
   void publish(const Nat66MappingEvent* events, size_t n, CounterBlock& counters) noexcept;
 
   const Nat66Config config_;
-  std::vector<std::pair<Address, int>> outside_sorted_;  // for outside_index()
+  Nat66Pool pool_;                                       // the outside addresses (set_outside)
   uint64_t key_[6];                                      // hash keys, random per table
   Nat66Ports ports_;
   Nat66HostLimit host_limit_;
@@ -181,9 +203,10 @@ class Nat66Table {
   std::atomic<uint32_t> expire_next_shard_{0};
   std::atomic<uint64_t> remote_limit_event_ms_{0};  // when the last LIMIT event was queued (+1; 0: never)
   std::atomic<Nat66SourcesPtr> sources_;            // the current source prefixes (set_sources)
-  std::atomic<int> unsourced_passes_{0};
+  std::atomic<int> stale_passes_{0};                // remove_stale() passes still due after a change
+  std::mutex change_mutex_;                         // serializes set_outside and freeing retired slots
   std::atomic<Nat66ForwardsPtr> forwards_;          // the current port forwards (set_forwards)
-  std::atomic<bool> has_forwards_{false};            // remove_unsourced() passes still due after a set_sources
+  std::atomic<bool> has_forwards_{false};
 };
 
 }  // namespace npt66

@@ -115,8 +115,13 @@ bool forward_outbound(const Nat66Table& t, const PacketView& v, const Nat66Flow&
   if (!forwards) return false;
   const Nat66Forward* fw = forwards->by_inside(f.proto, f.src, f.sport);
   if (fw == nullptr) return false;
+  Address outside;
+  if (t.outside_slot(f.src, outside) < 0) {
+    out = refuse(c, Counter::drop_nat66_no_address);
+    return true;
+  }
   uint8_t* l4 = v.data + v.l4;
-  rewrite(v.data + ip6::kSrcOffset, t.outside_for(f.src), l4 + lay.sport, fw->port, l4 + lay.check,
+  rewrite(v.data + ip6::kSrcOffset, outside, l4 + lay.sport, fw->port, l4 + lay.check,
           f.proto == Nat66Proto::udp);
   out = translated(c, Counter::nat66_forward_outbound, 0);
   return true;
@@ -130,7 +135,8 @@ bool forward_by_inside(const Nat66Table& t, Nat66Proto p, const Address& a, uint
   const Nat66Forward* fw = forwards ? forwards->by_inside(p, a, port) : nullptr;
   if (fw == nullptr) return false;
   b = Nat66Binding{};
-  b.outside = t.outside_for(a), b.outside_port = fw->port, b.inside = a, b.inside_port = port;
+  if (t.outside_slot(a, b.outside) < 0) return false;
+  b.outside_port = fw->port, b.inside = a, b.inside_port = port;
   return true;
 }
 
@@ -232,7 +238,7 @@ Verdict to_outside_address(Nat66Table& t, const PacketView& v, const Nat66Flow& 
   if (forward_by_outside(t, f.proto, f.dst, f.dport, peer)) {
     if (Counter why = map_sender(); why != Counter::count_) return refuse(c, why);
   } else {
-    const Address& self_address = t.outside_for(f.src);
+    const Address self_address = t.outside_for(f.src);
     switch (t.find_outside(f.proto, f.dst, f.dport, now, peer, &self_address)) {
       case Nat66Lookup::found: break;
       case Nat66Lookup::absent: return pass(c, Counter::not_ours);

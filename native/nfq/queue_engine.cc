@@ -249,6 +249,12 @@ void Engine::set_masquerade_forwards(uint32_t index, std::vector<Nat66Forward> f
     throw std::invalid_argument("masquerade[" + std::to_string(index) + "]: " + error);
 }
 
+void Engine::set_masquerade_outside(uint32_t index, const std::vector<Address>& use, const std::vector<Address>& keep) {
+  if (std::string error = masquerade_at(index).set_outside(use, keep); !error.empty())
+    throw std::invalid_argument("masquerade[" + std::to_string(index) + "]: " + error);
+  housekeeping_wake_.notify_all();  // remove the mappings of an address that went now, not at the next tick
+}
+
 void Engine::housekeeping() noexcept {
   std::unique_lock<std::mutex> lock(housekeeping_mutex_);
   uint64_t outside_resolved_ms = monotonic_ms();
@@ -272,7 +278,7 @@ void Engine::expire_and_deliver(uint64_t now_ms) noexcept {
     Event batch = make_event(Event::Type::mapping, {});
     const UnixTime unix_time;
     for (uint32_t i = 0; i < masquerade_.size(); ++i) {
-      masquerade_[i]->remove_unsourced(now_ms, housekeeping_counters_);
+      masquerade_[i]->remove_stale(now_ms, housekeeping_counters_);
       masquerade_[i]->expire(now_ms, options_.expire_budget, housekeeping_counters_);
       drained_.clear();
       masquerade_[i]->drain_events(drained_);

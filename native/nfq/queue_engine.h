@@ -141,6 +141,11 @@ class Engine {
   // std::system_error when the responder cannot start.
   void set_proxy_ndp(std::vector<NdpProxyEntry> entries);
 
+  // Any thread. Masquerade table `index`'s outside addresses (Nat66Table::set_outside): new flows take one of
+  // `use`, mappings on `keep` live on, those on any other address are removed by the housekeeping thread
+  // (nat66_mapping_address_gone). Throws std::invalid_argument like set_masquerade_sources.
+  void set_masquerade_outside(uint32_t index, const std::vector<Address>& use, const std::vector<Address>& keep);
+
   // Counters summed over the queue threads, with the kernel's figures. Call from one thread at a time
   // (the thread that calls start()).
   Stats snapshot() const;

@@ -44,7 +44,7 @@ TEST(Nat66Sources, RemovedSourceLosesItsMappingsTheOthersKeepTheirs) {
   std::vector<Nat66MappingEvent> events;
   t->drain_events(events);
   events.clear();
-  EXPECT_EQ(t->remove_unsourced(kT0 + 10, c), 2u);
+  EXPECT_EQ(t->remove_stale(kT0 + 10, c), 2u);
   EXPECT_EQ(c.get(Counter::nat66_mapping_unsourced), 2u);
   EXPECT_EQ(t->counts().total(), 1u);
   t->drain_events(events);
@@ -61,9 +61,9 @@ TEST(Nat66Sources, RemovedSourceLosesItsMappingsTheOthersKeepTheirs) {
   EXPECT_EQ(t->find_outside(Nat66Proto::udp, kOutside, kept.outside_port, kT0 + 10, b, &kRemote), Nat66Lookup::found);
 
   // A second pass finds nothing; after it the check is one load (no pass due).
-  EXPECT_EQ(t->remove_unsourced(kT0 + 20, c), 0u);
+  EXPECT_EQ(t->remove_stale(kT0 + 20, c), 0u);
   create_ok(*t, udp_flow(kOther, 25002, kRemote, 53), c);  // a straggler made after both passes stays
-  EXPECT_EQ(t->remove_unsourced(kT0 + 30, c), 0u);
+  EXPECT_EQ(t->remove_stale(kT0 + 30, c), 0u);
   EXPECT_EQ(c.get(Counter::nat66_mapping_unsourced), 2u);
 }
 
@@ -78,7 +78,7 @@ TEST(Nat66Sources, RefusedSetLeavesTheSourcesAsTheyWere) {
   EXPECT_NE(t->set_sources({bad}), "");
   EXPECT_TRUE(t->is_inside(kContainer));
   CounterBlock c;
-  EXPECT_EQ(t->remove_unsourced(kT0, c), 0u);  // no pass was scheduled
+  EXPECT_EQ(t->remove_stale(kT0, c), 0u);  // no pass was scheduled
 }
 
 TEST(Nat66Sources, EmptySetMasqueradesNothing) {
