@@ -10,7 +10,7 @@ import { configError, Npt66Error } from './errors';
 import { systemHostFacts, type HostFacts } from './host-facts';
 import { followedPrefix, type FollowedPrefix, type OutsideFrom } from './outside-prefix';
 import { parseMetricsListen } from './metrics-listen';
-import { compileMasquerade, DEFAULT_MAX_PER_HOST64, DEFAULT_MAX_REMOTES_PER_MAPPING, DEFAULT_PORTS, type CompiledMasquerade, type MasqueradeEntry } from './masquerade-config';
+import { compileMasquerade, DEFAULT_MAX_PER_HOST64, DEFAULT_MAX_REMOTES_PER_MAPPING, DEFAULT_PORTS, type MasqueradeEntry, type Nptv6Prefixes } from './masquerade-config';
 import type { CompiledNptv6Mapping } from './config';
 import type { NativeMasquerade } from './native';
 
@@ -250,9 +250,10 @@ export interface CompiledConfig {
   mappings: CompiledNptv6Mapping[]; // same order as config.nptv6
   /** @internal the engine's input, not part of the public API */
   masquerade: NativeMasquerade[]; // same order as config.masquerade
-  masqueradeAddressFrom: CompiledMasquerade['addressFrom'];
   warnings: { field: string; message: string }[]; // valid, but outside an RFC's recommendation
   followed: (FollowedPrefix | null)[]; // per nptv6 entry: where an interface-following outside prefix came from
+  /** @internal the NPTv6 prefixes in force, parsed: a masquerade address is checked against them (followedAddress) */
+  nptv6Prefixes: Nptv6Prefixes[];
 }
 
 
@@ -365,24 +366,46 @@ export function compileGatewayConfig(given: unknown, facts: HostFacts = systemHo
     config,
     mappings,
     masquerade: masq.native,
-    masqueradeAddressFrom: masq.addressFrom,
     warnings: [...followWarnings, ...masq.warnings],
     followed,
+    nptv6Prefixes,
   };
 }
 
 // A compiled configuration compiles again (`npt66 run` and reload pass a GatewayConfig back): an entry that follows
-// an interface ({..., "outside": PREFIX | null, "outsideFrom": {...}}) follows it again, its prefix read anew.
+// an interface follows it again, read anew: an nptv6 entry ({..., "outside": PREFIX | null, "outsideFrom": {...}})
+// its prefix, a masquerade entry ({..., "address": ADDRESS, "addressFrom": "interface"}) its address.
 function followAgain(input: unknown): unknown {
-  const nptv6 = (input as { nptv6?: unknown } | null)?.nptv6;
-  if (!Array.isArray(nptv6) || !nptv6.some((m) => m !== null && typeof m === 'object' && 'outsideFrom' in m)) return input;
+  const isObject = (m: unknown): m is object => m !== null && typeof m === 'object';
+  const list = (key: 'nptv6' | 'masquerade'): unknown[] | null => {
+    const v = isObject(input) ? (input as Record<string, unknown>)[key] : undefined;
+    return Array.isArray(v) ? v : null;
+  };
+  const nptv6 = list('nptv6');
+  const masquerade = list('masquerade');
+  const followsNptv6 = nptv6?.some((m) => isObject(m) && 'outsideFrom' in m) ?? false;
+  const followsMasquerade = masquerade?.some((m) => isObject(m) && 'addressFrom' in m) ?? false;
+  if (!followsNptv6 && !followsMasquerade) return input;
   return {
     ...(input as object),
-    nptv6: nptv6.map((m: unknown) => {
-      if (m === null || typeof m !== 'object' || !('outsideFrom' in m)) return m;
-      const { outsideFrom, outside: _inForce, ...rest } = m as Nptv6Entry;
-      return { ...rest, outside: outsideFrom };
-    }),
+    ...(followsNptv6
+      ? {
+          nptv6: nptv6!.map((m: unknown) => {
+            if (!isObject(m) || !('outsideFrom' in m)) return m;
+            const { outsideFrom, outside: _inForce, ...rest } = m as Nptv6Entry;
+            return { ...rest, outside: outsideFrom };
+          }),
+        }
+      : {}),
+    ...(followsMasquerade
+      ? {
+          masquerade: masquerade!.map((m: unknown) => {
+            if (!isObject(m) || !('addressFrom' in m) || (m as MasqueradeEntry).addressFrom !== 'interface') return m;
+            const { addressFrom: _from, address: _inForce, ...rest } = m as MasqueradeEntry;
+            return rest;
+          }),
+        }
+      : {}),
   };
 }
 

@@ -12,7 +12,7 @@ import { compileGatewayConfig, type CompiledConfig, type GatewayConfig } from '.
 import { systemHostFacts, type HostFacts } from './host-facts';
 import { DockerNetworks, type DockerNetworksOptions, type DockerView } from './docker-networks';
 import type { DockerPublished } from './docker-published';
-import { acceptDockerSubnets, conntrackWarnings, namesDocker, type MasqueradeEntry } from './masquerade-config';
+import { acceptDockerSubnets, conntrackWarnings, DOCKER_SOURCE, followedAddress, namesDocker, type MasqueradeEntry, type MasqueradeOutside } from './masquerade-config';
 import { dockerForwards, type NativeForward } from './masquerade-forwards';
 import {
   callNative,
@@ -24,9 +24,9 @@ import {
   type NativeEngineStats,
 } from './native';
 import type { MappingEventType, MappingRecord, QueueStats } from './engine-records';
-import { formatAddress, parseAddress, parsePrefix } from './prefix';
+import { formatAddress, parseAddress, parsePrefix, type ParsedPrefix } from './prefix';
 import { ProxyNdp } from './proxy-ndp';
-import { chooseRuleBackend, ruleKey, withDockerSubnets, type RuleBackend } from './rules';
+import { chooseRuleBackend, ruleKey, withLiveMasquerade, type RuleBackend } from './rules';
 
 export type GatewayState = 'starting' | 'running' | 'reloading' | 'stopping' | 'stopped';
 
@@ -59,7 +59,8 @@ export interface GatewayMasqueradeStats extends GatewayTranslationFigures {
   source: string[];
   dockerSubnets?: string[]; // with "docker" in source: the Docker subnets masqueraded now
   dockerForwards?: string[]; // with "docker" in source: Docker's published ports forwarded now, "tcp/8080 -> [ADDRESS]:80"
-  address: string;
+  address: string | null; // the outside address new flows take; null: it follows an interface that has none now
+  keptAddresses: string[]; // addresses that went out of use but are still on the interface: their mappings live on
   interface: string;
   ports: string;
   live: number; // live mappings
@@ -106,7 +107,7 @@ export interface GatewayOptions {
 const RESTART_FIELDS = ['queues', 'queueMaxLen', 'socketBufferBytes', 'failOpen', 'icmpRateLimit', 'control', 'metrics', 'logs'] as const;
 
 // 'prefix': an outside prefix that follows an interface changed (appeared, moved or went away).
-type EventName = 'warning' | 'state' | 'error' | 'prefix';
+type EventName = 'warning' | 'state' | 'error' | 'prefix' | 'address';
 
 // The interfaces facing outside (each NPTv6 and masquerade entry names its own). The engine drops a packet with an
 // inside source arriving on one of them: forged, and never hairpin (which comes from inside).
@@ -157,6 +158,7 @@ export class Gateway extends EventEmitter {
   private dockerPublished: DockerPublished[] = []; // the published ports Docker last listed, before dockerForwards()
   private dockerRefused = new Set<string>(); // the warnings about published ports not forwarded, each said once
   private dockerOptions: DockerNetworksOptions = {};
+  private masqueradeOutside: MasqueradeOutside[]; // per masquerade entry: the outside addresses in force
   private proxyNdp: ProxyNdp | null = null; // while an nptv6 entry has "proxyNdp": what the native responder answers (proxy-ndp.ts)
   private state: GatewayState = 'starting';
   private readonly startedAt = new Date();
@@ -172,6 +174,7 @@ export class Gateway extends EventEmitter {
   ) {
     super();
     this.compiled = compiled;
+    this.masqueradeOutside = compiled.config.masquerade.map((m) => ({ use: m.address, keep: [] }));
   }
 
   // Validates `config`, binds the queues (COPY_PACKET set before any rule sends traffic), installs the rules
@@ -187,11 +190,11 @@ export class Gateway extends EventEmitter {
     const compiled = compileGatewayConfig(config, facts);
     const { config: c, mappings, masquerade } = compiled;
     // The rules see Docker's subnets in force for an entry naming "docker" (none until the first list arrives).
-    const rules = withDockerSubnets(
-      options.rules ?? (await chooseRuleBackend(c.queues.first)),
-      () => gateway?.dockerSubnets ?? [],
-      () => gateway?.dockerForwards ?? [],
-    );
+    const rules = withLiveMasquerade(options.rules ?? (await chooseRuleBackend(c.queues.first)), () => ({
+      dockerSubnets: gateway?.dockerSubnets ?? [],
+      dockerForwards: gateway?.dockerForwards ?? [],
+      outside: gateway?.masqueradeOutside ?? [],
+    }));
     let gateway: Gateway | null = null;
     const pending: NativeEngineEvent[] = [];
     const onEvents = (events: NativeEngineEvent[]) => {
@@ -242,7 +245,7 @@ export class Gateway extends EventEmitter {
     gateway.input = config;
     try {
       // Subscribed before the rules go in; the addresses are read once more below, so no change is missed.
-      if (compiled.followed.some((f) => f !== null)) {
+      if (compiled.followed.some((f) => f !== null) || c.masquerade.some((m) => m.addressFrom === 'interface')) {
         if (typeof engine.watchAddresses !== 'function') {
           throw new Npt66Error('ERR_NPT66_ENGINE_UNAVAILABLE', 'this build of the npt66 addon cannot watch address changes; rebuild it (npm run build) or give "outside" as a prefix');
         }
@@ -317,7 +320,8 @@ export class Gateway extends EventEmitter {
           index,
           source: Array.isArray(m.source) ? m.source : [m.source],
           ...(namesDocker(m) ? { dockerSubnets: this.dockerSubnets, dockerForwards: this.dockerForwards.map(forwardText) } : {}),
-          address: m.address,
+          address: this.masqueradeOutside[index]?.use ?? null,
+          keptAddresses: this.masqueradeOutside[index]?.keep ?? [],
           interface: m.interface,
           ports: m.ports,
           live: t?.live ?? 0,
@@ -347,16 +351,22 @@ export class Gateway extends EventEmitter {
       if (this.state !== 'running') throw new Npt66Error('ERR_NPT66_STATE', `cannot reload: the gateway is ${this.state}`);
       const next = compileGatewayConfig(config, this.facts);
       const old = this.compiled;
-      // Sources and forwards may change (the table's source set and forward set are swapped, mappings of the
-      // remaining sources live on); the rest of an entry belongs to its running table.
-      const withoutLive = (list: MasqueradeEntry[]) => JSON.stringify(list.map(({ source: _s, forwards: _f, ...rest }) => rest));
-      if (withoutLive(old.config.masquerade) !== withoutLive(next.config.masquerade)) {
+      // Sources, forwards and the outside address may change (the table's sets are swapped, mappings of the
+      // remaining sources and addresses live on); the rest of an entry belongs to its running table.
+      const fixedPart = (list: MasqueradeEntry[]) =>
+        JSON.stringify(list.map(({ source: _s, forwards: _f, address: _a, addressFrom: _af, ...rest }) => rest));
+      if (fixedPart(old.config.masquerade) !== fixedPart(next.config.masquerade)) {
         throw new Npt66Error(
           'ERR_NPT66_RELOAD',
-          'changed beyond "source" and "forwards", which needs a restart of npt66 (the live mappings belong to the running table and would be lost or become ambiguous); the running configuration is unchanged',
+          'changed beyond "source", "forwards" and "address", which needs a restart of npt66 (the live mappings belong to the running table and would be lost or become ambiguous); the running configuration is unchanged',
           { field: 'masquerade' },
         );
       }
+      // An address given, changed or left out (then the interface's, followed from now on): mappings on an address
+      // the interface still has live on.
+      const outsideBefore = [...this.masqueradeOutside];
+      const outsideNext = next.config.masquerade.map((m, i) => this.outsideAfter(i, m.address));
+      const outsideChanged = outsideNext.map((o, i) => o.use !== outsideBefore[i]!.use || o.keep.join() !== outsideBefore[i]!.keep.join());
       // Docker's subnets carry over to the entry that names "docker" now, checked against the new configuration.
       const dockerBefore = this.dockerSubnets;
       const dockerIndex = next.config.masquerade.findIndex((m) => namesDocker(m));
@@ -391,7 +401,7 @@ export class Gateway extends EventEmitter {
         }
       }
       const mappingsChanged = JSON.stringify(old.config.nptv6) !== JSON.stringify(next.config.nptv6);
-      const rulesChanged = ruleKey(old.config) !== ruleKey(next.config) || dockerChanged || forwardsChanged.some(Boolean);
+      const rulesChanged = ruleKey(old.config) !== ruleKey(next.config) || dockerChanged || forwardsChanged.some(Boolean) || outsideChanged.some(Boolean);
       this.state = 'reloading';
       try {
         if (mappingsChanged) callNative(() => this.engine.setMappings(next.mappings));
@@ -402,12 +412,19 @@ export class Gateway extends EventEmitter {
             if (sourcesChanged[i]) callNative(() => this.engine.setMasqueradeSources!(i, this.nativeSources(c, i)));
             if (forwardsChanged[i]) callNative(() => this.engine.setMasqueradeForwards!(i, this.nativeForwards(c, i)));
           });
+        const setOutside = (list: MasqueradeOutside[]) =>
+          list.forEach((o, i) => {
+            if (!outsideChanged[i]) return;
+            callNative(() => this.engine.setMasqueradeAddresses!(i, o.use === null ? [] : [parseAddress(o.use, 'address')], o.keep.map((a) => parseAddress(a, 'address'))));
+            this.masqueradeOutside[i] = o;
+          });
         const undo = () => {
           if (mappingsChanged) callNative(() => this.engine.setMappings(old.mappings));
           this.dockerSubnets = dockerBefore;
           this.dockerForwards = dockerForwardsBefore;
           try {
             setTables(old);
+            setOutside(outsideBefore);
           } catch {
             // the table took these sets before: only a table that refuses everything gets here
           }
@@ -416,6 +433,7 @@ export class Gateway extends EventEmitter {
         this.dockerForwards = dockerForwardsAfter;
         try {
           setTables(next);
+          setOutside(outsideNext);
         } catch (e) {
           undo();
           throw e;
@@ -474,11 +492,91 @@ export class Gateway extends EventEmitter {
   // The kernel reported an address change on `name` ("" for unknown: any): the entries whose outside prefix
   // follows an interface are read again, in turn with reload and stop.
   private followAddresses(name: string): void {
+    const masquerade = this.compiled.config.masquerade.flatMap((m, i) => (m.addressFrom === 'interface' && (name === '' || m.interface === name) ? [i] : []));
+    if (masquerade.length) {
+      this.serialize(() => this.refreshMasqueradeAddresses(masquerade)).catch((e: unknown) =>
+        this.emitEvent('error', { message: `following the masquerade address failed: ${(e as Error).message}` }),
+      );
+    }
     const followed = new Set(this.compiled.config.nptv6.flatMap((m) => (m.outsideFrom ? [m.outsideFrom.interface] : [])));
     if (followed.size === 0 || (name !== '' && !followed.has(name))) return;
     this.serialize(() => this.refreshPrefixes(followed)).catch((e: unknown) =>
       this.emitEvent('error', { message: `following the outside prefix failed: ${(e as Error).message}` }),
     );
+  }
+
+  // What masquerade entry i's outside addresses become when new flows take `use`: the addresses in force that the
+  // interface still has (not tentative or failed) are kept, so their mappings live on; the others go.
+  private outsideAfter(i: number, use: string | null): MasqueradeOutside {
+    const m = this.compiled.config.masquerade[i]!;
+    const before = this.masqueradeOutside[i] ?? { use: null, keep: [] };
+    const present = new Set(
+      (this.facts.interfaceAddresses(m.interface) ?? [])
+        .filter((a) => !a.flags.some((f) => f === 'tentative' || f === 'dadfailed'))
+        .map((a) => canonical(a.address)),
+    );
+    const keep = [before.use, ...before.keep].filter((a): a is string => a !== null && a !== use && present.has(a));
+    return { use, keep: [...new Set(keep)] };
+  }
+
+  // Masquerade entry i's outside addresses, into the table first (a packet the new rules queue must find its
+  // address there), then the rules (new before old). Returns false when nothing changed.
+  private async setMasqueradeOutside(i: number, next: MasqueradeOutside, config: GatewayConfig): Promise<boolean> {
+    const before = this.masqueradeOutside[i]!;
+    if (next.use === before.use && next.keep.join() === before.keep.join()) return false;
+    const apply = (o: MasqueradeOutside) => {
+      callNative(() => this.engine.setMasqueradeAddresses!(i, o.use === null ? [] : [parseAddress(o.use, 'address')], o.keep.map((a) => parseAddress(a, 'address'))));
+      this.masqueradeOutside[i] = o;
+    };
+    apply(next);
+    try {
+      await this.rules.replace(config);
+    } catch (e) {
+      apply(before);
+      throw e;
+    }
+    return true;
+  }
+
+  // The kernel reported an address change on the interfaces of these masquerade entries (addressFrom
+  // "interface"): each takes the interface's stable global address now, checked as at start. None usable: new
+  // flows are dropped (drop_nat66_no_address), never sent with an inside address; an 'address' event says so.
+  private async refreshMasqueradeAddresses(indexes: number[]): Promise<void> {
+    if (this.state !== 'running') return;
+    if (typeof this.engine.setMasqueradeAddresses !== 'function') {
+      this.emitEvent('error', { message: 'this build of the npt66 addon cannot change the masquerade address; rebuild it (npm run build)' });
+      return;
+    }
+    const c = this.compiled;
+    for (const i of indexes) {
+      const m = c.config.masquerade[i]!;
+      let use: string | null = null;
+      let why = '';
+      try {
+        use = followedAddress(m, `masquerade[${i}].address`, this.sourcePrefixes(c, i), c.nptv6Prefixes, this.facts);
+      } catch (e) {
+        why = (e as Error).message;
+      }
+      const before = this.masqueradeOutside[i]!;
+      const next = this.outsideAfter(i, use);
+      this.state = 'reloading';
+      let changed: boolean;
+      try {
+        changed = await this.setMasqueradeOutside(i, next, c.config);
+      } finally {
+        this.state = 'running';
+      }
+      if (!changed) continue;
+      const gone = [before.use, ...before.keep].filter((a): a is string => a !== null && a !== next.use && !next.keep.includes(a));
+      const message =
+        next.use === null
+          ? `masquerade[${i}]: no outside address now (${why}): new flows from ${sourcesText(m)} are dropped until ${m.interface} has one`
+          : `masquerade[${i}]: outside address ${before.use ?? '(none)'} -> ${next.use} (from ${m.interface})` +
+            (next.keep.length ? `; kept while on ${m.interface}: ${next.keep.join(', ')}` : '') +
+            (gone.length ? `; gone: ${gone.join(', ')} (its mappings are removed)` : '');
+      this.emitEvent('address', { message, index: i, interface: m.interface, address: next.use, previous: before.use, kept: next.keep, gone });
+      if (next.use === null) this.emitEvent('warning', { message, index: i });
+    }
   }
 
   // Recompiles with the addresses the followed interfaces have now. When an outside prefix changed: the new table
@@ -500,7 +598,7 @@ export class Gateway extends EventEmitter {
       next = compileGatewayConfig(this.input, hidden);
     }
     // The masquerade tables are fixed while running (reload refuses to change them): keep what they were built from.
-    next = { ...next, config: { ...next.config, masquerade: old.config.masquerade }, masquerade: old.masquerade, masqueradeAddressFrom: old.masqueradeAddressFrom };
+    next = { ...next, config: { ...next.config, masquerade: old.config.masquerade }, masquerade: old.masquerade };
     if (JSON.stringify(old.config.nptv6) === JSON.stringify(next.config.nptv6)) return;
     this.state = 'reloading';
     try {
@@ -628,10 +726,16 @@ export class Gateway extends EventEmitter {
     return accepted;
   }
 
-  // The table's sources for entry i: the configured prefixes and, if it names "docker", the Docker subnets in force.
+  // Entry i's sources in force: the configured prefixes and, if it names "docker", the Docker subnets in force.
+  private sourcePrefixes(c: CompiledConfig, i: number): ParsedPrefix[] {
+    const m = c.config.masquerade[i]!;
+    const configured = (Array.isArray(m.source) ? m.source : [m.source]).filter((s) => s !== DOCKER_SOURCE);
+    return [...configured, ...(namesDocker(m) ? this.dockerSubnets : [])].map((t) => parsePrefix(t, `masquerade[${i}].source`));
+  }
+
+  // The table's sources for entry i.
   private nativeSources(c: CompiledConfig, i: number) {
-    const docker = namesDocker(c.config.masquerade[i]!) ? this.dockerSubnets.map((t) => parsePrefix(t, 'docker subnet')) : [];
-    return [...c.masquerade[i]!.sources, ...docker.map((p) => ({ prefix: p.bytes, length: p.length }))];
+    return this.sourcePrefixes(c, i).map((p) => ({ prefix: p.bytes, length: p.length }));
   }
 
   // The table's forwards for entry i: the configured ones and, if it names "docker", Docker's published ports.
@@ -752,4 +856,12 @@ export class Gateway extends EventEmitter {
       engineTime: e.time,
     });
   }
+}
+
+function canonical(address: string): string {
+  return formatAddress(parseAddress(address, 'address'));
+}
+
+function sourcesText(m: MasqueradeEntry): string {
+  return (Array.isArray(m.source) ? m.source : [m.source]).join(', ');
 }

@@ -23,7 +23,9 @@ export interface MasqueradeInput {
   forwards?: ForwardInput[] | undefined; // published ports (src/masquerade-forwards.ts)
 }
 
-export type MasqueradeEntry = Omit<MasqueradeInput, 'address'> & { address: string };
+// addressFrom "interface": "address" was left out, so it is the interface's stable global address, followed while
+// npt66 runs (gateway.ts); compiling such an entry again reads the address anew (gateway-config.ts followAgain).
+export type MasqueradeEntry = Omit<MasqueradeInput, 'address'> & { address: string; addressFrom?: 'interface' };
 
 // The source word that stands for every IPv6 subnet of the local Docker Engine's bridge networks (followed by the
 // gateway, src/docker-networks.ts; the native table starts without them).
@@ -33,10 +35,17 @@ export function namesDocker(entry: Pick<MasqueradeInput, 'source'>): boolean {
   return (Array.isArray(entry.source) ? entry.source : [entry.source]).includes(DOCKER_SOURCE);
 }
 
+// A masquerade entry's outside addresses in force (its table's and its rules'): new flows take `use` (null: there
+// is none now, so new flows are dropped, drop_nat66_no_address), mappings on `keep` live on (addresses the
+// interface still has, e.g. deprecated ones). As configured ({use: address, keep: []}) until the address changes.
+export interface MasqueradeOutside {
+  use: string | null;
+  keep: string[];
+}
+
 export interface CompiledMasquerade {
   entries: MasqueradeEntry[]; // address always filled in
   native: NativeMasquerade[]; // same order
-  addressFrom: ('config' | 'interface')[]; // where each address came from
   warnings: { field: string; message: string }[]; // valid but outside an RFC's recommendation
 }
 
@@ -121,7 +130,7 @@ export function stableAddress(addresses: InterfaceAddress[]): string | null {
   return addresses.find((a) => !a.flags.some((f) => unstable.includes(f)))?.address ?? null;
 }
 
-function resolveAddress(entry: MasqueradeInput, field: string, facts: HostFacts): string {
+function resolveAddress(entry: Pick<MasqueradeInput, 'interface'>, field: string, facts: HostFacts): string {
   const addresses = facts.interfaceAddresses(entry.interface);
   if (addresses === null) {
     throw configError(
@@ -170,9 +179,43 @@ function checkPortRange(entry: MasqueradeInput, field: string, facts: HostFacts)
   return { min, max };
 }
 
-interface Nptv6Prefixes {
+export interface Nptv6Prefixes {
   inside: ParsedPrefix;
   outside: ParsedPrefix;
+}
+
+// `text` as an outside address of an entry with these sources: parsed, and refused when remote hosts cannot
+// reach it or a packet to it would be ambiguous (inside a source prefix, inside an NPTv6 outside prefix).
+function checkedAddress(text: string, field: string, sources: readonly ParsedPrefix[], nptv6: readonly Nptv6Prefixes[]): Buffer {
+  const address = parseAddress(text, field, configError);
+  const shown = formatAddress(address);
+  checkAddressKind(address, text, field);
+  sources.forEach((p) => {
+    if (contains(p, address)) {
+      throw configError(field, `${shown} lies inside the source prefix ${p.text}: replies to it would be masqueraded again; use the host's address on the outside interface`);
+    }
+  });
+  nptv6.forEach((m, j) => {
+    if (contains(m.outside, address)) {
+      throw configError(
+        field,
+        `${shown} lies inside nptv6[${j}].outside (${m.outside.text}): an inbound packet to it could be a reply to NPTv6 or to masquerade, and nothing in it says which; use an address outside every NPTv6 outside prefix`,
+      );
+    }
+  });
+  return address;
+}
+
+// The address an entry without "address" uses now (issue 10: it follows the interface while npt66 runs), with
+// the same checks as at start; throws a config error saying why there is none.
+export function followedAddress(
+  entry: Pick<MasqueradeInput, 'interface'>,
+  field: string,
+  sources: readonly ParsedPrefix[],
+  nptv6: readonly Nptv6Prefixes[],
+  facts: HostFacts,
+): string {
+  return formatAddress(checkedAddress(resolveAddress(entry, field, facts), field, sources, nptv6));
 }
 
 // Validates the masquerade entries against each other, the NPTv6 mappings and the host. `nptv6` holds the
@@ -183,7 +226,7 @@ export function compileMasquerade(
   facts: HostFacts,
   base = 'masquerade',
 ): CompiledMasquerade {
-  const out: CompiledMasquerade = { entries: [], native: [], addressFrom: [], warnings: [] };
+  const out: CompiledMasquerade = { entries: [], native: [], warnings: [] };
   const seenSources: { prefix: ParsedPrefix; field: string }[] = [];
   const seenAddresses: { bytes: Buffer; field: string }[] = [];
 
@@ -222,25 +265,8 @@ export function compileMasquerade(
     const addressField = `${here}.address`;
     const fromConfig = entry.address !== undefined;
     const addressText = fromConfig ? entry.address! : resolveAddress(entry, addressField, facts);
-    const address = parseAddress(addressText, addressField, configError);
+    const address = checkedAddress(addressText, addressField, sources, nptv6);
     const shown = formatAddress(address);
-    checkAddressKind(address, addressText, addressField);
-    sources.forEach((p) => {
-      if (contains(p, address)) {
-        throw configError(
-          addressField,
-          `${shown} lies inside the source prefix ${p.text}: replies to it would be masqueraded again; use the host's address on the outside interface`,
-        );
-      }
-    });
-    nptv6.forEach((m, j) => {
-      if (contains(m.outside, address)) {
-        throw configError(
-          addressField,
-          `${shown} lies inside nptv6[${j}].outside (${m.outside.text}): an inbound packet to it could be a reply to NPTv6 or to masquerade, and nothing in it says which; use an address outside every NPTv6 outside prefix`,
-        );
-      }
-    });
     for (const a of seenAddresses) {
       if (a.bytes.equals(address)) {
         throw configError(
@@ -274,8 +300,7 @@ export function compileMasquerade(
       }
     }
 
-    out.entries.push({ ...entry, address: shown });
-    out.addressFrom.push(fromConfig ? 'config' : 'interface');
+    out.entries.push({ ...entry, address: shown, ...(fromConfig ? {} : { addressFrom: 'interface' as const }) });
     out.native.push({
       sources: sources.map((p) => ({ prefix: p.bytes, length: p.length })),
       addresses: [address],

@@ -132,7 +132,7 @@ export class GatewayMetrics {
     );
 
     // NAT66 masquerade: each table's traffic and live mappings.
-    const masq = (m: GatewayStats['masquerade'][number]) => ({ masquerade: m.index, address: m.address, interface: m.interface });
+    const masq = (m: GatewayStats['masquerade'][number]) => ({ masquerade: m.index, address: m.address ?? '', interface: m.interface });
     this.gauge(
       'npt66_masquerade_info',
       'the masquerade entries in force: inside sources, outside address, interface and port range (always 1)',

@@ -159,6 +159,10 @@ export interface NativeEngine {
   // Masquerade entry `index`'s published ports from now on (may be empty); flows through a forward that went stop
   // being translated. Throws ERR_NPT66_CONFIG, forwards unchanged, when the table refuses them.
   setMasqueradeForwards?(index: number, forwards: NonNullable<NativeMasquerade['forwards']>): void;
+  // Masquerade entry `index`'s outside addresses from now on: new flows take one of `use` (none: refused,
+  // drop_nat66_no_address), mappings on `keep` live on, those on any other address are removed
+  // (nat66_mapping_address_gone). Throws ERR_NPT66_CONFIG, addresses unchanged, when the table refuses them.
+  setMasqueradeAddresses?(index: number, use: Buffer[], keep: Buffer[]): void;
   // From now on (subscribed before it returns) an 'address' event whenever an interface's global IPv6 addresses
   // change; throws ERR_NPT66_QUEUE when rtnetlink cannot be opened. Ends with stop().
   watchAddresses?(): void;

@@ -47,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
     lines.push(`  nptv6[${i}]: ${m.inside} <-> ${outside}${from} (outside interface ${m.interface})`);
   });
   config.masquerade.forEach((m, i) => {
-    const from = compiled.masqueradeAddressFrom[i] === 'interface' ? ` (${m.interface}'s stable global address here)` : '';
+    const from = m.addressFrom === 'interface' ? ` (${m.interface}'s stable global address here, followed while running)` : '';
     const sources = Array.isArray(m.source) ? m.source.join(', ') : m.source;
     const t = m.timeouts;
     lines.push(

@@ -79,6 +79,8 @@ export async function run(argv: string[]): Promise<number> {
         state: (e: GatewayEvent) => log.info(e.message, { event: 'state', ...e, message: undefined, time: undefined }),
         // An outside prefix that follows an interface changed (README "Outside prefix from an interface").
         prefix: (e: GatewayEvent) => log.info(e.message, { event: 'prefix', ...e, message: undefined, time: undefined }),
+        // A masquerade address that follows its interface changed (README "Masquerade address from an interface").
+        address: (e: GatewayEvent) => log.info(e.message, { event: 'address', ...e, message: undefined, time: undefined }),
         // LIMIT (a packet to one remote more than maxRemotesPerMapping refused, at most every 10 s) is a warning.
         // With "logs": {"mappings": PATH}, NEW and DESTROY go to that file (src/mapping-log.ts) instead.
         mapping: (e: GatewayMappingEvent) =>

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 
 import type { Npt66Error } from '../errors';
-import { namesDocker } from '../masquerade-config';
+import { namesDocker, type MasqueradeOutside } from '../masquerade-config';
 import { execRunner, rulesError, type CommandRunner } from './command-runner';
 import { installArgv, IP6TABLES, planRules, removeArgv, staleArgv, type Ip6tablesPlan } from './ip6tables';
 import { NFT_TABLE, nftProbeScript, nftReplaceScript } from './nft';
@@ -159,19 +159,34 @@ export class NftRules implements RuleBackend {
   }
 }
 
-// A backend whose rules for the entry naming "docker" carry Docker's subnets and published ports in force, read at
-// each install or replace: the configuration names "docker", never the subnets, so every caller's configuration
-// stays as written.
-export function withDockerSubnets(
-  backend: RuleBackend,
-  subnets: () => readonly string[],
-  forwards: () => readonly { port: number }[] = () => [],
-): RuleBackend {
-  const withDocker = (m: RuleMasquerade): RuleMasquerade => ({ ...m, dockerSources: [...subnets()], forwards: [...(m.forwards ?? []), ...forwards()] });
-  const live = (c: RuleConfig): RuleConfig => ({
-    ...c,
-    ...(c.masquerade ? { masquerade: c.masquerade.map((m) => (namesDocker(m) ? withDocker(m) : m)) } : {}),
-  });
+// What the rules take from the running gateway rather than the configuration: for the entry naming "docker",
+// Docker's subnets and published ports in force; for each entry, its outside addresses in force (an address that
+// follows its interface).
+export interface LiveMasquerade {
+  dockerSubnets: readonly string[];
+  dockerForwards: readonly { port: number }[];
+  outside: readonly (MasqueradeOutside | undefined)[]; // per entry; undefined: as configured
+}
+
+// A backend whose rules carry the live state, read at each install or replace: the configuration names "docker"
+// and leaves "address" out, never the subnets, published ports or the address of the moment, so every caller's
+// configuration stays as written.
+export function withLiveMasquerade(backend: RuleBackend, state: () => LiveMasquerade): RuleBackend {
+  const live = (c: RuleConfig): RuleConfig => {
+    if (!c.masquerade) return c;
+    const { dockerSubnets, dockerForwards, outside } = state();
+    return {
+      ...c,
+      masquerade: c.masquerade.map((m, i): RuleMasquerade => {
+        const o = outside[i];
+        return {
+          ...m,
+          ...(namesDocker(m) ? { dockerSources: [...dockerSubnets], forwards: [...(m.forwards ?? []), ...dockerForwards] } : {}),
+          ...(o ? { addresses: [...(o.use === null ? [] : [o.use]), ...o.keep] } : {}),
+        };
+      }),
+    };
+  };
   return {
     name: backend.name,
     removeStale: () => backend.removeStale(),

@@ -19,4 +19,4 @@ export {
 export { CHAIN_PREFIX, chainNames, installArgv, planRules, removeArgv, renderIp6tables, staleArgv, type Hook, type Ip6tablesPlan } from './ip6tables';
 export { NFT_TABLE, nftProbeScript, nftReplaceScript, nftRuleset, renderNftRuleset } from './nft';
 export { execRunner, type CommandResult, type CommandRunner } from './command-runner';
-export { chooseRuleBackend, Ip6tablesRules, NftRules, withDockerSubnets, type RuleBackend } from './backends';
+export { chooseRuleBackend, Ip6tablesRules, NftRules, withLiveMasquerade, type LiveMasquerade, type RuleBackend } from './backends';

@@ -77,11 +77,14 @@ export const PLACEMENT = {
   ownErrors: { hook: 'output', table: 'mangle' },
 } as const satisfies Record<string, { hook: HookName; table: Table }>;
 
-// dockerSources: for an entry whose source names "docker", the Docker subnets in force (withDockerSubnets).
+// dockerSources: for an entry whose source names "docker", the Docker subnets in force (withLiveMasquerade).
 export type RuleMasquerade = Pick<MasqueradeEntry, 'source' | 'interface' | 'address' | 'ports'> & {
   privilegedPorts?: boolean;
   dockerSources?: readonly string[];
   forwards?: readonly { port: number }[] | undefined; // published ports: queued inbound too (outside "ports")
+  // The outside addresses in force when they differ from "address" (it follows its interface, or there is none
+  // now): the one in use, then those kept; inbound to each is queued (withLiveMasquerade).
+  addresses?: readonly string[];
 };
 
 // The configuration fields the rules depend on (a reload that changes none of them keeps the rules).
@@ -141,6 +144,10 @@ function sourcesOf(m: RuleMasquerade): string[] {
   return [...configured, ...(m.dockerSources ?? [])];
 }
 
+function addressesOf(m: RuleMasquerade): readonly string[] {
+  return m.addresses ?? [m.address];
+}
+
 // The destination port ranges of inbound TCP/UDP that can belong to a mapping or a published port.
 function masqueradePorts(m: RuleMasquerade): PortRange[] {
   const published = (m.forwards ?? []).map((f) => ({ min: f.port, max: f.port }));
@@ -148,7 +155,7 @@ function masqueradePorts(m: RuleMasquerade): PortRange[] {
 }
 
 export function ruleKey(config: RuleConfig): string {
-  const masquerade = (config.masquerade ?? []).map((m) => [sourcesOf(m), m.interface, m.address, m.ports, m.privilegedPorts ?? false, masqueradePorts(m)]);
+  const masquerade = (config.masquerade ?? []).map((m) => [sourcesOf(m), m.interface, addressesOf(m), m.ports, m.privilegedPorts ?? false, masqueradePorts(m)]);
   return JSON.stringify([config.nptv6, config.queues, config.hairpinMark, masquerade]);
 }
 
@@ -160,7 +167,7 @@ export function buildRulePlan(config: RuleConfig): RulePlan {
     queues: { first: config.queues.first, count: config.queues.count },
     inbound: {
       destinations: outsidePrefixesOf(config),
-      masquerade: masquerade.map((m) => ({ address: m.address, ports: masqueradePorts(m), icmpv6Types: MASQUERADE_ICMPV6_TYPES })),
+      masquerade: masquerade.flatMap((m) => addressesOf(m).map((address) => ({ address, ports: masqueradePorts(m), icmpv6Types: MASQUERADE_ICMPV6_TYPES }))),
       neverQueuedIcmpv6Types: NEVER_QUEUED_ICMPV6_TYPES,
       // Hairpin is NPTv6's: masquerade hairpinning is done in one pass inbound (see "Hairpin" above).
       hairpin:

@@ -141,7 +141,7 @@ describe('Gateway with masquerade in network namespaces (real engine, real rules
     const r = await send('reload', config('21000-21999'));
     assert.equal(r.ok, false);
     assert.equal(r.error!.code, 'ERR_NPT66_RELOAD');
-    assert.match(r.error!.message, /^masquerade: changed beyond "source" and "forwards", which needs a restart/);
+    assert.match(r.error!.message, /^masquerade: changed beyond "source", "forwards" and "address", which needs a restart/);
     assert.equal((await client('in', 'udp', 5301)).code, 0);
   });
 

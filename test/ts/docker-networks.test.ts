@@ -230,6 +230,8 @@ class SourcesEngine implements NativeEngine {
   constructor(readonly options: NativeEngineOptions) {}
   start(): void {}
   setMappings(): void {}
+  watchAddresses(): void {}
+  setMasqueradeAddresses(): void {}
   setMasqueradeSources(index: number, sources: NativeMasquerade['sources']): void {
     if (this.refuse) throw Object.assign(new Error('masquerade[0]: refused'), { code: 'ERR_NPT66_CONFIG' });
     this.calls.push(`sources ${index} ${text(sources).join(',')}`);
@@ -392,7 +394,7 @@ test('gateway reload: forwards added and removed go to the table before the rule
     engine.refuse = false;
     await assert.rejects(
       gateway.reload({ ...withForward, masquerade: [{ ...withForward.masquerade[0]!, ports: '21000-29999' }] }),
-      /changed beyond "source" and "forwards", which needs a restart/,
+      /changed beyond "source", "forwards" and "address", which needs a restart/,
     );
     assert.deepEqual(await gateway.reload(config), { mappingsChanged: false, rulesChanged: true });
     assert.deepEqual(engine.calls, ['forwards 0 ', 'rules docker,fd00:7::/64,|,fd5a:ceb9:ed8d:1::/64']);

@@ -41,7 +41,7 @@ test('the issue example alone is a valid configuration; every default is filled 
       privilegedPorts: false,
     },
   ]);
-  assert.deepEqual(c.masqueradeAddressFrom, ['config']);
+  assert.equal(c.config.masquerade[0]!.addressFrom, undefined);
   assert.deepEqual(c.warnings, []);
   assert.deepEqual(c.masquerade, [
     {
@@ -119,7 +119,7 @@ test('"address" omitted: the interface\'s first stable global address; temporary
   };
   const c = compileGatewayConfig(masq({ address: undefined }), facts({ addresses }));
   assert.equal(c.config.masquerade[0]!.address, HOST);
-  assert.deepEqual(c.masqueradeAddressFrom, ['interface']);
+  assert.equal(c.config.masquerade[0]!.addressFrom, 'interface');
 });
 
 test('"address" omitted: a clear error when the interface is missing or has no stable global address', () => {

@@ -139,6 +139,7 @@ test('npt66 stats shows the table figures per masquerade entry', () => {
         index: 0,
         source: ['fd5a:ceb9:ed8d:1::/64'],
         address: 'fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5',
+        keptAddresses: [],
         interface: 'ens192',
         ports: '20000-29999',
         live: 3,

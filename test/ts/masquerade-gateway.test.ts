@@ -8,6 +8,7 @@ import { Npt66Error } from '../../src/errors';
 import { Gateway, type GatewayEvent, type GatewayMappingEvent } from '../../src/gateway';
 import type { HostFacts } from '../../src/host-facts';
 import type { NativeEngine, NativeEngineOptions, NativeEngineStats, NativeMapping, NativeMappingRecord } from '../../src/native';
+import { formatAddress } from '../../src/prefix';
 import type { RuleBackend, RuleConfig } from '../../src/rules';
 
 const HOST = 'fd5a:ceb9:ed8d:fe0a:ed57:61d8:20eb:aba5';
@@ -41,8 +42,14 @@ const record: NativeMappingRecord = {
 };
 
 class MasqueradeFakeEngine implements NativeEngine {
+  addressCalls: string[] = []; // "i use=[..] keep=[..]" per setMasqueradeAddresses
   constructor(readonly options: NativeEngineOptions) {}
   start(): void {}
+  watchAddresses(): void {}
+  setMasqueradeAddresses(i: number, use: Buffer[], keep: Buffer[]): void {
+    const show = (l: Buffer[]) => l.map((b) => formatAddress(b)).join(',');
+    this.addressCalls.push(`${i} use=[${show(use)}] keep=[${show(keep)}]`);
+  }
   setMappings(_m: NativeMapping[]): void {}
   stats(): NativeEngineStats {
     return {
@@ -79,7 +86,7 @@ async function start(cfg: unknown = config, f: HostFacts = facts()) {
   const events: { type: string; e: GatewayEvent | GatewayMappingEvent }[] = [];
   let engine: MasqueradeFakeEngine | null = null;
   const rules = new Rules();
-  const on = Object.fromEntries(['warning', 'state', 'error', 'mapping'].map((t) => [t, (e: GatewayEvent) => events.push({ type: t, e })]));
+  const on = Object.fromEntries(['warning', 'state', 'error', 'mapping', 'address'].map((t) => [t, (e: GatewayEvent) => events.push({ type: t, e })]));
   const gateway = await Gateway.start(cfg, { rules, facts: f, createEngine: (o: NativeEngineOptions) => (engine = new MasqueradeFakeEngine(o)), on });
   return { gateway, events, engine: engine! as MasqueradeFakeEngine, rules };
 }
@@ -169,7 +176,7 @@ test('stats: table figures per masquerade entry; mappings(): the live records', 
   const { gateway } = await start();
   const s = gateway.stats();
   assert.deepEqual(s.masquerade, [
-    { index: 0, source: ['fd5a:ceb9:ed8d:1::/64'], address: HOST, interface: 'ens192', ports: '20000-29999', live: 2, byState: { udp: 1, tcp_transitory: 0, tcp_established: 0, icmp: 1 }, outbound: 4, inbound: 3, dropped: 2 },
+    { index: 0, source: ['fd5a:ceb9:ed8d:1::/64'], address: HOST, keptAddresses: [], interface: 'ens192', ports: '20000-29999', live: 2, byState: { udp: 1, tcp_transitory: 0, tcp_established: 0, icmp: 1 }, outbound: 4, inbound: 3, dropped: 2 },
   ]);
   assert.deepEqual(gateway.mappings(), [record]);
 });
@@ -179,10 +186,72 @@ test('reload: a masquerade change needs a restart; the running configuration sta
   await assert.rejects(gateway.reload({ ...config, masquerade: [{ ...entry, ports: '21000-21999' }] }), (e: Npt66Error) => {
     assert.equal(e.code, 'ERR_NPT66_RELOAD');
     assert.equal(e.field, 'masquerade');
-    assert.match(e.message, /^masquerade: changed beyond "source" and "forwards", which needs a restart of npt66 .*the running configuration is unchanged$/);
+    assert.match(e.message, /^masquerade: changed beyond "source", "forwards" and "address", which needs a restart of npt66 .*the running configuration is unchanged$/);
     return true;
   });
   assert.equal(gateway.config.masquerade[0]!.ports, '20000-29999');
   // The same file again (address still defaulted from the interface) is no change.
   assert.deepEqual(await gateway.reload(config), { mappingsChanged: false, rulesChanged: false });
+});
+
+// Issue 10 part 3: "address" left out follows the interface's stable global address while npt66 runs.
+test('address from the interface: followed on the kernel\'s notice; the old one kept while on the interface, then gone; none: new flows dropped', async () => {
+  const NEXT = 'fd5a:ceb9:ed8d:fe0a::2';
+  let addresses: { address: string; prefixLength: number; flags: string[] }[] = [{ address: HOST, prefixLength: 64, flags: [] }];
+  const f: HostFacts = { ...facts(), interfaceAddresses: (name) => (name === 'ens192' ? addresses : null) };
+  const { gateway, engine, rules, events } = await start(config, f);
+  assert.equal(gateway.config.masquerade[0]!.addressFrom, 'interface');
+  const notice = async () => {
+    engine.options.onEvents([{ type: 'address', interface: 'ens192', time: 1 } as never]);
+    await gateway.reload(config).catch(() => undefined); // serialized behind the refresh: waits for it
+  };
+  // A notice for another interface, or with nothing changed: no call.
+  engine.options.onEvents([{ type: 'address', interface: 'eth9', time: 1 } as never]);
+  await notice();
+  assert.deepEqual(engine.addressCalls, []);
+
+  // The old address deprecated, a new one stable: new flows take the new one, the old one's mappings live on.
+  addresses = [{ address: HOST, prefixLength: 64, flags: ['deprecated'] }, { address: NEXT, prefixLength: 64, flags: [] }];
+  await notice();
+  assert.deepEqual(engine.addressCalls, [`0 use=[${NEXT}] keep=[${HOST}]`]);
+  assert.deepEqual(rules.installed!.masquerade![0]!.addresses, [NEXT, HOST]);
+  assert.deepEqual([gateway.stats().masquerade[0]!.address, gateway.stats().masquerade[0]!.keptAddresses], [NEXT, [HOST]]);
+  const changed = events.filter((x) => x.type === 'address').map((x) => (x.e as GatewayEvent).message);
+  assert.deepEqual(changed, [`masquerade[0]: outside address ${HOST} -> ${NEXT} (from ens192); kept while on ens192: ${HOST}`]);
+
+  // The old address removed: its mappings go.
+  addresses = [{ address: NEXT, prefixLength: 64, flags: [] }];
+  await notice();
+  assert.equal(engine.addressCalls.at(-1), `0 use=[${NEXT}] keep=[]`);
+  assert.deepEqual(rules.installed!.masquerade![0]!.addresses, [NEXT]);
+
+  // No address at all: none in use (new flows dropped natively), nothing queued inbound, a warning.
+  addresses = [];
+  await notice();
+  assert.equal(engine.addressCalls.at(-1), '0 use=[] keep=[]');
+  assert.deepEqual(rules.installed!.masquerade![0]!.addresses, []);
+  assert.equal(gateway.stats().masquerade[0]!.address, null);
+  assert.ok(events.some((x) => x.type === 'warning' && /no outside address now .*new flows from fd5a:ceb9:ed8d:1::\/64 are dropped until ens192 has one/.test((x.e as GatewayEvent).message)));
+
+  // An address inside the source prefix is refused like at start: none in use rather than a looping one.
+  addresses = [{ address: 'fd5a:ceb9:ed8d:1::99', prefixLength: 64, flags: [] }];
+  await notice();
+  assert.equal(engine.addressCalls.length, 3);
+  addresses = [{ address: NEXT, prefixLength: 64, flags: [] }];
+  await notice();
+  assert.equal(engine.addressCalls.at(-1), `0 use=[${NEXT}] keep=[]`);
+});
+
+test('reload: a given address replaces the followed one (mappings on one still on the interface live on), and back', async () => {
+  const OTHER = 'fd5a:ceb9:ed8d:fe0a::7';
+  const f: HostFacts = { ...facts(), interfaceAddresses: (name) => (name === 'ens192' ? [{ address: HOST, prefixLength: 64, flags: [] }, { address: OTHER, prefixLength: 64, flags: [] }] : null) };
+  const { gateway, engine, rules } = await start(config, f);
+  const given = { ...config, masquerade: [{ ...entry, address: OTHER }] };
+  assert.deepEqual(await gateway.reload(given), { mappingsChanged: false, rulesChanged: true });
+  assert.deepEqual(engine.addressCalls, [`0 use=[${OTHER}] keep=[${HOST}]`]);
+  assert.deepEqual(rules.installed!.masquerade![0]!.addresses, [OTHER, HOST]);
+  assert.equal(gateway.config.masquerade[0]!.addressFrom, undefined);
+  await gateway.reload(config);
+  assert.equal(engine.addressCalls.at(-1), `0 use=[${HOST}] keep=[${OTHER}]`);
+  assert.equal(gateway.config.masquerade[0]!.addressFrom, 'interface');
 });

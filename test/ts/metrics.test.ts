@@ -41,6 +41,7 @@ function snapshot(scale: number): GatewayStats {
         index: 0,
         source: ['fd00:2::/64', 'fd00:3::/64'],
         address: '2001:db8:2::1',
+        keptAddresses: [],
         interface: 'eth2',
         ports: '20000-29999',
         live: 6,
