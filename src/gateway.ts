@@ -494,9 +494,11 @@ export class Gateway extends EventEmitter {
   private followAddresses(name: string): void {
     const masquerade = this.compiled.config.masquerade.flatMap((m, i) => (m.addressFrom === 'interface' && (name === '' || m.interface === name) ? [i] : []));
     if (masquerade.length) {
-      this.serialize(() => this.refreshMasqueradeAddresses(masquerade)).catch((e: unknown) =>
-        this.emitEvent('error', { message: `following the masquerade address failed: ${(e as Error).message}` }),
-      );
+      this.serialize(() => this.refreshMasqueradeAddresses(masquerade)).catch((e: unknown) => {
+        // E.g. too many addresses in flight until the housekeeping passes free a slot: tried again shortly.
+        this.emitEvent('error', { message: `following the masquerade address failed (tried again in 2 s): ${(e as Error).message}` });
+        setTimeout(() => this.state === 'running' && this.followAddresses(name), 2000).unref();
+      });
     }
     const followed = new Set(this.compiled.config.nptv6.flatMap((m) => (m.outsideFrom ? [m.outsideFrom.interface] : [])));
     if (followed.size === 0 || (name !== '' && !followed.has(name))) return;

@@ -174,7 +174,7 @@ export function buildRulePlan(config: RuleConfig): RulePlan {
         mark && config.nptv6.length
           ? { mark, sources: unique(config.nptv6.map((m) => m.inside)), notFrom: outsideInterfacesOf(config) }
           : null,
-      loopback: masquerade.length ? { interface: 'lo', destinations: unique(masquerade.map((m) => m.address)) } : null,
+      loopback: masquerade.length ? { interface: 'lo', destinations: unique(masquerade.flatMap((m) => [...addressesOf(m)])) } : null,
     },
     outbound: {
       sources: [

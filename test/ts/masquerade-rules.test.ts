@@ -124,3 +124,17 @@ test('ruleKey changes with the masquerade rules and not with table-only settings
   assert.notEqual(ruleKey(docker), ruleKey(moved));
   assert.equal(ruleKey({ ...docker, masquerade: [{ ...docker.masquerade![0]!, privilegedPorts: false }] }), ruleKey(docker));
 });
+
+// An address that follows its interface (issue 10): every address in force is queued inbound and returned on lo;
+// none (the interface has no address now): nothing is queued inbound for the entry, outbound still is (dropped).
+test('the outside addresses in force: the one in use and those kept each get the inbound rules; none: only outbound', () => {
+  const B = 'fd5a:ceb9:ed8d:fe0a::b';
+  const live = (addresses: string[]): RuleConfig => ({ ...docker, masquerade: [{ ...docker.masquerade![0]!, addresses }] });
+  const inbound = (c: RuleConfig) => installArgv(planRules(c, 1)).filter((a) => a.includes('NPT66-IN-1') && a.includes('-d')).map((a) => a[a.indexOf('-d') + 1]);
+  const both = inbound(live([B, HOST]));
+  assert.deepEqual([...new Set(both)], [B, HOST]);
+  assert.equal(both.filter((d) => d === B).length, both.filter((d) => d === HOST).length, 'the same rules for each');
+  assert.deepEqual(inbound(live([])), []);
+  assert.ok(installArgv(planRules(live([]), 1)).some((a) => a.includes('NPT66-OUT-1') && a.includes('-s')), 'outbound still queued');
+  assert.notEqual(ruleKey(live([B])), ruleKey(live([B, HOST])));
+});
