@@ -15,16 +15,10 @@ constexpr uint64_t kT0 = 1'000'000;
 const Address kNew = addr("fd5a:ceb9:ed8d:fe0a::1:2");   // the interface's next stable address
 const Address kThird = addr("fd5a:ceb9:ed8d:fe0a::3:3");
 
-Nat66Binding create_ok(Nat66Table& t, const Nat66Flow& f, CounterBlock& c, uint64_t now = kT0) {
-  Nat66Binding b;
-  EXPECT_EQ(t.outbound(f, now, b, c), Counter::count_);
-  return b;
-}
-
 TEST(Nat66Outside, ReplacedAddressNewFlowsTakeTheNewOneMappingsOnTheOldGo) {
   auto t = make_table(base_config());
   CounterBlock c;
-  Nat66Binding old = create_ok(*t, udp_flow(kContainer, 25000, kRemote, 53), c);
+  Nat66Binding old = create_ok(*t, udp_flow(kContainer, 25000, kRemote, 53), kT0, c);
   ASSERT_EQ(old.outside, kOutside);
 
   ASSERT_EQ(t->set_outside({kNew}, {}), "");
@@ -35,7 +29,7 @@ TEST(Nat66Outside, ReplacedAddressNewFlowsTakeTheNewOneMappingsOnTheOldGo) {
   EXPECT_EQ(t->outside_in_use(), std::vector<Address>{kNew});
 
   // A new flow (another inside port of the same host) takes the new address.
-  Nat66Binding fresh = create_ok(*t, udp_flow(kContainer, 25001, kRemote, 53), c, kT0 + 1);
+  Nat66Binding fresh = create_ok(*t, udp_flow(kContainer, 25001, kRemote, 53), kT0 + 1, c);
   EXPECT_EQ(fresh.outside, kNew);
   EXPECT_EQ(t->find_outside(Nat66Proto::udp, kNew, fresh.outside_port, kT0 + 2, b, &kRemote), Nat66Lookup::found);
 
@@ -59,7 +53,7 @@ TEST(Nat66Outside, ReplacedAddressNewFlowsTakeTheNewOneMappingsOnTheOldGo) {
 TEST(Nat66Outside, KeptAddressKeepsItsMappingsNewFlowsTakeTheAddressInUse) {
   auto t = make_table(base_config());
   CounterBlock c;
-  Nat66Binding old = create_ok(*t, tcp_flow(kContainer, 40000, kRemote, 443, tcpflag::kSyn), c);
+  Nat66Binding old = create_ok(*t, tcp_flow(kContainer, 40000, kRemote, 443, tcpflag::kSyn), kT0, c);
 
   // The old address is deprecated but still on the interface: its connection must survive.
   ASSERT_EQ(t->set_outside({kNew}, {kOutside}), "");
@@ -69,8 +63,8 @@ TEST(Nat66Outside, KeptAddressKeepsItsMappingsNewFlowsTakeTheAddressInUse) {
   Nat66Binding b;
   EXPECT_EQ(t->find_outside(Nat66Proto::tcp, kOutside, old.outside_port, kT0 + 20, b, &kRemote), Nat66Lookup::found);
   // Its established flow keeps its address; a new one takes the address in use.
-  EXPECT_EQ(create_ok(*t, tcp_flow(kContainer, 40000, kRemote, 443, tcpflag::kAck), c, kT0 + 21).outside, kOutside);
-  EXPECT_EQ(create_ok(*t, udp_flow(kContainer2, 5000, kRemote, 53), c, kT0 + 21).outside, kNew);
+  EXPECT_EQ(create_ok(*t, tcp_flow(kContainer, 40000, kRemote, 443, tcpflag::kAck), kT0 + 21, c).outside, kOutside);
+  EXPECT_EQ(create_ok(*t, udp_flow(kContainer2, 5000, kRemote, 53), kT0 + 21, c).outside, kNew);
 
   // Then the kept address goes for good: its mapping goes, counted.
   ASSERT_EQ(t->set_outside({kNew}, {}), "");
@@ -99,7 +93,7 @@ TEST(Nat66Outside, NoAddressRefusesNewFlowsNothingLeavesUntranslated) {
 TEST(Nat66Outside, SlotsAreReusedAfterThePassesWithTheirPortsCleared) {
   auto t = make_table(base_config());
   CounterBlock c;
-  EXPECT_EQ(create_ok(*t, udp_flow(kContainer, 25000, kRemote, 53), c).outside_port, 25000);
+  EXPECT_EQ(create_ok(*t, udp_flow(kContainer, 25000, kRemote, 53), kT0, c).outside_port, 25000);
   // Many changes, each followed by the two passes: never runs out of slots.
   uint64_t now = kT0;
   for (int i = 0; i < 20; ++i) {
@@ -109,7 +103,7 @@ TEST(Nat66Outside, SlotsAreReusedAfterThePassesWithTheirPortsCleared) {
     t->remove_stale(now += 10, c);
     t->remove_stale(now += 10, c);
     // The inside port is free on every new address: kept as the outside port (no quarantine carried over).
-    Nat66Binding b = create_ok(*t, udp_flow(kContainer, 25000, kRemote, 53), c, now);
+    Nat66Binding b = create_ok(*t, udp_flow(kContainer, 25000, kRemote, 53), now, c);
     EXPECT_EQ(b.outside, a);
     EXPECT_EQ(b.outside_port, 25000) << i;
   }

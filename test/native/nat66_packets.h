@@ -36,6 +36,13 @@ inline std::unique_ptr<Nat66Table> make_table(const Nat66Config& c) {
   return t;
 }
 
+// An outbound flow that must get its mapping.
+inline Nat66Binding create_ok(Nat66Table& t, const Nat66Flow& f, uint64_t now, CounterBlock& c) {
+  Nat66Binding b;
+  EXPECT_EQ(t.outbound(f, now, b, c), Counter::count_);
+  return b;
+}
+
 inline Nat66Flow udp_flow(const Address& src, uint16_t sport, const Address& dst, uint16_t dport) {
   Nat66Flow f;
   f.proto = Nat66Proto::udp;

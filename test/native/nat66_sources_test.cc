@@ -21,18 +21,12 @@ Nat66Config two_sources() {
   return c;
 }
 
-Nat66Binding create_ok(Nat66Table& t, const Nat66Flow& f, CounterBlock& c) {
-  Nat66Binding b;
-  EXPECT_EQ(t.outbound(f, kT0, b, c), Counter::count_);
-  return b;
-}
-
 TEST(Nat66Sources, RemovedSourceLosesItsMappingsTheOthersKeepTheirs) {
   auto t = make_table(two_sources());
   CounterBlock c;
-  Nat66Binding kept = create_ok(*t, udp_flow(kContainer, 25000, kRemote, 53), c);
-  create_ok(*t, udp_flow(kOther, 25001, kRemote, 53), c);
-  create_ok(*t, tcp_flow(kOther, 40000, kRemote, 443, tcpflag::kSyn), c);
+  Nat66Binding kept = create_ok(*t, udp_flow(kContainer, 25000, kRemote, 53), kT0, c);
+  create_ok(*t, udp_flow(kOther, 25001, kRemote, 53), kT0, c);
+  create_ok(*t, tcp_flow(kOther, 40000, kRemote, 443, tcpflag::kSyn), kT0, c);
 
   ASSERT_EQ(t->set_sources({prefix("fd5a:ceb9:ed8d:1::/64")}), "");
   EXPECT_TRUE(t->is_inside(kContainer));
@@ -62,7 +56,7 @@ TEST(Nat66Sources, RemovedSourceLosesItsMappingsTheOthersKeepTheirs) {
 
   // A second pass finds nothing; after it the check is one load (no pass due).
   EXPECT_EQ(t->remove_stale(kT0 + 20, c), 0u);
-  create_ok(*t, udp_flow(kOther, 25002, kRemote, 53), c);  // a straggler made after both passes stays
+  create_ok(*t, udp_flow(kOther, 25002, kRemote, 53), kT0, c);  // a straggler made after both passes stays
   EXPECT_EQ(t->remove_stale(kT0 + 30, c), 0u);
   EXPECT_EQ(c.get(Counter::nat66_mapping_unsourced), 2u);
 }
