@@ -147,6 +147,7 @@ Napi::Function Engine::Define(Napi::Env env) {
                       InstanceMethod<&Engine::SetMasqueradeSources>("setMasqueradeSources"),
                       InstanceMethod<&Engine::SetMasqueradeForwards>("setMasqueradeForwards"),
                       InstanceMethod<&Engine::SetMasqueradeAddresses>("setMasqueradeAddresses"),
+                      InstanceMethod<&Engine::SetMasqueradeTunables>("setMasqueradeTunables"),
                       InstanceMethod<&Engine::WatchAddresses>("watchAddresses"),
                       InstanceMethod<&Engine::SetProxyNdp>("setProxyNdp"),
                       InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::Mappings>("mappings"),
@@ -323,6 +324,24 @@ Napi::Value Engine::SetMasqueradeAddresses(const Napi::CallbackInfo& info) {
   std::vector<Address> keep = to_masquerade_addresses(env, info[2], field + ".kept");
   try {
     engine_->set_masquerade_outside(index, use, keep);
+  } catch (const std::invalid_argument& e) {
+    throw_error(env, "ERR_NPT66_CONFIG", e.what());
+  }
+  return env.Undefined();
+}
+
+// setMasqueradeTunables(index, masquerade): masquerade entry `index`'s port range, privileged ports, filtering,
+// inbound refresh, timeouts and limits from now on, taken from a whole NativeMasquerade (its sources and addresses
+// are only validated); with masquerade.forwards, those forwards too (the full set), checked with the range.
+// ERR_NPT66_CONFIG, nothing changed, for a bad index or values the table refuses.
+Napi::Value Engine::SetMasqueradeTunables(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) throw_error(env, "ERR_NPT66_CONFIG", "setMasqueradeTunables: index must be a number");
+  const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
+  const Nat66Config c = to_masquerade_entry(env, info[1], "masquerade[" + std::to_string(index) + "]");
+  const bool with_forwards = info[1].IsObject() && !info[1].As<Napi::Object>().Get("forwards").IsUndefined();
+  try {
+    engine_->set_masquerade_tunables(index, tunables_of(c), with_forwards ? &c.forwards : nullptr);
   } catch (const std::invalid_argument& e) {
     throw_error(env, "ERR_NPT66_CONFIG", e.what());
   }

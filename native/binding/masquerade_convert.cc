@@ -166,6 +166,10 @@ std::string show(const Address& a) {
 
 }  // namespace
 
+Nat66Config to_masquerade_entry(Napi::Env env, const Napi::Value& v, const std::string& field) {
+  return one(env, v, field);
+}
+
 std::vector<Nat66Config> to_masquerade(Napi::Env env, const Napi::Value& v) {
   std::vector<Nat66Config> out;
   if (v.IsUndefined()) return out;

@@ -15,6 +15,8 @@ namespace npt66::binding {
 // undefined -> no masquerade; otherwise an array of NativeMasquerade. Throws ERR_NPT66_CONFIG naming the field
 // (masquerade[i].field) for a missing, mistyped or out-of-range value, or one the core's validation refuses.
 std::vector<Nat66Config> to_masquerade(Napi::Env env, const Napi::Value& v);
+// One NativeMasquerade, errors naming `field` (as masquerade[i] above).
+Nat66Config to_masquerade_entry(Napi::Env env, const Napi::Value& v, const std::string& field);
 
 // An array of {prefix: 16-byte Buffer, length} (NativeMasquerade.sources; may be empty). Throws ERR_NPT66_CONFIG
 // naming `field`.

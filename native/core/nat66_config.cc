@@ -63,6 +63,28 @@ std::string validate_outside(const std::vector<Address>& outside, const std::vec
   return {};
 }
 
+Nat66Tunables tunables_of(const Nat66Config& c) {
+  return {c.port_min,        c.port_max,     c.timeouts,   c.filtering,
+          c.keep_privileged_ports, c.inbound_refresh, c.max_mappings, c.max_per_64,
+          c.max_remotes_per_mapping};
+}
+
+std::string validate_tunables(const Nat66Tunables& t) {
+  if (t.port_min < 1024 || t.port_min > t.port_max)
+    return "masquerade: port range " + std::to_string(t.port_min) + "-" + std::to_string(t.port_max) +
+           " must be within 1024-65535 with min <= max (ports below 1024 are kept below 1024 automatically)";
+  if (t.timeouts.udp_ms < kNat66MinUdpTimeoutMs)
+    return "masquerade: UDP timeout below 2 minutes is not allowed (RFC 4787 REQ-5); use at least 120000 ms";
+  if (t.timeouts.tcp_established_ms == 0 || t.timeouts.tcp_transitory_ms == 0 || t.timeouts.icmp_ms == 0)
+    return "masquerade: timeouts must be positive";
+  if (t.max_mappings == 0 || t.max_mappings > kNat66MaxMappings)
+    return "masquerade: maxMappings must be between 1 and " + std::to_string(kNat66MaxMappings);
+  if (t.max_per_64 == 0) return "masquerade: the per-/64 limit must be at least 1";
+  if (t.max_remotes_per_mapping == 0 || t.max_remotes_per_mapping > kNat66MaxRemotesPerMapping)
+    return "masquerade: maxRemotesPerMapping must be between 1 and " + std::to_string(kNat66MaxRemotesPerMapping);
+  return {};
+}
+
 std::string validate(const Nat66Config& c) {
   // No source prefix is allowed: "source": "docker" on a host with no IPv6 network yet masquerades nothing until
   // one appears (the schema requires the configuration to name a source).
@@ -71,18 +93,7 @@ std::string validate(const Nat66Config& c) {
   if (c.outside.size() + Nat66Pool::kSpareSlots > Nat66Pool::kMaxSlots)
     return "masquerade: at most " + std::to_string(Nat66Pool::kMaxSlots - Nat66Pool::kSpareSlots) + " outside addresses";
   if (std::string error = validate_outside(c.outside, c.inside); !error.empty()) return error;
-  if (c.port_min < 1024 || c.port_min > c.port_max)
-    return "masquerade: port range " + std::to_string(c.port_min) + "-" + std::to_string(c.port_max) +
-           " must be within 1024-65535 with min <= max (ports below 1024 are kept below 1024 automatically)";
-  if (c.timeouts.udp_ms < kNat66MinUdpTimeoutMs)
-    return "masquerade: UDP timeout below 2 minutes is not allowed (RFC 4787 REQ-5); use at least 120000 ms";
-  if (c.timeouts.tcp_established_ms == 0 || c.timeouts.tcp_transitory_ms == 0 || c.timeouts.icmp_ms == 0)
-    return "masquerade: timeouts must be positive";
-  if (c.max_mappings == 0 || c.max_mappings > kNat66MaxMappings)
-    return "masquerade: maxMappings must be between 1 and " + std::to_string(kNat66MaxMappings);
-  if (c.max_per_64 == 0) return "masquerade: the per-/64 limit must be at least 1";
-  if (c.max_remotes_per_mapping == 0 || c.max_remotes_per_mapping > kNat66MaxRemotesPerMapping)
-    return "masquerade: maxRemotesPerMapping must be between 1 and " + std::to_string(kNat66MaxRemotesPerMapping);
+  if (std::string error = validate_tunables(tunables_of(c)); !error.empty()) return error;
   return validate_forwards(c.forwards, c.port_min, c.port_max, c.keep_privileged_ports);
 }
 

@@ -1,6 +1,7 @@
 // NAT66 masquerade configuration (REFERENCE s4): which inside sources are masqueraded, to which outside
-// address(es), from which port range, with which timers, limits and filtering. Validated once; the table
-// built from it never changes it.
+// address(es), from which port range, with which timers, limits and filtering. Validated at creation; the
+// sources, outside addresses, forwards and tunables (Nat66Tunables) may change while running (Nat66Table's
+// set_sources, set_outside, set_forwards, set_tunables), each validated here again.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -67,6 +68,26 @@ std::string validate_sources(const std::vector<Prefix>& inside);
 // Empty if these outside addresses can be masqueraded to with these sources (none multicast, link-local,
 // unspecified, loopback, twice, or inside a source); otherwise why not. Used at creation and on every change.
 std::string validate_outside(const std::vector<Address>& outside, const std::vector<Prefix>& inside);
+
+// The parameters of a running table that Nat66Table::set_tunables may change (a reload): the fields of
+// Nat66Config of the same names.
+struct Nat66Tunables {
+  uint16_t port_min = 20000;
+  uint16_t port_max = 29999;
+  Nat66Timeouts timeouts;
+  Nat66Filtering filtering = Nat66Filtering::address_dependent;
+  bool keep_privileged_ports = false;
+  bool inbound_refresh = true;
+  uint32_t max_mappings = 1u << 20;
+  uint32_t max_per_64 = 2000;
+  uint32_t max_remotes_per_mapping = 1024;
+};
+
+Nat66Tunables tunables_of(const Nat66Config& c);
+
+// Empty if `t` is usable (port range, timeouts, limits); otherwise a message that names the field and how to fix
+// it. The forwards are checked against the range apart (validate_forwards). Used at creation and on every change.
+std::string validate_tunables(const Nat66Tunables& t);
 
 // Empty if `c` is usable; otherwise a message that names the field and how to fix it.
 std::string validate(const Nat66Config& c);

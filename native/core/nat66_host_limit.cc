@@ -8,7 +8,7 @@ bool Nat66HostLimit::acquire(uint64_t prefix64) {
   Shard& s = shard_of(prefix64);
   std::lock_guard guard(s.lock);
   uint32_t& n = s.counts[prefix64];  // may throw std::bad_alloc before counting
-  if (n >= limit_) return false;
+  if (n >= limit_.load(std::memory_order_relaxed)) return false;
   ++n;
   return true;
 }

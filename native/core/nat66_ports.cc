@@ -29,6 +29,12 @@ void Nat66Ports::release(size_t address, Nat66Proto p, uint16_t port, uint64_t r
   slot(address, p, port).store(kResting | until, std::memory_order_release);
 }
 
+bool Nat66Ports::any_owned(size_t address, Nat66Proto p, uint16_t lo, uint16_t hi) const noexcept {
+  for (uint32_t port = lo; port <= hi; ++port)
+    if (owner(address, p, static_cast<uint16_t>(port)) != kNoOwner) return true;
+  return false;
+}
+
 void Nat66Ports::clear(size_t address) noexcept {
   for (size_t p = 0; p < kNat66ProtoCount; ++p)
     for (uint32_t port = 0; port <= 0xFFFF; ++port)

@@ -30,6 +30,9 @@ class Nat66Ports {
   // Only once no mapping holds one of them (Nat66Table::remove_stale).
   void clear(size_t address) noexcept;
 
+  // Whether a mapping owns a port of [lo, hi] for protocol `p`.
+  bool any_owned(size_t address, Nat66Proto p, uint16_t lo, uint16_t hi) const noexcept;
+
   // The handle owning a port, or kNoOwner. A reader must confirm it under the owner's shard lock.
   uint32_t owner(size_t address, Nat66Proto p, uint16_t port) const noexcept {
     uint32_t v = slot(address, p, port).load(std::memory_order_acquire);

@@ -65,6 +65,7 @@ Nat66Table::Nat66Table(const Nat66Config& config)
   sources_.store(std::make_shared<const Nat66Sources>(Nat66Sources{config.inside}));
   forwards_.store(std::make_shared<const Nat66Forwards>(config.forwards));
   has_forwards_.store(!config.forwards.empty());
+  store_tunables(tunables_of(config));
 }
 
 Nat66Table::~Nat66Table() {
@@ -92,13 +93,86 @@ int Nat66Table::outside_slot(const Address& inside, Address& out) const noexcept
 }
 
 inline uint64_t Nat66Table::timeout_for(Nat66State st) const noexcept {
-  switch (st) {
-    case Nat66State::udp: return config_.timeouts.udp_ms;
-    case Nat66State::tcp_transitory: return config_.timeouts.tcp_transitory_ms;
-    case Nat66State::tcp_established: return config_.timeouts.tcp_established_ms;
-    case Nat66State::icmp: return config_.timeouts.icmp_ms;
-  }
-  return config_.timeouts.udp_ms;
+  return timeout_ms_[static_cast<int>(st)].load(std::memory_order_relaxed);
+}
+
+// --- tunables ---
+
+uint64_t Nat66Table::mode_of(const Nat66Tunables& t) noexcept {
+  return uint64_t{t.port_min} << 16 | t.port_max | (t.keep_privileged_ports ? kModeKeepPrivileged : 0) |
+         (t.filtering == Nat66Filtering::address_dependent ? kModeAddressDependent : 0) |
+         (t.inbound_refresh ? kModeInboundRefresh : 0);
+}
+
+void Nat66Table::store_tunables(const Nat66Tunables& t) noexcept {
+  timeout_ms_[static_cast<int>(Nat66State::udp)].store(t.timeouts.udp_ms, std::memory_order_relaxed);
+  timeout_ms_[static_cast<int>(Nat66State::tcp_transitory)].store(t.timeouts.tcp_transitory_ms, std::memory_order_relaxed);
+  timeout_ms_[static_cast<int>(Nat66State::tcp_established)].store(t.timeouts.tcp_established_ms, std::memory_order_relaxed);
+  timeout_ms_[static_cast<int>(Nat66State::icmp)].store(t.timeouts.icmp_ms, std::memory_order_relaxed);
+  max_mappings_.store(t.max_mappings, std::memory_order_relaxed);
+  max_remotes_per_mapping_.store(t.max_remotes_per_mapping, std::memory_order_relaxed);
+  host_limit_.set_limit(t.max_per_64);
+  mode_.store(mode_of(t), std::memory_order_relaxed);
+}
+
+Nat66Tunables Nat66Table::tunables() const noexcept {
+  const uint64_t m = mode();
+  Nat66Tunables t;
+  t.port_min = mode_port_min(m);
+  t.port_max = mode_port_max(m);
+  t.keep_privileged_ports = (m & kModeKeepPrivileged) != 0;
+  t.filtering = (m & kModeAddressDependent) ? Nat66Filtering::address_dependent : Nat66Filtering::endpoint_independent;
+  t.inbound_refresh = (m & kModeInboundRefresh) != 0;
+  t.timeouts.udp_ms = timeout_for(Nat66State::udp);
+  t.timeouts.tcp_transitory_ms = timeout_for(Nat66State::tcp_transitory);
+  t.timeouts.tcp_established_ms = timeout_for(Nat66State::tcp_established);
+  t.timeouts.icmp_ms = timeout_for(Nat66State::icmp);
+  t.max_mappings = max_mappings_.load(std::memory_order_relaxed);
+  t.max_per_64 = host_limit_.limit();
+  t.max_remotes_per_mapping = max_remotes_per_mapping_.load(std::memory_order_relaxed);
+  return t;
+}
+
+bool Nat66Table::holds_ports(uint16_t lo, uint16_t hi) const noexcept {
+  for (size_t a = 0; a < pool_.capacity(); ++a)
+    for (Nat66Proto p : {Nat66Proto::tcp, Nat66Proto::udp})
+      if (ports_.any_owned(a, p, lo, hi)) return true;
+  return false;
+}
+
+// validate_forwards against `t`'s range, and no forward on a port a mapping holds (one made under an earlier
+// range: a forward wins inbound, nat66_translate.cc, so its replies would be stolen).
+std::string Nat66Table::check_forwards_locked(const std::vector<Nat66Forward>& forwards, const Nat66Tunables& t) const {
+  if (std::string error = validate_forwards(forwards, t.port_min, t.port_max, t.keep_privileged_ports); !error.empty())
+    return error;
+  for (const Nat66Forward& f : forwards)
+    if (port_held(f.proto, f.port))
+      return "masquerade: forward " + std::string(to_string(f.proto)) + " port " + std::to_string(f.port) +
+             " is held by a mapping made under an earlier port range; pick another port or wait until it expires";
+  return {};
+}
+
+void Nat66Table::store_forwards_locked(std::vector<Nat66Forward> forwards) {
+  // A packet thread that saw has_forwards_ true reads whatever set is current, empty or not: both orders are safe.
+  const bool any = !forwards.empty();
+  forwards_.store(std::make_shared<const Nat66Forwards>(std::move(forwards)), std::memory_order_release);
+  has_forwards_.store(any, std::memory_order_release);
+}
+
+bool Nat66Table::port_held(Nat66Proto p, uint16_t port) const noexcept {
+  for (size_t a = 0; a < pool_.capacity(); ++a)
+    if (ports_.owner(a, p, port) != Nat66Ports::kNoOwner) return true;
+  return false;
+}
+
+std::string Nat66Table::set_tunables(const Nat66Tunables& t, const std::vector<Nat66Forward>* forwards) {
+  std::lock_guard lock(change_mutex_);  // with set_forwards: the forwards are checked against the range in force
+  if (std::string error = validate_tunables(t); !error.empty()) return error;
+  if (std::string error = check_forwards_locked(forwards ? *forwards : forwards_.load()->all(), t); !error.empty())
+    return error;
+  if (forwards) store_forwards_locked(*forwards);
+  store_tunables(t);
+  return {};
 }
 
 inline void Nat66Table::set_state(Entry& e, Nat66State st) noexcept {
@@ -180,16 +254,17 @@ uint32_t Nat66Table::live_remotes(const Entry& e, uint64_t now_ms) const noexcep
 // the limit, never evicting a live remote (its replies would be dropped without a trace), or when e.far
 // cannot grow. The remote is fresh: no TCP history.
 Counter Nat66Table::add_remote(Entry& e, const Nat66Flow& f, uint64_t now_ms, Nat66Remote*& out) noexcept {
+  const uint32_t max_remotes = max_remotes_per_mapping_.load(std::memory_order_relaxed);
   uint32_t live = 0;
   for (const Nat66Remote& r : e.near) live += r.live(now_ms);
   if (e.far != nullptr) {
     // far's size counts expired remotes too: sweep only when that bound says "maybe full". Sweeping moves
     // far remotes, so the expired match is looked up again.
-    if (live + e.far->size() >= config_.max_remotes_per_mapping && e.far->sweep(now_ms) > 0)
+    if (live + e.far->size() >= max_remotes && e.far->sweep(now_ms) > 0)
       out = find_remote(e, f.dst, f.dport);
     live += static_cast<uint32_t>(e.far->size());
   }
-  if (live >= config_.max_remotes_per_mapping) return Counter::drop_nat66_remote_limit;
+  if (live >= max_remotes) return Counter::drop_nat66_remote_limit;
 
   Nat66Remote fresh;
   fresh.addr = f.dst;
@@ -281,7 +356,7 @@ Nat66Lookup Nat66Table::find_outside(Nat66Proto p, const Address& outside, uint1
   std::lock_guard guard(s.lock);
   const Entry* e = resolve_outside_locked(s, handle, p, pool, port, now_ms);
   if (e == nullptr) return Nat66Lookup::absent;
-  if (remote != nullptr && config_.filtering == Nat66Filtering::address_dependent &&
+  if (remote != nullptr && (mode() & kModeAddressDependent) &&
       !remote_allowed(*e, *remote, now_ms))
     return Nat66Lookup::filtered;
   bind(*e, handle, out);
@@ -307,7 +382,7 @@ inline void Nat66Table::touch(Shard& s, uint32_t slot, bool outbound, Nat66Remot
     ++e.packets_in;
     e.bytes_in += f.bytes;
   }
-  const bool refresh = outbound || config_.inbound_refresh;
+  const bool refresh = outbound || (mode() & kModeInboundRefresh);
 
   if (r == nullptr) {
     // Endpoint-independent filtering lets anyone refresh the mapping itself (RFC 4787 REQ-6); TCP state
@@ -358,7 +433,7 @@ inline void Nat66Table::touch(Shard& s, uint32_t slot, bool outbound, Nat66Remot
 Counter Nat66Table::create_locked(Shard& s, uint32_t shard_no, uint32_t tag, const Nat66Flow& f, uint64_t now_ms,
                                   uint32_t& slot_out) noexcept {
   // RFC 6888 REQ-3/4: refuse new flows when full; never evict a live mapping.
-  if (live_.fetch_add(1, std::memory_order_relaxed) >= config_.max_mappings) {
+  if (live_.fetch_add(1, std::memory_order_relaxed) >= max_mappings_.load(std::memory_order_relaxed)) {
     live_.fetch_sub(1, std::memory_order_relaxed);
     return Counter::drop_nat66_table_full;
   }
@@ -404,8 +479,9 @@ Counter Nat66Table::create_locked(Shard& s, uint32_t shard_no, uint32_t tag, con
   const int chosen = outside_slot(f.src, outside);
   if (chosen < 0) return undo(Counter::drop_nat66_no_address);
   const size_t pool = static_cast<size_t>(chosen);
-  uint16_t lo = config_.port_min, hi = config_.port_max;
-  if (config_.keep_privileged_ports && f.proto != Nat66Proto::icmp && f.sport > 0 && f.sport < 1024)
+  const uint64_t m = mode();  // one load: the range and the flag of one set of tunables
+  uint16_t lo = mode_port_min(m), hi = mode_port_max(m);
+  if ((m & kModeKeepPrivileged) && f.proto != Nat66Proto::icmp && f.sport > 0 && f.sport < 1024)
     lo = 1, hi = 1023;  // privileged stay so
   uint16_t port = ports_.claim(pool, f.proto, f.sport, lo, hi, static_cast<uint32_t>(splitmix(s.rng)), handle, now_ms);
   if (port == 0) return undo(Counter::drop_nat66_ports_exhausted);
@@ -542,7 +618,7 @@ inline Nat66Lookup Nat66Table::inbound_locked(Shard& s, uint32_t handle, int poo
   // address-and-port-dependent, RFC 5382 REQ-3); it has no connection to track.
   Nat66Remote* r = find_remote(*e, f.src, f.sport);
   if (r != nullptr && !r->live(now_ms)) r = nullptr;
-  if (r == nullptr && config_.filtering == Nat66Filtering::address_dependent &&
+  if (r == nullptr && (mode() & kModeAddressDependent) &&
       (e->proto != Nat66Proto::tcp || !remote_allowed(*e, f.src, now_ms)))
     return Nat66Lookup::filtered;
   Nat66State before = e->state;
@@ -595,13 +671,9 @@ std::string Nat66Table::set_outside(const std::vector<Address>& use, const std::
 }
 
 std::string Nat66Table::set_forwards(std::vector<Nat66Forward> forwards) {
-  if (std::string error = validate_forwards(forwards, config_.port_min, config_.port_max, config_.keep_privileged_ports);
-      !error.empty())
-    return error;
-  // A packet thread that saw has_forwards_ true reads whatever set is current, empty or not: both orders are safe.
-  const bool any = !forwards.empty();
-  forwards_.store(std::make_shared<const Nat66Forwards>(std::move(forwards)), std::memory_order_release);
-  has_forwards_.store(any, std::memory_order_release);
+  std::lock_guard lock(change_mutex_);  // with set_tunables: checked against the range in force
+  if (std::string error = check_forwards_locked(forwards, tunables()); !error.empty()) return error;
+  store_forwards_locked(std::move(forwards));
   return {};
 }
 

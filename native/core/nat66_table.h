@@ -25,6 +25,17 @@
 // - Limits (RFC 6888): config.max_mappings in all, config.max_per_64 per inside /64; a refused new flow gets a
 //   drop reason for which nat66_answer_admin_prohibited() is true. Live mappings are never evicted. A freed
 //   port rests config.port_quarantine_ms before reuse.
+// - Tunables (Nat66Tunables: port range, privileged ports, filtering, inbound refresh, timeouts, limits) change
+//   while running (set_tunables, a reload), and every live mapping stays:
+//   - port range / privileged ports: new mappings take ports from the new range; a mapping holding a port
+//     outside it keeps that port (its inbound packets still match) until it expires.
+//   - timeouts: each refresh after the change grants the new timeout; a deadline already granted stands (a
+//     lowered UDP/ICMP timeout shortens a mapping only once its earlier deadline has passed).
+//   - limits (max_mappings, max_per_64, max_remotes_per_mapping): a new mapping or remote beyond a lowered limit
+//     is refused as at the limit; nothing is evicted.
+//   - filtering, inbound refresh: from the next inbound packet.
+//   Each is read per packet with one relaxed atomic load (the port range, privileged ports, filtering and
+//   inbound refresh share one 64-bit word, so a packet never sees half a range).
 //
 // Threading: every public member is safe to call from any number of threads at once. Mappings live in 16
 // shards chosen by a keyed hash of the inside key, each under a spinlock held for a few dozen instructions;
@@ -135,9 +146,28 @@ class Nat66Table {
     return has_forwards_.load(std::memory_order_relaxed) ? forwards_.load(std::memory_order_acquire) : nullptr;
   }
   Nat66ForwardsPtr forwards() const noexcept { return forwards_.load(std::memory_order_acquire); }
-  // Replaces the forwards. Empty if done; otherwise why not (validate_forwards) and the set is unchanged. Flows
-  // through a forward that went simply stop being translated (no state to remove).
+  // Replaces the forwards. Empty if done; otherwise why not (validate_forwards; or a forward on a port a mapping
+  // still holds, made under an earlier port range: its replies would go to the forward) and the set is
+  // unchanged. Flows through a forward that went simply stop being translated (no state to remove).
   std::string set_forwards(std::vector<Nat66Forward> forwards);
+
+  // --- the tunables, changed while running (any thread; see "Tunables" above) ---
+
+  // Replaces the tunables, and with `forwards` the forwards too, checked together (a reload may move both the
+  // range and a forward across it). Empty if done; otherwise why not (validate_tunables, validate_forwards
+  // against the new range, a forward on a port a mapping holds) and nothing changed.
+  std::string set_tunables(const Nat66Tunables& t, const std::vector<Nat66Forward>* forwards = nullptr);
+  Nat66Tunables tunables() const noexcept;
+  // In the dynamic port range now (1..1023 are not: they are kept, or mapped into the range).
+  bool in_port_range(uint16_t port) const noexcept {
+    const uint64_t m = mode_.load(std::memory_order_relaxed);
+    return port >= mode_port_min(m) && port <= mode_port_max(m);
+  }
+
+  // Whether a mapping (live, or expired and not yet reaped) holds a TCP or UDP outside port of [lo, hi] on any
+  // outside address: the rules keep queuing an earlier range to such ports until none is left. A scan of up
+  // to 2 x 65536 ports per address: for housekeeping, not per packet.
+  bool holds_ports(uint16_t lo, uint16_t hi) const noexcept;
 
   // --- housekeeping (any thread; typically one timer thread every ~100 ms-1 s) ---
 
@@ -158,7 +188,8 @@ class Nat66Table {
   // when a mapping gains a remote after its first, LIMIT when one is refused) to `out`.
   size_t drain_events(std::vector<Nat66MappingEvent>& out) { return events_.drain(out); }
 
-  const Nat66Config& config() const noexcept { return config_; }  // as created: inside is the first source set
+  // As created: inside is the first source set, the tunables the first ones (tunables() has those in force).
+  const Nat66Config& config() const noexcept { return config_; }
 
  private:
   struct Entry;
@@ -191,7 +222,26 @@ class Nat66Table {
   void bind(const Entry& e, uint32_t handle, Nat66Binding& out) const noexcept;
   void publish(const Nat66MappingEvent* events, size_t n, CounterBlock& counters) noexcept;
 
+  // The tunables' word (mode_): port_max in bits 0-15, port_min 16-31, then the flags below.
+  static constexpr uint64_t kModeKeepPrivileged = uint64_t{1} << 32;
+  static constexpr uint64_t kModeAddressDependent = uint64_t{1} << 33;
+  static constexpr uint64_t kModeInboundRefresh = uint64_t{1} << 34;
+  static uint64_t mode_of(const Nat66Tunables& t) noexcept;
+  void store_tunables(const Nat66Tunables& t) noexcept;
+  std::string check_forwards_locked(const std::vector<Nat66Forward>& forwards, const Nat66Tunables& t) const;
+  void store_forwards_locked(std::vector<Nat66Forward> forwards);
+  bool port_held(Nat66Proto p, uint16_t port) const noexcept;
+  static uint16_t mode_port_min(uint64_t m) noexcept { return static_cast<uint16_t>(m >> 16); }
+  static uint16_t mode_port_max(uint64_t m) noexcept { return static_cast<uint16_t>(m); }
+  uint64_t mode() const noexcept { return mode_.load(std::memory_order_relaxed); }
+
   const Nat66Config config_;
+  // The tunables in force (set_tunables), each read with a relaxed load: a packet may see one change before
+  // another, and every mix is valid (each was validated, and the forwards against both ranges).
+  std::atomic<uint64_t> mode_;
+  std::atomic<uint64_t> timeout_ms_[kNat66StateCount];  // by Nat66State
+  std::atomic<uint32_t> max_mappings_;
+  std::atomic<uint32_t> max_remotes_per_mapping_;
   Nat66Pool pool_;                                       // the outside addresses (set_outside)
   uint64_t key_[6];                                      // hash keys, random per table
   Nat66Ports ports_;
@@ -204,7 +254,7 @@ class Nat66Table {
   std::atomic<uint64_t> remote_limit_event_ms_{0};  // when the last LIMIT event was queued (+1; 0: never)
   std::atomic<Nat66SourcesPtr> sources_;            // the current source prefixes (set_sources)
   std::atomic<int> stale_passes_{0};                // remove_stale() passes still due after a change
-  std::mutex change_mutex_;                         // serializes set_outside and freeing retired slots
+  std::mutex change_mutex_;  // serializes set_outside, freeing retired slots, set_forwards and set_tunables
   std::atomic<Nat66ForwardsPtr> forwards_;          // the current port forwards (set_forwards)
   std::atomic<bool> has_forwards_{false};
 };

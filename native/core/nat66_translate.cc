@@ -309,7 +309,7 @@ Verdict inbound_error(Nat66Table& t, const PacketView& v, uint64_t now, CounterB
       // The host shares the address: an error about its own traffic (ports outside the masquerade range, or
       // any echo) is left to it. One about a masquerade port nobody holds is stale or forged.
       bool ours = q.lay->proto != Nat66Proto::icmp && t.outside_index(quoted_src) >= 0 &&
-                  sport >= t.config().port_min && sport <= t.config().port_max;
+                  t.in_port_range(sport);
       return ours ? refuse(c, Counter::drop_nat66_no_mapping) : pass(c, Counter::nat66_inbound_unmapped);
     }
   }

@@ -249,6 +249,11 @@ void Engine::set_masquerade_forwards(uint32_t index, std::vector<Nat66Forward> f
     throw std::invalid_argument("masquerade[" + std::to_string(index) + "]: " + error);
 }
 
+void Engine::set_masquerade_tunables(uint32_t index, const Nat66Tunables& t, const std::vector<Nat66Forward>* forwards) {
+  if (std::string error = masquerade_at(index).set_tunables(t, forwards); !error.empty())
+    throw std::invalid_argument("masquerade[" + std::to_string(index) + "]: " + error);
+}
+
 void Engine::set_masquerade_outside(uint32_t index, const std::vector<Address>& use, const std::vector<Address>& keep) {
   if (std::string error = masquerade_at(index).set_outside(use, keep); !error.empty())
     throw std::invalid_argument("masquerade[" + std::to_string(index) + "]: " + error);

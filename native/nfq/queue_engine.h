@@ -135,6 +135,11 @@ class Engine {
   // the forwards are then unchanged.
   void set_masquerade_forwards(uint32_t index, std::vector<Nat66Forward> forwards);
 
+  // Any thread. Masquerade table `index`'s tunables (Nat66Table::set_tunables: port range, privileged ports,
+  // filtering, inbound refresh, timeouts, limits), with `forwards` its forwards too, checked together; live
+  // mappings stay. Throws std::invalid_argument like set_masquerade_sources; nothing is then changed.
+  void set_masquerade_tunables(uint32_t index, const Nat66Tunables& t, const std::vector<Nat66Forward>* forwards);
+
   // Any thread. The proxy NDP entries in force (ndp_responder.h): the responder thread starts with the first
   // non-empty list and answers by each new one from then on; an empty list closes its sockets (the thread and
   // its counters stay until stop()). Throws std::invalid_argument (entries unchanged) when they do not compile,

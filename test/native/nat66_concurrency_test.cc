@@ -167,6 +167,49 @@ TEST(Nat66Concurrency, RacingThreadsAgreeOnOneMappingPerInsideEndpoint) {
   EXPECT_EQ(created, static_cast<uint64_t>(kKeys));
 }
 
+// A reload changes the tunables while queue threads make mappings and let replies in: every mapping takes a
+// port of one whole range in force (never half of one and half of another), and every reply finds its mapping.
+TEST(Nat66Concurrency, TunablesChangeWhileMappingsAreMade) {
+  auto t = make_table(roomy_config());
+  Nat66Tunables a = t->tunables(), b = a;
+  a.port_min = 30000, a.port_max = 39999, a.filtering = Nat66Filtering::address_dependent;
+  b.port_min = 50000, b.port_max = 59999, b.filtering = Nat66Filtering::endpoint_independent;
+  b.timeouts.udp_ms = 600'000;
+  ASSERT_EQ(t->set_tunables(a), "");
+  constexpr int kKeys = 3000;
+  std::vector<CounterBlock> blocks(kThreads);
+  std::atomic<bool> go{false}, done{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < kThreads; ++th) {
+    threads.emplace_back([&, th] {
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < kKeys; ++i) {
+        Nat66Binding got, back;
+        Nat66Flow f = udp_flow(host(th, i), 40000, kRemote, 53);
+        if (t->outbound(f, kOld, got, blocks[th]) != Counter::count_) {
+          ++failures;
+          continue;
+        }
+        const uint16_t p = got.outside_port;
+        if (!((p >= 30000 && p <= 39999) || (p >= 50000 && p <= 59999))) ++failures;
+        if (t->inbound(reply_to(f, got), kOld + 1, back, blocks[th]) != Nat66Lookup::found || back.inside != f.src)
+          ++failures;
+      }
+    });
+  }
+  std::thread changer([&] {
+    while (!go.load()) std::this_thread::yield();
+    for (int n = 0; !done.load(); ++n) EXPECT_EQ(t->set_tunables(n % 2 ? a : b), "");
+  });
+  go = true;
+  for (auto& th : threads) th.join();
+  done = true;
+  changer.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(t->counts().udp, static_cast<uint64_t>(kThreads * kKeys));
+}
+
 // One mapping's remotes grow past its inline slots (the remote set reallocating as it doubles) on one queue
 // thread while another filters the replies, a third lists and expires, and the limit is reached: every
 // remote whose packet went out is let in from the moment it did, no address never sent to ever is, and the
