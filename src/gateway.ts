@@ -14,6 +14,7 @@ import { DockerNetworks, type DockerNetworksOptions, type DockerView } from './d
 import type { DockerPublished } from './docker-published';
 import { acceptDockerSubnets, conntrackWarnings, DOCKER_SOURCE, followedAddress, namesDocker, type MasqueradeEntry, type MasqueradeOutside } from './masquerade-config';
 import { dockerForwards, type NativeForward } from './masquerade-forwards';
+import { keptPortsAfter, portRangeText } from './masquerade-kept-ports';
 import {
   callNative,
   native,
@@ -22,11 +23,12 @@ import {
   type NativeEngineNotice,
   type NativeEngineOptions,
   type NativeEngineStats,
+  type NativeMasquerade,
 } from './native';
 import type { MappingEventType, MappingRecord, QueueStats } from './engine-records';
 import { formatAddress, parseAddress, parsePrefix, type ParsedPrefix } from './prefix';
 import { ProxyNdp } from './proxy-ndp';
-import { chooseRuleBackend, ruleKey, withLiveMasquerade, type RuleBackend } from './rules';
+import { chooseRuleBackend, ruleKey, withLiveMasquerade, type PortRange, type RuleBackend } from './rules';
 
 export type GatewayState = 'starting' | 'running' | 'reloading' | 'stopping' | 'stopped';
 
@@ -61,6 +63,7 @@ export interface GatewayMasqueradeStats extends GatewayTranslationFigures {
   dockerForwards?: string[]; // with "docker" in source: Docker's published ports forwarded now, "tcp/8080 -> [ADDRESS]:80"
   address: string | null; // the outside address new flows take; null: it follows an interface that has none now
   keptAddresses: string[]; // addresses that went out of use but are still on the interface: their mappings live on
+  keptPorts?: string[]; // ports outside "ports" that mappings of an earlier range still hold (queued until none is)
   interface: string;
   ports: string;
   live: number; // live mappings
@@ -104,6 +107,8 @@ export interface GatewayOptions {
 }
 
 // Settings fixed while the queues are bound: changing them needs a restart.
+const KEPT_PORTS_CHECK_MS = 30_000; // how often ports of an earlier masquerade range are checked for mappings
+
 const RESTART_FIELDS = ['queues', 'queueMaxLen', 'socketBufferBytes', 'failOpen', 'icmpRateLimit', 'control', 'metrics', 'logs'] as const;
 
 // 'prefix': an outside prefix that follows an interface changed (appeared, moved or went away).
@@ -142,6 +147,12 @@ function reassemblyState(backend: RuleBackend['name'], facts: HostFacts): { mess
   };
 }
 
+// What of a native masquerade entry Nat66Table::set_tunables changes (native/core/nat66_config.h, Nat66Tunables).
+function tunablesKey(m: NativeMasquerade): string {
+  const { portMin, portMax, privilegedPorts, filtering, timeouts, maxMappings, maxPerHost64, maxRemotesPerMapping, inboundRefresh } = m;
+  return JSON.stringify([portMin, portMax, privilegedPorts ?? false, filtering, timeouts, maxMappings, maxPerHost64, maxRemotesPerMapping, inboundRefresh]);
+}
+
 // A forward as logs and stats show it: "tcp/8080 -> [fd5a:ceb9:ed8d:1::2]:80".
 function forwardText(f: NativeForward): string {
   return `${f.protocol}/${f.port} -> [${formatAddress(f.inside)}]:${f.insidePort}`;
@@ -159,6 +170,8 @@ export class Gateway extends EventEmitter {
   private dockerRefused = new Set<string>(); // the warnings about published ports not forwarded, each said once
   private dockerOptions: DockerNetworksOptions = {};
   private masqueradeOutside: MasqueradeOutside[]; // per masquerade entry: the outside addresses in force
+  private masqueradeKeptPorts: PortRange[][] = []; // per masquerade entry: ports earlier ranges' mappings may hold
+  private keptPortsTimer: NodeJS.Timeout | null = null; // while any are kept: lets them go once none is held
   private proxyNdp: ProxyNdp | null = null; // while an nptv6 entry has "proxyNdp": what the native responder answers (proxy-ndp.ts)
   private state: GatewayState = 'starting';
   private readonly startedAt = new Date();
@@ -194,6 +207,7 @@ export class Gateway extends EventEmitter {
       dockerSubnets: gateway?.dockerSubnets ?? [],
       dockerForwards: gateway?.dockerForwards ?? [],
       outside: gateway?.masqueradeOutside ?? [],
+      keptPorts: gateway?.masqueradeKeptPorts ?? [],
     }));
     let gateway: Gateway | null = null;
     const pending: NativeEngineEvent[] = [];
@@ -322,6 +336,7 @@ export class Gateway extends EventEmitter {
           ...(namesDocker(m) ? { dockerSubnets: this.dockerSubnets, dockerForwards: this.dockerForwards.map(forwardText) } : {}),
           address: this.masqueradeOutside[index]?.use ?? null,
           keptAddresses: this.masqueradeOutside[index]?.keep ?? [],
+          ...(this.masqueradeKeptPorts[index]?.length ? { keptPorts: this.masqueradeKeptPorts[index]!.map(portRangeText) } : {}),
           interface: m.interface,
           ports: m.ports,
           live: t?.live ?? 0,
@@ -351,21 +366,34 @@ export class Gateway extends EventEmitter {
       if (this.state !== 'running') throw new Npt66Error('ERR_NPT66_STATE', `cannot reload: the gateway is ${this.state}`);
       const next = compileGatewayConfig(config, this.facts);
       const old = this.compiled;
-      // Sources, forwards and the outside address may change (the table's sets are swapped, mappings of the
-      // remaining sources and addresses live on); the rest of an entry belongs to its running table.
-      const fixedPart = (list: MasqueradeEntry[]) =>
-        JSON.stringify(list.map(({ source: _s, forwards: _f, address: _a, addressFrom: _af, ...rest }) => rest));
-      if (fixedPart(old.config.masquerade) !== fixedPart(next.config.masquerade)) {
+      // Every field of an entry may change (the table's sets and tunables are swapped, live mappings that are still
+      // valid stay); an entry added or removed needs a restart: the tables are the engine's, one per entry, fixed
+      // while the queues are bound.
+      if (old.config.masquerade.length !== next.config.masquerade.length) {
         throw new Npt66Error(
           'ERR_NPT66_RELOAD',
-          'changed beyond "source", "forwards" and "address", which needs a restart of npt66 (the live mappings belong to the running table and would be lost or become ambiguous); the running configuration is unchanged',
+          `has ${next.config.masquerade.length} entries instead of ${old.config.masquerade.length}: adding or removing a masquerade entry needs a restart of npt66 (each entry's table is bound to the running engine); the running configuration is unchanged`,
           { field: 'masquerade' },
         );
       }
+      // Port range, privilegedPorts, filtering, inboundRefresh, timeouts, limits: the table's tunables. Ports mappings
+      // of the old range may still hold stay queued inbound until none is held (masquerade-kept-ports.ts).
+      const tunablesChanged = next.masquerade.map((m, i) => tunablesKey(m) !== tunablesKey(old.masquerade[i]!));
+      const canTune = typeof this.engine.setMasqueradeTunables === 'function';
+      if (tunablesChanged.some(Boolean) && !canTune) {
+        throw new Npt66Error('ERR_NPT66_ENGINE_UNAVAILABLE', 'this build of the npt66 addon cannot change masquerade ports, timeouts, filtering or limits; rebuild it (npm run build) or restart npt66 to apply them', {
+          field: 'masquerade',
+        });
+      }
+      const keptPortsBefore = this.masqueradeKeptPorts;
+      const keptPortsNext = next.masquerade.map((m, i) =>
+        tunablesChanged[i] ? keptPortsAfter(old.masquerade[i]!, keptPortsBefore[i] ?? [], m) : this.stillHeld(i, keptPortsBefore[i] ?? []),
+      );
+      const keptPortsChanged = keptPortsNext.some((k, i) => JSON.stringify(k) !== JSON.stringify(keptPortsBefore[i] ?? []));
       // An address given, changed or left out (then the interface's, followed from now on): mappings on an address
       // the interface still has live on.
       const outsideBefore = [...this.masqueradeOutside];
-      const outsideNext = next.config.masquerade.map((m, i) => this.outsideAfter(i, m.address));
+      const outsideNext = next.config.masquerade.map((m, i) => this.outsideAfter(i, m.address, m.interface));
       const outsideChanged = outsideNext.map((o, i) => o.use !== outsideBefore[i]!.use || o.keep.join() !== outsideBefore[i]!.keep.join());
       // Docker's subnets carry over to the entry that names "docker" now, checked against the new configuration.
       const dockerBefore = this.dockerSubnets;
@@ -401,16 +429,19 @@ export class Gateway extends EventEmitter {
         }
       }
       const mappingsChanged = JSON.stringify(old.config.nptv6) !== JSON.stringify(next.config.nptv6);
-      const rulesChanged = ruleKey(old.config) !== ruleKey(next.config) || dockerChanged || forwardsChanged.some(Boolean) || outsideChanged.some(Boolean);
+      const rulesChanged =
+        ruleKey(old.config) !== ruleKey(next.config) || dockerChanged || forwardsChanged.some(Boolean) || outsideChanged.some(Boolean) || keptPortsChanged;
       this.state = 'reloading';
       try {
         if (mappingsChanged) callNative(() => this.engine.setMappings(next.mappings));
         // Sources and forwards before rules: a packet the new rules queue must find its source or its forward in
         // the table (else it would pass untranslated, or be dropped).
+        // Tunables with the forwards, checked together: a reload may move both the range and a forward across it.
         const setTables = (c: CompiledConfig) =>
           c.config.masquerade.forEach((_m, i) => {
             if (sourcesChanged[i]) callNative(() => this.engine.setMasqueradeSources!(i, this.nativeSources(c, i)));
-            if (forwardsChanged[i]) callNative(() => this.engine.setMasqueradeForwards!(i, this.nativeForwards(c, i)));
+            if (tunablesChanged[i]) callNative(() => this.engine.setMasqueradeTunables!(i, { ...c.masquerade[i]!, forwards: this.nativeForwards(c, i) }));
+            else if (forwardsChanged[i]) callNative(() => this.engine.setMasqueradeForwards!(i, this.nativeForwards(c, i)));
           });
         const setOutside = (list: MasqueradeOutside[]) =>
           list.forEach((o, i) => {
@@ -422,15 +453,18 @@ export class Gateway extends EventEmitter {
           if (mappingsChanged) callNative(() => this.engine.setMappings(old.mappings));
           this.dockerSubnets = dockerBefore;
           this.dockerForwards = dockerForwardsBefore;
+          this.masqueradeKeptPorts = keptPortsBefore;
           try {
             setTables(old);
             setOutside(outsideBefore);
           } catch {
-            // the table took these sets before: only a table that refuses everything gets here
+            // the table took these sets before; only a forward of the old set on a port a mapping took meanwhile
+            // (it lay in the new range) gets here: the new forwards then stay
           }
         };
         this.dockerSubnets = dockerAfter;
         this.dockerForwards = dockerForwardsAfter;
+        this.masqueradeKeptPorts = keptPortsNext;
         try {
           setTables(next);
           setOutside(outsideNext);
@@ -454,10 +488,51 @@ export class Gateway extends EventEmitter {
         this.state = 'running';
       }
       this.syncDockerWatch();
+      this.syncKeptPortsTimer();
       await this.syncProxyNdp();
       this.emitState('running', { reloaded: true, mappings: next.config.nptv6.length });
       return { mappingsChanged, rulesChanged };
     });
+  }
+
+  // Of `ranges`, those a mapping of entry i still holds (an engine that cannot tell: all).
+  private stillHeld(i: number, ranges: readonly PortRange[]): PortRange[] {
+    if (typeof this.engine.masqueradeHoldsPorts !== 'function') return [...ranges];
+    return ranges.filter((r) => callNative(() => this.engine.masqueradeHoldsPorts!(i, r.min, r.max)));
+  }
+
+  // Every 30 s while ports of an earlier range are kept: those no mapping holds any more leave the rules.
+  private syncKeptPortsTimer(): void {
+    const any = this.masqueradeKeptPorts.some((k) => k.length > 0);
+    if (any && !this.keptPortsTimer) {
+      this.keptPortsTimer = setInterval(() => {
+        this.serialize(() => this.retireKeptPorts()).catch((e: unknown) =>
+          this.emitEvent('error', { message: `letting go of the ports of an earlier masquerade range failed (tried again in 30 s): ${(e as Error).message}` }),
+        );
+      }, KEPT_PORTS_CHECK_MS);
+      this.keptPortsTimer.unref();
+    } else if (!any && this.keptPortsTimer) {
+      clearInterval(this.keptPortsTimer);
+      this.keptPortsTimer = null;
+    }
+  }
+
+  private async retireKeptPorts(): Promise<void> {
+    if (this.state !== 'running') return;
+    const before = this.masqueradeKeptPorts;
+    const next = before.map((k, i) => this.stillHeld(i, k));
+    if (JSON.stringify(next) === JSON.stringify(before)) return;
+    this.masqueradeKeptPorts = next;
+    this.state = 'reloading';
+    try {
+      await this.rules.replace(this.compiled.config);
+    } catch (e) {
+      this.masqueradeKeptPorts = before;
+      throw e;
+    } finally {
+      this.state = 'running';
+    }
+    this.syncKeptPortsTimer();
   }
 
   // Removes the rules (traffic stops reaching the queues), then lets the engine drain: every queued packet gets
@@ -465,6 +540,8 @@ export class Gateway extends EventEmitter {
   stop(): Promise<void> {
     return this.serialize(async () => {
       if (this.state === 'stopped') return;
+      if (this.keptPortsTimer) clearInterval(this.keptPortsTimer);
+      this.keptPortsTimer = null;
       this.docker?.stop();
       this.docker = null;
       this.emitState('stopping');
@@ -509,11 +586,10 @@ export class Gateway extends EventEmitter {
 
   // What masquerade entry i's outside addresses become when new flows take `use`: the addresses in force that the
   // interface still has (not tentative or failed) are kept, so their mappings live on; the others go.
-  private outsideAfter(i: number, use: string | null): MasqueradeOutside {
-    const m = this.compiled.config.masquerade[i]!;
+  private outsideAfter(i: number, use: string | null, iface = this.compiled.config.masquerade[i]!.interface): MasqueradeOutside {
     const before = this.masqueradeOutside[i] ?? { use: null, keep: [] };
     const present = new Set(
-      (this.facts.interfaceAddresses(m.interface) ?? [])
+      (this.facts.interfaceAddresses(iface) ?? [])
         .filter((a) => !a.flags.some((f) => f === 'tentative' || f === 'dadfailed'))
         .map((a) => canonical(a.address)),
     );

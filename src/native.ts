@@ -62,7 +62,7 @@ export interface NativeEngineOptions {
 }
 
 // NAT66 masquerade (issue 4): one table per entry, kept for the engine's life (setMappings leaves them alone;
-// changing them means a new engine). Ports below 1024 stay below 1024; others and ICMPv6 echo ids use
+// adding or removing one means a new engine; the setMasquerade* methods change one while running). Ports below 1024 stay below 1024; others and ICMPv6 echo ids use
 // [portMin, portMax].
 export interface NativeMasquerade {
   sources: { prefix: Buffer; length: number }[]; // inside prefixes
@@ -163,6 +163,13 @@ export interface NativeEngine {
   // drop_nat66_no_address), mappings on `keep` live on, those on any other address are removed
   // (nat66_mapping_address_gone). Throws ERR_NPT66_CONFIG, addresses unchanged, when the table refuses them.
   setMasqueradeAddresses?(index: number, use: Buffer[], keep: Buffer[]): void;
+  // Masquerade entry `index`'s port range, privilegedPorts, filtering, inboundRefresh, timeouts and limits from now
+  // on, taken from a whole entry (its sources and addresses are only checked); with `forwards`, those forwards too
+  // (the full set, checked against the new range together). Live mappings stay (native/core/nat66_table.h,
+  // "Tunables"). Throws ERR_NPT66_CONFIG, nothing changed, when the table refuses them.
+  setMasqueradeTunables?(index: number, masquerade: NativeMasquerade): void;
+  // Whether a mapping of entry `index` holds a TCP or UDP outside port of [min, max] (a scan: rare calls only).
+  masqueradeHoldsPorts?(index: number, min: number, max: number): boolean;
   // From now on (subscribed before it returns) an 'address' event whenever an interface's global IPv6 addresses
   // change; throws ERR_NPT66_QUEUE when rtnetlink cannot be opened. Ends with stop().
   watchAddresses?(): void;

@@ -148,6 +148,7 @@ Napi::Function Engine::Define(Napi::Env env) {
                       InstanceMethod<&Engine::SetMasqueradeForwards>("setMasqueradeForwards"),
                       InstanceMethod<&Engine::SetMasqueradeAddresses>("setMasqueradeAddresses"),
                       InstanceMethod<&Engine::SetMasqueradeTunables>("setMasqueradeTunables"),
+                      InstanceMethod<&Engine::MasqueradeHoldsPorts>("masqueradeHoldsPorts"),
                       InstanceMethod<&Engine::WatchAddresses>("watchAddresses"),
                       InstanceMethod<&Engine::SetProxyNdp>("setProxyNdp"),
                       InstanceMethod<&Engine::Stats>("stats"), InstanceMethod<&Engine::Mappings>("mappings"),
@@ -346,6 +347,21 @@ Napi::Value Engine::SetMasqueradeTunables(const Napi::CallbackInfo& info) {
     throw_error(env, "ERR_NPT66_CONFIG", e.what());
   }
   return env.Undefined();
+}
+
+// masqueradeHoldsPorts(index, min, max): whether a mapping of entry `index` holds a TCP/UDP port of [min, max].
+Napi::Value Engine::MasqueradeHoldsPorts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  for (size_t i = 0; i < 3; ++i)
+    if (!info[i].IsNumber()) throw_error(env, "ERR_NPT66_INVALID_ARG", "masqueradeHoldsPorts(index, min, max): numbers");
+  const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
+  const uint32_t lo = info[1].As<Napi::Number>().Uint32Value(), hi = info[2].As<Napi::Number>().Uint32Value();
+  if (lo > hi || hi > 65535) throw_error(env, "ERR_NPT66_INVALID_ARG", "masqueradeHoldsPorts: need 0 <= min <= max <= 65535");
+  try {
+    return Napi::Boolean::New(env, engine_->masquerade_holds_ports(index, static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)));
+  } catch (const std::invalid_argument& e) {
+    throw_error(env, "ERR_NPT66_CONFIG", e.what());
+  }
 }
 
 Napi::Value Engine::SetMappings(const Napi::CallbackInfo& info) {

@@ -30,6 +30,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value SetMasqueradeForwards(const Napi::CallbackInfo& info);
   Napi::Value SetMasqueradeAddresses(const Napi::CallbackInfo& info);
   Napi::Value SetMasqueradeTunables(const Napi::CallbackInfo& info);
+  Napi::Value MasqueradeHoldsPorts(const Napi::CallbackInfo& info);
   Napi::Value WatchAddresses(const Napi::CallbackInfo& info);
   Napi::Value SetProxyNdp(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);

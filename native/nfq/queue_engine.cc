@@ -254,6 +254,10 @@ void Engine::set_masquerade_tunables(uint32_t index, const Nat66Tunables& t, con
     throw std::invalid_argument("masquerade[" + std::to_string(index) + "]: " + error);
 }
 
+bool Engine::masquerade_holds_ports(uint32_t index, uint16_t lo, uint16_t hi) const {
+  return masquerade_at(index).holds_ports(lo, hi);
+}
+
 void Engine::set_masquerade_outside(uint32_t index, const std::vector<Address>& use, const std::vector<Address>& keep) {
   if (std::string error = masquerade_at(index).set_outside(use, keep); !error.empty())
     throw std::invalid_argument("masquerade[" + std::to_string(index) + "]: " + error);

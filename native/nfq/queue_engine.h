@@ -140,6 +140,10 @@ class Engine {
   // mappings stay. Throws std::invalid_argument like set_masquerade_sources; nothing is then changed.
   void set_masquerade_tunables(uint32_t index, const Nat66Tunables& t, const std::vector<Nat66Forward>* forwards);
 
+  // Any thread. Whether a mapping of table `index` holds a TCP or UDP outside port of [lo, hi]
+  // (Nat66Table::holds_ports: a scan, for rare calls). Throws std::invalid_argument for a bad index.
+  bool masquerade_holds_ports(uint32_t index, uint16_t lo, uint16_t hi) const;
+
   // Any thread. The proxy NDP entries in force (ndp_responder.h): the responder thread starts with the first
   // non-empty list and answers by each new one from then on; an empty list closes its sockets (the thread and
   // its counters stay until stop()). Throws std::invalid_argument (entries unchanged) when they do not compile,

@@ -10,7 +10,7 @@ import { namesDocker, type MasqueradeOutside } from '../masquerade-config';
 import { execRunner, rulesError, type CommandRunner } from './command-runner';
 import { installArgv, IP6TABLES, planRules, removeArgv, staleArgv, type Ip6tablesPlan } from './ip6tables';
 import { NFT_TABLE, nftProbeScript, nftReplaceScript } from './nft';
-import type { RuleConfig, RuleMasquerade } from './plan';
+import type { PortRange, RuleConfig, RuleMasquerade } from './plan';
 
 // What the gateway needs from a rules backend.
 export interface RuleBackend {
@@ -161,11 +161,12 @@ export class NftRules implements RuleBackend {
 
 // What the rules take from the running gateway rather than the configuration: for the entry naming "docker",
 // Docker's subnets and published ports in force; for each entry, its outside addresses in force (an address that
-// follows its interface).
+// follows its interface) and the ports mappings of an earlier port range may still hold (a reload changed it).
 export interface LiveMasquerade {
   dockerSubnets: readonly string[];
   dockerForwards: readonly { port: number }[];
   outside: readonly (MasqueradeOutside | undefined)[]; // per entry; undefined: as configured
+  keptPorts?: readonly (readonly PortRange[] | undefined)[]; // per entry: ports earlier ranges' mappings may hold
 }
 
 // A backend whose rules carry the live state, read at each install or replace: the configuration names "docker"
@@ -174,7 +175,7 @@ export interface LiveMasquerade {
 export function withLiveMasquerade(backend: RuleBackend, state: () => LiveMasquerade): RuleBackend {
   const live = (c: RuleConfig): RuleConfig => {
     if (!c.masquerade) return c;
-    const { dockerSubnets, dockerForwards, outside } = state();
+    const { dockerSubnets, dockerForwards, outside, keptPorts } = state();
     return {
       ...c,
       masquerade: c.masquerade.map((m, i): RuleMasquerade => {
@@ -183,6 +184,7 @@ export function withLiveMasquerade(backend: RuleBackend, state: () => LiveMasque
           ...m,
           ...(namesDocker(m) ? { dockerSources: [...dockerSubnets], forwards: [...(m.forwards ?? []), ...dockerForwards] } : {}),
           ...(o ? { addresses: [...(o.use === null ? [] : [o.use]), ...o.keep] } : {}),
+          ...(keptPorts?.[i]?.length ? { keptPorts: [...keptPorts[i]!] } : {}),
         };
       }),
     };

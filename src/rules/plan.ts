@@ -85,6 +85,9 @@ export type RuleMasquerade = Pick<MasqueradeEntry, 'source' | 'interface' | 'add
   // The outside addresses in force when they differ from "address" (it follows its interface, or there is none
   // now): the one in use, then those kept; inbound to each is queued (withLiveMasquerade).
   addresses?: readonly string[];
+  // Ports mappings made under an earlier port range (or "privilegedPorts") may still hold: queued inbound too
+  // until none is held (src/masquerade-kept-ports.ts).
+  keptPorts?: readonly PortRange[];
 };
 
 // The configuration fields the rules depend on (a reload that changes none of them keeps the rules).
@@ -151,7 +154,7 @@ function addressesOf(m: RuleMasquerade): readonly string[] {
 // The destination port ranges of inbound TCP/UDP that can belong to a mapping or a published port.
 function masqueradePorts(m: RuleMasquerade): PortRange[] {
   const published = (m.forwards ?? []).map((f) => ({ min: f.port, max: f.port }));
-  return [...(m.privilegedPorts ? [{ min: 1, max: 1023 }] : []), parsePortRange(m.ports), ...published];
+  return [...(m.privilegedPorts ? [{ min: 1, max: 1023 }] : []), parsePortRange(m.ports), ...(m.keptPorts ?? []), ...published];
 }
 
 export function ruleKey(config: RuleConfig): string {

@@ -375,7 +375,7 @@ test('gateway: Docker\'s published ports become forwards (table, then rules); a 
   }
 });
 
-test('gateway reload: forwards added and removed go to the table before the rules; a refused set leaves forwards and rules; other changes still need a restart', async () => {
+test('gateway reload: forwards added and removed go to the table before the rules; a refused set leaves forwards and rules; a range change needs an addon that can; an entry added needs a restart', async () => {
   const socketPath = join(dir, 'f.sock');
   const docker = new FakeDocker(socketPath);
   docker.networks = [net('n1', ['fd5a:ceb9:ed8d:1::/64'])];
@@ -392,9 +392,15 @@ test('gateway reload: forwards added and removed go to the table before the rule
     assert.deepEqual(engine.calls, [], 'no rules replaced when the table refuses');
     assert.equal(gateway.config.masquerade[0]!.forwards?.length, 1);
     engine.refuse = false;
+    // An addon built before setMasqueradeTunables: the range cannot change while running.
     await assert.rejects(
       gateway.reload({ ...withForward, masquerade: [{ ...withForward.masquerade[0]!, ports: '21000-29999' }] }),
-      /changed beyond "source", "forwards" and "address", which needs a restart/,
+      (e: Error & { code?: string }) => e.code === 'ERR_NPT66_ENGINE_UNAVAILABLE' && /rebuild it/.test(e.message),
+    );
+    // An entry added needs a restart whatever the addon.
+    await assert.rejects(
+      gateway.reload({ ...withForward, masquerade: [...withForward.masquerade, { source: 'fd00:8::/64', interface: 'eth0', address: '2001:db8:1::8' }] }),
+      /adding or removing a masquerade entry needs a restart/,
     );
     assert.deepEqual(await gateway.reload(config), { mappingsChanged: false, rulesChanged: true });
     assert.deepEqual(engine.calls, ['forwards 0 ', 'rules docker,fd00:7::/64,|,fd5a:ceb9:ed8d:1::/64']);

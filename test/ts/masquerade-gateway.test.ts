@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Npt66Error } from '../../src/errors';
 import { Gateway, type GatewayEvent, type GatewayMappingEvent } from '../../src/gateway';
 import type { HostFacts } from '../../src/host-facts';
-import type { NativeEngine, NativeEngineOptions, NativeEngineStats, NativeMapping, NativeMappingRecord } from '../../src/native';
+import type { NativeEngine, NativeEngineOptions, NativeEngineStats, NativeMapping, NativeMappingRecord, NativeMasquerade } from '../../src/native';
 import { formatAddress } from '../../src/prefix';
 import type { RuleBackend, RuleConfig } from '../../src/rules';
 
@@ -43,7 +43,23 @@ const record: NativeMappingRecord = {
 
 class MasqueradeFakeEngine implements NativeEngine {
   addressCalls: string[] = []; // "i use=[..] keep=[..]" per setMasqueradeAddresses
+  calls: string[] = []; // "tunables i ..." per setMasqueradeTunables, "forwards i .." per setMasqueradeForwards
+  held = new Set<number>(); // outside ports a mapping holds (masqueradeHoldsPorts)
+  refuseTunables = false;
   constructor(readonly options: NativeEngineOptions) {}
+  setMasqueradeTunables(i: number, m: NativeMasquerade): void {
+    if (this.refuseTunables) throw Object.assign(new Error(`masquerade[${i}]: refused`), { code: 'ERR_NPT66_CONFIG' });
+    const t = m.timeouts;
+    this.calls.push(
+      `tunables ${i} ${m.portMin}-${m.portMax} priv=${m.privilegedPorts} ${m.filtering} udp=${t.udpMs} max=${m.maxMappings}/${m.maxPerHost64}/${m.maxRemotesPerMapping} refresh=${m.inboundRefresh} forwards=${(m.forwards ?? []).map((f) => `${f.protocol}/${f.port}`).join(',')}`,
+    );
+  }
+  setMasqueradeForwards(i: number, forwards: NonNullable<NativeMasquerade['forwards']>): void {
+    this.calls.push(`forwards ${i} ${forwards.map((f) => `${f.protocol}/${f.port}`).join(',')}`);
+  }
+  masqueradeHoldsPorts(_i: number, min: number, max: number): boolean {
+    return [...this.held].some((p) => p >= min && p <= max);
+  }
   start(): void {}
   watchAddresses(): void {}
   setMasqueradeAddresses(i: number, use: Buffer[], keep: Buffer[]): void {
@@ -68,6 +84,7 @@ class MasqueradeFakeEngine implements NativeEngine {
 class Rules implements RuleBackend {
   readonly name = 'ip6tables';
   installed: RuleConfig | null = null;
+  onReplace?: () => void; // e.g. to log the order of calls
   async removeStale(): Promise<string[]> {
     return [];
   }
@@ -76,6 +93,7 @@ class Rules implements RuleBackend {
     return [];
   }
   async replace(c: RuleConfig): Promise<void> {
+    this.onReplace?.();
     this.installed = c;
   }
   async remove(): Promise<void> {}
@@ -181,17 +199,82 @@ test('stats: table figures per masquerade entry; mappings(): the live records', 
   assert.deepEqual(gateway.mappings(), [record]);
 });
 
-test('reload: a masquerade change needs a restart; the running configuration stays', async () => {
-  const { gateway } = await start();
-  await assert.rejects(gateway.reload({ ...config, masquerade: [{ ...entry, ports: '21000-21999' }] }), (e: Npt66Error) => {
+// Issue 10 part 3: a reload changes an entry's port range, timeouts, filtering, limits and privilegedPorts in its
+// running table; adding or removing an entry needs a restart.
+test('reload: tunables go to the table (with the forwards) before the rules; an entry added or removed needs a restart', async () => {
+  const { gateway, engine, rules } = await start();
+  const order: string[] = [];
+  rules.onReplace = () => order.push(`rules ${JSON.stringify(rules.installed === null)}`);
+  const next = {
+    ...config,
+    masquerade: [
+      { ...entry, ports: '21000-21999', privilegedPorts: true, filtering: 'endpoint-independent', timeouts: { udp: 200 }, maxMappings: 5000, maxPerHost64: 100, maxRemotesPerMapping: 8, inboundRefresh: false, forwards: [{ protocol: 'tcp', port: 8080, to: '[fd5a:ceb9:ed8d:1::2]:80' }] },
+    ],
+  };
+  engine.held.add(25000); // a mapping of the old range
+  const result = await gateway.reload(next);
+  assert.deepEqual(result, { mappingsChanged: false, rulesChanged: true });
+  assert.deepEqual(engine.calls, ['tunables 0 21000-21999 priv=true endpoint-independent udp=200000 max=5000/100/8 refresh=false forwards=tcp/8080']);
+  assert.equal(order.length, 1, 'the rules replaced once, after the table');
+  // The rules queue the new range, 1-1023, the forward, and the old range's ports still held (the rest of it too:
+  // the check is per range).
+  const m = rules.installed!.masquerade![0]!;
+  assert.equal(m.ports, '21000-21999');
+  assert.deepEqual(m.keptPorts, [
+    { min: 20000, max: 20999 },
+    { min: 22000, max: 29999 },
+  ]);
+  assert.deepEqual(gateway.stats().masquerade[0]!.keptPorts, ['20000-20999', '22000-29999']);
+  assert.equal(gateway.config.masquerade[0]!.ports, '21000-21999');
+
+  // A reload checks the kept ports: once no mapping holds one, they leave the rules.
+  engine.calls.length = 0;
+  engine.held.clear();
+  engine.held.add(21500); // in the new range: not a kept port
+  assert.deepEqual(await gateway.reload(next), { mappingsChanged: false, rulesChanged: true });
+  assert.deepEqual(engine.calls, [], 'the table is not touched');
+  assert.equal(rules.installed!.masquerade![0]!.keptPorts, undefined);
+  assert.equal(gateway.stats().masquerade[0]!.keptPorts, undefined);
+
+  // Refused by the table: nothing changes (rules, configuration, kept ports).
+  engine.refuseTunables = true;
+  const before = rules.installed;
+  await assert.rejects(gateway.reload(config), /refused/);
+  assert.equal(rules.installed, before);
+  assert.equal(gateway.config.masquerade[0]!.ports, '21000-21999');
+  engine.refuseTunables = false;
+
+  // A range overlapping the host's own ports is refused as at start.
+  await assert.rejects(gateway.reload({ ...config, masquerade: [{ ...entry, ports: '40000-40999' }] }), /ip_local_port_range/);
+
+  // An entry added or removed needs a restart.
+  const two = { ...config, masquerade: [entry, { source: 'fd5a:ceb9:ed8d:2::/64', interface: 'ens192', address: '2001:db8:1::8' }] };
+  await assert.rejects(gateway.reload(two), (e: Npt66Error) => {
     assert.equal(e.code, 'ERR_NPT66_RELOAD');
     assert.equal(e.field, 'masquerade');
-    assert.match(e.message, /^masquerade: changed beyond "source", "forwards" and "address", which needs a restart of npt66 .*the running configuration is unchanged$/);
+    assert.match(e.message, /adding or removing a masquerade entry needs a restart of npt66 .*the running configuration is unchanged$/);
     return true;
   });
-  assert.equal(gateway.config.masquerade[0]!.ports, '20000-29999');
-  // The same file again (address still defaulted from the interface) is no change.
-  assert.deepEqual(await gateway.reload(config), { mappingsChanged: false, rulesChanged: false });
+  const nptv6 = [{ inside: 'fd00:1::/64', outside: '2001:db8:1::/64', interface: 'eth1' }];
+  await assert.rejects(gateway.reload({ ...config, nptv6, masquerade: [] }), /adding or removing a masquerade entry needs a restart/);
+  assert.equal(gateway.config.masquerade.length, 1);
+  // The same file again is no change.
+  engine.calls.length = 0;
+  assert.deepEqual(await gateway.reload(next), { mappingsChanged: false, rulesChanged: false });
+  assert.deepEqual(engine.calls, []);
+  await gateway.stop();
+});
+
+test('reload: the interface may change; the rules and outside interfaces follow', async () => {
+  const f: HostFacts = { ...facts(), interfaceAddresses: (name) => (name === 'ens192' || name === 'ens224' ? [{ address: HOST, prefixLength: 64, flags: [] }] : null) };
+  let outside: string[] = [];
+  const { gateway, engine, rules } = await start(config, f);
+  Object.assign(engine, { setOutsideInterfaces: (names: string[]) => void (outside = names) });
+  assert.deepEqual(await gateway.reload({ ...config, masquerade: [{ ...entry, interface: 'ens224' }] }), { mappingsChanged: false, rulesChanged: true });
+  assert.equal(rules.installed!.masquerade![0]!.interface, 'ens224');
+  assert.deepEqual(outside, ['ens224']);
+  assert.deepEqual(engine.calls, [], 'the table is not touched');
+  await gateway.stop();
 });
 
 // Issue 10 part 3: "address" left out follows the interface's stable global address while npt66 runs.

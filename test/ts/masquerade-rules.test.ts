@@ -138,3 +138,13 @@ test('the outside addresses in force: the one in use and those kept each get the
   assert.ok(installArgv(planRules(live([]), 1)).some((a) => a.includes('NPT66-OUT-1') && a.includes('-s')), 'outbound still queued');
   assert.notEqual(ruleKey(live([B])), ruleKey(live([B, HOST])));
 });
+
+// A reload that moved the port range (issue 10 part 3): ports mappings of the earlier range still hold stay queued
+// inbound beside the new range, by both renderers, until none is held (src/masquerade-kept-ports.ts).
+test('kept ports of an earlier range are queued inbound beside the range, and change the rule key', () => {
+  const kept: RuleConfig = { ...docker, masquerade: [{ ...docker.masquerade![0]!, ports: '21000-21999', keptPorts: [{ min: 20000, max: 20999 }, { min: 22000, max: 29999 }] }] };
+  const dports = installArgv(planRules(kept, 1)).filter((a) => a.includes('--dport')).map((a) => `${a[a.indexOf('-p') + 1]} ${a[a.indexOf('--dport') + 1]}`);
+  assert.deepEqual(dports, ['tcp 21000:21999', 'udp 21000:21999', 'tcp 20000:20999', 'udp 20000:20999', 'tcp 22000:29999', 'udp 22000:29999']);
+  assert.match(nftRuleset(kept), new RegExp(`ip6 daddr ${HOST} tcp dport 22000-29999 goto inbound_queue`));
+  assert.notEqual(ruleKey(kept), ruleKey({ ...kept, masquerade: [{ ...kept.masquerade![0]!, keptPorts: [] }] }));
+});
