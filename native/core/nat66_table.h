@@ -238,7 +238,7 @@ class Nat66Table {
   const Nat66Config config_;
   // The tunables in force (set_tunables), each read with a relaxed load: a packet may see one change before
   // another, and every mix is valid (each was validated, and the forwards against both ranges).
-  std::atomic<uint64_t> mode_;
+  alignas(64) std::atomic<uint64_t> mode_;  // read-mostly: a cache line of their own with the limits below
   std::atomic<uint64_t> timeout_ms_[kNat66StateCount];  // by Nat66State
   std::atomic<uint32_t> max_mappings_;
   std::atomic<uint32_t> max_remotes_per_mapping_;

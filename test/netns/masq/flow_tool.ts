@@ -19,6 +19,9 @@
 //                                    echo server on two addresses: the first echoes 1000 bytes and closes with
 //                                    FIN; the second sends BYTES in two halves with PAUSE_MS between (after the
 //                                    first has closed) and reports {"event":"done",sent,received} (sha256)
+//   tcp-paced ADDR PORT BYTES        one connection to an echo server: the first half of BYTES, then
+//                                    {"event":"half",localPort} once it came back; the second half on SIGUSR1;
+//                                    {"event":"done",bytes,sent,received} (sha256) once all came back
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { createConnection, createServer, type Socket } from 'node:net';
@@ -224,12 +227,49 @@ async function tcpTwo(lport: number, addr1: string, addr2: string, port: number,
   second.end();
 }
 
+async function tcpPaced(addr: string, port: number, bytes: number): Promise<void> {
+  const r = await connect(addr, port);
+  if (!r.sock) fail(`tcp-paced: connect failed: ${r.error}`);
+  const sock = r.sock;
+  const received = createHash('sha256');
+  let got = 0;
+  let wanted = 0;
+  let reached: (() => void) | null = null;
+  sock.on('data', (d: Buffer) => {
+    received.update(d);
+    got += d.length;
+    if (got >= wanted && reached) reached();
+  });
+  sock.on('error', (e) => fail(`tcp-paced: ${e.message}`));
+  const upTo = (n: number) =>
+    new Promise<void>((resolve) => {
+      wanted = n;
+      reached = resolve;
+      if (got >= n) resolve();
+    });
+  const payload = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) payload[i] = (i * 13 + (i >> 9)) & 0xff;
+  const half = bytes >> 1;
+  sock.write(payload.subarray(0, half));
+  await upTo(half);
+  print({ event: 'half', localPort: sock.localPort });
+  process.once('SIGUSR1', () => {
+    void (async () => {
+      sock.write(payload.subarray(half));
+      await upTo(bytes);
+      print({ event: 'done', bytes: got, sent: createHash('sha256').update(payload).digest('hex'), received: received.digest('hex') });
+      sock.end();
+    })();
+  });
+}
+
 const COMMANDS = {
   'udp-announce': (a, n) => udpAnnounce(n(0), a[1], n(2)),
   'udp-send-from': (a, n) => udpSendFrom(a[0], n(1), a[2], n(3), a[4] ?? 'probe'),
   'tcp-echo': (a, n) => tcpEcho(n(0)),
   'tcp-hold': (a, n) => tcpHold(a[0], n(1), n(2)),
   'tcp-once': (a, n) => tcpOnce(a[0], n(1), n(2), a[3]),
+  'tcp-paced': (a, n) => tcpPaced(a[0], n(1), n(2)),
   'udp-fanout': (a, n) => udpFanout(n(0), n(1), a[2], a[3], a[4] ? n(4) : 1000),
   'udp-echo-each': (a, n) => udpEchoEach(n(0), a[1]),
   'tcp-two': (a, n) => tcpTwo(n(0), a[1], a[2], n(3), n(4), n(5)),
