@@ -40,7 +40,7 @@ export function formatStats(s: GatewayStats, explain: boolean): string {
     for (const m of masquerade) {
       const states = Object.entries(m.byState).filter(([, v]) => v !== 0).map(([k, v]) => `${k} ${v}`);
       lines.push(
-        `  [${m.index}] ${m.source.join(', ')} -> ${m.address ?? '(no address now: new flows dropped)'}${m.keptAddresses?.length ? ` (kept: ${m.keptAddresses.join(', ')})` : ''} ports ${m.ports} on ${m.interface}: ${m.live} live mappings${states.length ? ` (${states.join(', ')})` : ''}; ` +
+        `  [${m.index}] ${m.source.join(', ')} -> ${m.address ?? '(no address now: new flows dropped)'}${m.keptAddresses?.length ? ` (kept: ${m.keptAddresses.join(', ')})` : ''} ports ${m.ports}${m.keptPorts?.length ? ` (kept: ${m.keptPorts.join(', ')})` : ''} on ${m.interface}: ${m.live} live mappings${states.length ? ` (${states.join(', ')})` : ''}; ` +
           `${m.outbound ?? 0} outbound, ${m.inbound ?? 0} inbound, ${m.dropped ?? 0} dropped`,
       );
     }
