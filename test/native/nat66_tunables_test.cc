@@ -12,12 +12,6 @@ namespace {
 constexpr uint64_t kT0 = 1'000'000;
 constexpr size_t kAll = 1u << 20;
 
-Nat66Binding create_ok(Nat66Table& t, const Nat66Flow& f, uint64_t now, CounterBlock& c) {
-  Nat66Binding b;
-  EXPECT_EQ(t.outbound(f, now, b, c), Counter::count_);
-  return b;
-}
-
 Counter send(Nat66Table& t, const Nat66Flow& f, uint64_t now, CounterBlock& c) {
   Nat66Binding b;
   return t.outbound(f, now, b, c);
