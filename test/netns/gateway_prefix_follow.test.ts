@@ -14,13 +14,14 @@
 //   - `npt66 check -c` and `npt66 translate -c` show the prefix in force.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Capture, type CapturedPacket } from './lib/capture';
+import { Capture } from './lib/capture';
 import { ADDR, GW_INSIDE_IF, GW_OUTSIDE_IF, INSIDE_PREFIX } from './lib/gateway_lab';
 import { gatewaySuite } from './lib/gateway_suite';
-import { IPPROTO_UDP, inPrefix } from './lib/ipv6_decode';
+import { inPrefix } from './lib/ipv6_decode';
 import { CLI_PATH, growth, npt66RulesIn, parseJson } from './lib/npt66_daemon';
 import { nptv6Map } from './lib/nptv6_oracle';
-import { startServer, startTool, udpExchange } from './lib/traffic';
+import { assertSwitchesOnce, streamOnWire, streamSources } from './lib/renumbering';
+import { startTool, udpExchange } from './lib/traffic';
 import { type Npt66Daemon, translatorKindUnderTest } from './lib/translator';
 
 const ISP_A = '2001:db8:a0::1/60';
@@ -67,11 +68,8 @@ describe('gateway: the outside prefix follows an interface', { skip: translatorK
     assert.equal(before.received, 2);
     assert.deepEqual(before.serverSaw, [in1A]);
 
-    const wire = await Capture.start(g.lab, 'gw', GW_OUTSIDE_IF, ['ip6']);
-    const sink = await startServer(g.lab, 'out', ['udp-count', STREAM_PORT]);
-    const stream = startTool(g.lab, 'in1', ['udp-stream', ADDR.out, STREAM_PORT, 0, 2]);
-    let packets: CapturedPacket[] = [];
-    try {
+    const stream = { from: 'in1', to: 'out', toAddr: ADDR.out, port: STREAM_PORT, at: 'gw', iface: GW_OUTSIDE_IF } as const;
+    const packets = await streamOnWire(g.lab, stream, async (wire) => {
       await wire.waitUntil('the stream leaving with prefix A', (ps) => ps.some((x) => x.decoded.src === in1A && x.decoded.dstPort === STREAM_PORT));
       // The ISP renumbers: the old address goes, the new one comes (as a DHCPv6/SLAAC client would).
       const from = p.lines.length;
@@ -91,20 +89,11 @@ describe('gateway: the outside prefix follows an interface', { skip: translatorK
       assert.equal(echo.received, 1, 'B reaches in1 from outside');
       const insidePackets = await inside.stop();
       assert.deepEqual(insidePackets.map((x) => `${x.decoded.src} -> ${x.decoded.dst}`), [], 'nothing sent to the old A address reached the inside');
-    } finally {
-      stream.child.kill('SIGTERM');
-      await stream.waitExit(5000).catch(() => undefined);
-      await sink.waitExit(5000).catch(() => undefined);
-      packets = await wire.stop();
-    }
+    });
     // The wire: never an inside address; the stream's sources switch from A to B once.
     const leaked = packets.filter((x) => inPrefix(x.decoded.src, INSIDE_PREFIX) || inPrefix(x.decoded.dst, INSIDE_PREFIX));
     assert.deepEqual(leaked.map((x) => `${x.decoded.src} -> ${x.decoded.dst}`), []);
-    const sources = packets.filter((x) => x.decoded.protocol === IPPROTO_UDP && x.decoded.dstPort === STREAM_PORT).map((x) => x.decoded.src);
-    const firstB = sources.indexOf(in1B);
-    assert.ok(firstB > 0, 'the stream left with A, then with B');
-    assert.deepEqual(new Set(sources.slice(0, firstB)), new Set([in1A]));
-    assert.deepEqual(new Set(sources.slice(firstB)), new Set([in1B]), 'no packet with A once B was seen');
+    assertSwitchesOnce(streamSources(packets, STREAM_PORT), in1A, in1B);
     const events = prefixEvents(p.lines);
     // A withdrawn, then B; or A -> B in one step when both notices came before the addresses were read again.
     const steps = JSON.stringify(events.map((e) => [e.previous, e.outside]));

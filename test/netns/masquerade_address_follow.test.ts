@@ -13,9 +13,10 @@ import { describe, test } from 'node:test';
 import { Capture, type CapturedPacket } from './lib/capture';
 import { ADDR, GW_OUTSIDE_IF, INSIDE_PREFIX } from './lib/gateway_lab';
 import { gatewaySuite } from './lib/gateway_suite';
-import { IPPROTO_UDP, inPrefix } from './lib/ipv6_decode';
+import { inPrefix } from './lib/ipv6_decode';
 import { growth, parseJson } from './lib/npt66_daemon';
-import { startServer, startTool, udpExchange } from './lib/traffic';
+import { assertSwitchesOnce, streamOnWire, streamSources } from './lib/renumbering';
+import { startTool, udpExchange } from './lib/traffic';
 import { type Npt66Daemon, translatorKindUnderTest } from './lib/translator';
 
 const A = ADDR.gwOutside;
@@ -40,10 +41,11 @@ describe('masquerade: the outside address follows its interface', { skip: transl
   });
   const leaks = (packets: CapturedPacket[]) =>
     packets.filter((x) => inPrefix(x.decoded.src, INSIDE_PREFIX) || inPrefix(x.decoded.dst, INSIDE_PREFIX)).map((x) => `${x.decoded.src} -> ${x.decoded.dst}`);
-  const streamSources = (packets: CapturedPacket[]) =>
-    packets.filter((x) => x.decoded.protocol === IPPROTO_UDP && x.decoded.dstPort === STREAM_PORT).map((x) => x.decoded.src);
   const waitForAddress = (what: string, from: number, ok: (e: Record<string, unknown>) => boolean) =>
     daemon().running().waitForLine(what, (l) => { const j = parseJson(l); return j?.event === 'address' && ok(j); }, 10_000, from);
+
+  const stream = { from: 'in1', to: 'out', toAddr: ADDR.out, port: STREAM_PORT, at: 'gw', iface: GW_OUTSIDE_IF } as const;
+  const leaving = (address: string) => (ps: CapturedPacket[]) => ps.some((x) => x.decoded.src === address && x.decoded.dstPort === STREAM_PORT);
 
   test('replaced under traffic: new flows and the stream take the new address at once, the old one\'s mappings go, nothing leaks', async () => {
     const p = await daemon().launch(config());
@@ -51,31 +53,18 @@ describe('masquerade: the outside address follows its interface', { skip: transl
     assert.deepEqual([before.received, before.serverSaw], [2, [A]]);
     const counters0 = await daemon().counters();
 
-    const wire = await Capture.start(g.lab, 'gw', GW_OUTSIDE_IF, ['ip6']);
-    const sink = await startServer(g.lab, 'out', ['udp-count', STREAM_PORT]);
-    const stream = startTool(g.lab, 'in1', ['udp-stream', ADDR.out, STREAM_PORT, 0, 2]);
-    let packets: CapturedPacket[] = [];
-    try {
-      await wire.waitUntil('the stream leaving with A', (ps) => ps.some((x) => x.decoded.src === A && x.decoded.dstPort === STREAM_PORT));
+    const packets = await streamOnWire(g.lab, stream, async (wire) => {
+      await wire.waitUntil('the stream leaving with A', leaving(A));
       const from = p.lines.length;
       await gw().exec(['ip', 'addr', 'add', `${B}/64`, 'dev', GW_OUTSIDE_IF, 'nodad']);
       await gw().exec(['ip', 'addr', 'del', `${A}/64`, 'dev', GW_OUTSIDE_IF]);
       await waitForAddress('B in use, A gone', from, (e) => e.address === B && (e.kept as string[]).length === 0);
-      await wire.waitUntil('the stream leaving with B', (ps) => ps.some((x) => x.decoded.src === B && x.decoded.dstPort === STREAM_PORT));
+      await wire.waitUntil('the stream leaving with B', leaving(B));
       const after = await udpExchange(g.lab, 'in1', 'out', ADDR.out, 2, ECHO_PORT, 40002);
       assert.deepEqual([after.received, after.serverSaw], [2, [B]], 'a new flow takes B, both ways');
-    } finally {
-      stream.child.kill('SIGTERM');
-      await stream.waitExit(5000).catch(() => undefined);
-      await sink.waitExit(5000).catch(() => undefined);
-      packets = await wire.stop();
-    }
+    });
     assert.deepEqual(leaks(packets), [], 'no inside address on the outside wire');
-    const sources = streamSources(packets);
-    const firstB = sources.indexOf(B);
-    assert.ok(firstB > 0, 'the stream left with A, then with B');
-    assert.deepEqual(new Set(sources.slice(0, firstB)), new Set([A]));
-    assert.deepEqual(new Set(sources.slice(firstB)), new Set([B]), 'no packet with A once B was seen');
+    assertSwitchesOnce(streamSources(packets, STREAM_PORT), A, B);
     // The mappings on A (the first exchange's and the stream's) were removed, counted.
     const grown = growth(counters0, await daemon().counters());
     assert.ok((grown.nat66_mapping_address_gone ?? 0) >= 2, JSON.stringify(grown));
@@ -85,12 +74,8 @@ describe('masquerade: the outside address follows its interface', { skip: transl
 
   test('deprecated: its live flow keeps it while it is on the interface, new flows take the new stable address', async () => {
     const p = daemon().running();
-    const sink = await startServer(g.lab, 'out', ['udp-count', STREAM_PORT]);
-    const stream = startTool(g.lab, 'in1', ['udp-stream', ADDR.out, STREAM_PORT, 0, 2]);
-    const wire = await Capture.start(g.lab, 'gw', GW_OUTSIDE_IF, ['ip6']);
-    let packets: CapturedPacket[] = [];
-    try {
-      await wire.waitUntil('the stream leaving with B', (ps) => ps.some((x) => x.decoded.src === B && x.decoded.dstPort === STREAM_PORT));
+    const packets = await streamOnWire(g.lab, stream, async (wire) => {
+      await wire.waitUntil('the stream leaving with B', leaving(B));
       const from = p.lines.length;
       await gw().exec(['ip', 'addr', 'add', `${C}/64`, 'dev', GW_OUTSIDE_IF, 'nodad']);
       await gw().exec(['ip', 'addr', 'change', `${B}/64`, 'dev', GW_OUTSIDE_IF, 'preferred_lft', '0']);
@@ -103,19 +88,11 @@ describe('masquerade: the outside address follows its interface', { skip: transl
       const gone = p.lines.length;
       await gw().exec(['ip', 'addr', 'del', `${B}/64`, 'dev', GW_OUTSIDE_IF]);
       await waitForAddress('B gone', gone, (e) => e.address === C && (e.kept as string[]).length === 0);
-      await wire.waitUntil('the stream leaving with C', (ps) => ps.some((x) => x.decoded.src === C && x.decoded.dstPort === STREAM_PORT));
-    } finally {
-      stream.child.kill('SIGTERM');
-      await stream.waitExit(5000).catch(() => undefined);
-      await sink.waitExit(5000).catch(() => undefined);
-      packets = await wire.stop();
-    }
+      await wire.waitUntil('the stream leaving with C', leaving(C));
+    });
     assert.deepEqual(leaks(packets), []);
-    const sources = streamSources(packets);
-    const firstC = sources.indexOf(C);
+    const firstC = assertSwitchesOnce(streamSources(packets, STREAM_PORT), B, C);
     assert.ok(firstC > 20, `the stream kept B while B was on the interface (first C at ${firstC})`);
-    assert.deepEqual(new Set(sources.slice(0, firstC)), new Set([B]));
-    assert.deepEqual(new Set(sources.slice(firstC)), new Set([C]));
   });
 
   test('no address: new flows dropped and counted, nothing on the wire, a warning; an address back: it works', async () => {
