@@ -18,9 +18,9 @@ import { Capture } from './lib/capture';
 import { ADDR, GW_INSIDE_IF, GW_OUTSIDE_IF, INSIDE_PREFIX } from './lib/gateway_lab';
 import { gatewaySuite } from './lib/gateway_suite';
 import { inPrefix } from './lib/ipv6_decode';
-import { CLI_PATH, growth, npt66RulesIn, parseJson } from './lib/npt66_daemon';
+import { CLI_PATH, npt66RulesIn, parseJson } from './lib/npt66_daemon';
 import { nptv6Map } from './lib/nptv6_oracle';
-import { assertSwitchesOnce, streamOnWire, streamSources } from './lib/renumbering';
+import { assertSwitchesOnce, sendWhileNothingToTranslate, streamOnWire, streamSources } from './lib/renumbering';
 import { startTool, udpExchange } from './lib/traffic';
 import { type Npt66Daemon, translatorKindUnderTest } from './lib/translator';
 
@@ -115,19 +115,9 @@ describe('gateway: the outside prefix follows an interface', { skip: translatorK
     assert.deepEqual(rules.filter((r) => r.includes(PREFIX_B) || r.includes(PREFIX_A)), [], 'no inbound rule for a prefix that is gone');
     assert.ok(rules.some((r) => r.includes(`-s ${INSIDE_PREFIX}`) && r.includes(`-o ${GW_OUTSIDE_IF}`)), 'outbound still queued (to be dropped)');
 
-    const before = await daemon.counters();
-    const wire = await Capture.start(g.lab, 'gw', GW_OUTSIDE_IF, ['ip6']);
-    const send = startTool(g.lab, 'in1', ['udp-send', ADDR.out, STREAM_PORT, 40100, 20]);
-    await send.waitExit(5000);
-    // The counter grows as the engine takes them; wait for all 20, then look at the wire.
-    let grown: Record<string, number> = {};
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      grown = growth(before, await daemon.counters());
-      if ((grown.drop_no_outside_prefix ?? 0) >= 20) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const packets = await wire.stop();
+    // The counter grows as the engine takes them; all 20, then the wire.
+    const stream = { from: 'in1', toAddr: ADDR.out, port: STREAM_PORT, at: 'gw', iface: GW_OUTSIDE_IF } as const;
+    const { grown, packets } = await sendWhileNothingToTranslate(g.lab, daemon, stream, 'drop_no_outside_prefix');
     assert.equal(grown.drop_no_outside_prefix, 20, JSON.stringify(grown));
     assert.equal(grown.nptv6_outbound ?? 0, 0);
     assert.deepEqual(

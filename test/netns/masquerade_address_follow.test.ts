@@ -10,13 +10,13 @@
 //   - no address: new flows are dropped and counted (drop_nat66_no_address), the daemon warns; back: it works.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Capture, type CapturedPacket } from './lib/capture';
+import type { CapturedPacket } from './lib/capture';
 import { ADDR, GW_OUTSIDE_IF, INSIDE_PREFIX } from './lib/gateway_lab';
 import { gatewaySuite } from './lib/gateway_suite';
 import { inPrefix } from './lib/ipv6_decode';
 import { growth, parseJson } from './lib/npt66_daemon';
-import { assertSwitchesOnce, streamOnWire, streamSources } from './lib/renumbering';
-import { startTool, udpExchange } from './lib/traffic';
+import { assertSwitchesOnce, sendWhileNothingToTranslate, streamOnWire, streamSources } from './lib/renumbering';
+import { udpExchange } from './lib/traffic';
 import { type Npt66Daemon, translatorKindUnderTest } from './lib/translator';
 
 const A = ADDR.gwOutside;
@@ -104,18 +104,7 @@ describe('masquerade: the outside address follows its interface', { skip: transl
       p.lines.slice(from).some((l) => parseJson(l)?.level === 'warning' && /no outside address now/.test(String(parseJson(l)?.msg))),
       'the daemon warns',
     );
-    const counters0 = await daemon().counters();
-    const wire = await Capture.start(g.lab, 'gw', GW_OUTSIDE_IF, ['ip6']);
-    const send = startTool(g.lab, 'in1', ['udp-send', ADDR.out, STREAM_PORT, 40100, 20]);
-    await send.waitExit(5000);
-    let grown: Record<string, number> = {};
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      grown = growth(counters0, await daemon().counters());
-      if ((grown.drop_nat66_no_address ?? 0) >= 20) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const packets = await wire.stop();
+    const { grown, packets } = await sendWhileNothingToTranslate(g.lab, daemon(), stream, 'drop_nat66_no_address');
     assert.equal(grown.drop_nat66_no_address, 20, JSON.stringify(grown));
     assert.deepEqual(packets.filter((x) => x.decoded.dstPort === STREAM_PORT).map((x) => `${x.decoded.src} -> ${x.decoded.dst}`), [], 'nothing of it on the outside wire');
 

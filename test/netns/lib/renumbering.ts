@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Capture, type CapturedPacket } from './capture';
 import { IPPROTO_UDP } from './ipv6_decode';
 import type { NetnsLab } from './netns_lab';
+import { growth } from './npt66_daemon';
 import { startServer, startTool } from './traffic';
 
 export interface StreamOnWire<N extends string> {
@@ -44,4 +45,28 @@ export function assertSwitchesOnce(sources: string[], before: string, after: str
   assert.deepEqual(new Set(sources.slice(0, first)), new Set([before]));
   assert.deepEqual(new Set(sources.slice(first)), new Set([after]), `no packet with ${before} once ${after} was seen`);
   return first;
+}
+
+// `count` datagrams from the inside host while the gateway has nothing to translate them to (no prefix, no
+// address): waits until `counter` grew by `count` (the engine took them all, 5 s at most), then returns the
+// counters' growth and what the outside wire saw meanwhile.
+export async function sendWhileNothingToTranslate<N extends string>(
+  lab: NetnsLab<N>,
+  daemon: { counters(): Promise<Record<string, number>> },
+  o: Omit<StreamOnWire<N>, 'to'>,
+  counter: string,
+  count = 20,
+): Promise<{ grown: Record<string, number>; packets: CapturedPacket[] }> {
+  const before = await daemon.counters();
+  const wire = await Capture.start(lab, o.at, o.iface, ['ip6']);
+  const send = startTool(lab, o.from, ['udp-send', o.toAddr, o.port, 40100, count]);
+  await send.waitExit(5000);
+  let grown: Record<string, number> = {};
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    grown = growth(before, await daemon.counters());
+    if ((grown[counter] ?? 0) >= count) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { grown, packets: await wire.stop() };
 }
