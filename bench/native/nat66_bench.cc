@@ -38,9 +38,11 @@ Nat66Flow flow(uint32_t j) {
 std::unique_ptr<Nat66Table> make_table(uint32_t capacity) {
   Nat66Config c;
   c.inside = {parse_prefix("fd00::", 32)};
-  // One outside address per 16 k mappings (each has 64 k ports; paired pooling spreads the hosts unevenly):
-  // 64 for a million. Fewer for small tables, since the port ownership array grows with the pool.
-  const uint32_t pool = std::min<uint32_t>(64, std::max<uint32_t>(1, (capacity + 16383) / 16384));
+  // One outside address per 16 k mappings (each has 64 k ports; paired pooling spreads the hosts unevenly), up to
+  // the most a table takes (61: the pool keeps spare slots for address changes), enough for a million. Fewer for
+  // small tables, since the port ownership array grows with the pool.
+  constexpr uint32_t kMost = Nat66Pool::kMaxSlots - Nat66Pool::kSpareSlots;
+  const uint32_t pool = std::min<uint32_t>(kMost, std::max<uint32_t>(1, (capacity + 16383) / 16384));
   for (uint32_t i = 0; i < pool; ++i) {
     Address a = parse_address("2001:db8:ff::100");
     a.set_word(7, static_cast<uint16_t>(0x100 + i));
