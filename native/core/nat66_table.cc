@@ -368,7 +368,7 @@ Nat66Lookup Nat66Table::find_outside(Nat66Proto p, const Address& outside, uint1
 // Counts the packet and refreshes remote `r` (null: an inbound packet that matched no remote of its own: a
 // TCP segment from another port of a remote address, or any packet under endpoint-independent filtering) and
 // the mapping.
-inline void Nat66Table::touch(Shard& s, uint32_t slot, bool outbound, Nat66Remote* r, const Nat66Flow& f,
+inline void Nat66Table::touch(Shard& s, uint32_t slot, bool outbound, bool refresh, Nat66Remote* r, const Nat66Flow& f,
                               uint64_t now_ms) noexcept {
   Entry& e = s.at(slot);
   e.last_ms = now_ms;
@@ -382,7 +382,6 @@ inline void Nat66Table::touch(Shard& s, uint32_t slot, bool outbound, Nat66Remot
     ++e.packets_in;
     e.bytes_in += f.bytes;
   }
-  const bool refresh = outbound || (mode() & kModeInboundRefresh);
 
   if (r == nullptr) {
     // Endpoint-independent filtering lets anyone refresh the mapping itself (RFC 4787 REQ-6); TCP state
@@ -583,7 +582,7 @@ inline Counter Nat66Table::outbound_locked(Shard& s, uint32_t shard_no, uint64_t
     counters.add(Counter::nat66_remote_added);
   }
   Nat66State before = e.state;
-  touch(s, slot, true, r, f, now_ms);
+  touch(s, slot, true, true, r, f, now_ms);
   if (want_events && (created || added || e.state != before)) {
     if (!created && e.state != before) record(e, now_ms, events.add(Nat66EventType::updated, now_ms).mapping);
     if (created || added)
@@ -608,8 +607,8 @@ Counter Nat66Table::outbound(const Nat66Flow& f, uint64_t now_ms, Nat66Binding& 
   return result;
 }
 
-inline Nat66Lookup Nat66Table::inbound_locked(Shard& s, uint32_t handle, int pool, const Nat66Flow& f, uint64_t now_ms,
-                                       Nat66Binding& out, void* event_storage) noexcept {
+inline Nat66Lookup Nat66Table::inbound_locked(Shard& s, uint32_t handle, int pool, uint64_t m, const Nat66Flow& f,
+                                              uint64_t now_ms, Nat66Binding& out, void* event_storage) noexcept {
   EventStorage& events = *static_cast<EventStorage*>(event_storage);
   Entry* e = resolve_outside_locked(s, handle, f.proto, pool, f.dport, now_ms);
   if (e == nullptr) return Nat66Lookup::absent;
@@ -618,11 +617,11 @@ inline Nat66Lookup Nat66Table::inbound_locked(Shard& s, uint32_t handle, int poo
   // address-and-port-dependent, RFC 5382 REQ-3); it has no connection to track.
   Nat66Remote* r = find_remote(*e, f.src, f.sport);
   if (r != nullptr && !r->live(now_ms)) r = nullptr;
-  if (r == nullptr && (mode() & kModeAddressDependent) &&
+  if (r == nullptr && (m & kModeAddressDependent) &&
       (e->proto != Nat66Proto::tcp || !remote_allowed(*e, f.src, now_ms)))
     return Nat66Lookup::filtered;
   Nat66State before = e->state;
-  touch(s, handle & kSlotMask, false, r, f, now_ms);
+  touch(s, handle & kSlotMask, false, (m & kModeInboundRefresh) != 0, r, f, now_ms);
   if (e->state != before && config_.event_capacity != 0)
     record(*e, now_ms, events.add(Nat66EventType::updated, now_ms).mapping);
   bind(*e, handle, out);
@@ -636,11 +635,12 @@ Nat66Lookup Nat66Table::inbound(const Nat66Flow& f, uint64_t now_ms, Nat66Bindin
   uint32_t handle = ports_.owner(static_cast<size_t>(pool), f.proto, f.dport);
   if (handle == Nat66Ports::kNoOwner) return Nat66Lookup::absent;
   Shard& s = shards_[handle >> kSlotBits];
+  const uint64_t m = mode();  // filtering and inbound refresh, read before the lock
   EventStorage events;
   Nat66Lookup result;
   {
     std::lock_guard guard(s.lock);
-    result = inbound_locked(s, handle, pool, f, now_ms, out, &events);
+    result = inbound_locked(s, handle, pool, m, f, now_ms, out, &events);
   }
   if (events.count != 0) publish(events.get(), events.count, counters);
   return result;

@@ -199,7 +199,7 @@ class Nat66Table {
   uint64_t hash_inside(Nat66Proto p, const Address& a, uint16_t port) const noexcept;
   Counter outbound_locked(Shard& s, uint32_t shard_no, uint64_t h, const Nat66Flow& f, uint64_t now_ms,
                           Nat66Binding& out, CounterBlock& counters, void* event_storage) noexcept;
-  Nat66Lookup inbound_locked(Shard& s, uint32_t handle, int pool, const Nat66Flow& f, uint64_t now_ms,
+  Nat66Lookup inbound_locked(Shard& s, uint32_t handle, int pool, uint64_t mode, const Nat66Flow& f, uint64_t now_ms,
                              Nat66Binding& out, void* event_storage) noexcept;
   uint32_t find_slot_locked(Shard& s, uint32_t tag, Nat66Proto p, const Address& a, uint16_t port) const noexcept;
   Entry* resolve_outside_locked(Shard& s, uint32_t handle, Nat66Proto p, int pool, uint16_t port,
@@ -207,7 +207,8 @@ class Nat66Table {
   Counter create_locked(Shard& s, uint32_t shard_no, uint32_t tag, const Nat66Flow& f, uint64_t now_ms,
                         uint32_t& slot_out) noexcept;
   void destroy_locked(Shard& s, uint32_t slot, uint64_t now_ms, Nat66MappingEvent* event) noexcept;
-  void touch(Shard& s, uint32_t slot, bool outbound, Nat66Remote* r, const Nat66Flow& f, uint64_t now_ms) noexcept;
+  void touch(Shard& s, uint32_t slot, bool outbound, bool refresh, Nat66Remote* r, const Nat66Flow& f,
+             uint64_t now_ms) noexcept;
   Nat66Remote* find_remote(Entry& e, const Address& a, uint16_t port) const noexcept;
   bool remote_allowed(const Entry& e, const Address& a, uint64_t now_ms) const noexcept;
   Counter add_remote(Entry& e, const Nat66Flow& f, uint64_t now_ms, Nat66Remote*& out) noexcept;
