@@ -407,7 +407,7 @@ export class Gateway extends EventEmitter {
       // Docker's published ports carry over too, checked against the new static forwards and Docker subnets.
       const dockerForwardsBefore = this.dockerForwards;
       const canForward = typeof this.engine.setMasqueradeForwards === 'function'; // else Docker's ports stay unforwarded
-      const dockerForwardsAfter = dockerIndex < 0 || !canForward ? [] : this.acceptedDockerForwards(dockerIndex, next, dockerAfter);
+      const dockerForwardsAfter = dockerIndex < 0 || !canForward ? [] : this.acceptedDockerForwards(dockerIndex, next, dockerAfter, keptPortsNext[dockerIndex]);
       const forwardsChanged = next.config.masquerade.map(
         (_m, i) =>
           JSON.stringify(this.nativeForwards(next, i, dockerForwardsAfter)) !== JSON.stringify(this.nativeForwards(old, i, dockerForwardsBefore)),
@@ -533,6 +533,7 @@ export class Gateway extends EventEmitter {
       this.state = 'running';
     }
     this.syncKeptPortsTimer();
+    await this.applyDocker(); // a published port that waited for a kept one
   }
 
   // Removes the rules (traffic stops reaching the queues), then lets the engine drain: every queued packet gets
@@ -823,7 +824,9 @@ export class Gateway extends EventEmitter {
 
   // Which of Docker's published ports entry `index` forwards with `subnets` masqueraded (the rest: a warning each,
   // said again only after it went away).
-  private acceptedDockerForwards(index: number, c: CompiledConfig, subnets: readonly string[]): NativeForward[] {
+  // A published port a mapping of an earlier range still holds (`kept`) waits until it is free: a forward would take
+  // that mapping's replies.
+  private acceptedDockerForwards(index: number, c: CompiledConfig, subnets: readonly string[], kept = this.masqueradeKeptPorts[index] ?? []): NativeForward[] {
     const m = c.config.masquerade[index]!;
     const { forwards, refused } = dockerForwards(
       this.dockerPublished,
@@ -837,10 +840,15 @@ export class Gateway extends EventEmitter {
       },
       this.facts,
     );
-    const messages = refused.map((r) => `masquerade[${index}]: ${r.published.container}'s published ${r.published.protocol} port ${r.published.port} not forwarded: ${r.why}`);
+    const waits = (port: number) => kept.some((r) => port >= r.min && port <= r.max) && this.stillHeld(index, [{ min: port, max: port }]).length > 0;
+    const held = forwards.filter((f) => waits(f.port));
+    const messages = [
+      ...refused.map((r) => `masquerade[${index}]: ${r.published.container}'s published ${r.published.protocol} port ${r.published.port} not forwarded: ${r.why}`),
+      ...held.map((f) => `masquerade[${index}]: Docker's published ${f.protocol} port ${f.port} not forwarded yet: a mapping made under the earlier port range holds it (forwarded once none does)`),
+    ];
     for (const message of messages) if (!this.dockerRefused.has(message)) this.emitEvent('warning', { message, docker: true });
     this.dockerRefused = new Set(messages);
-    return forwards;
+    return forwards.filter((f) => !held.includes(f));
   }
 
   // Docker's IPv6 subnets or published ports changed: the table's sources and forwards first (a packet the new

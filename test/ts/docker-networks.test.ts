@@ -264,8 +264,9 @@ class LogRules implements RuleBackend {
   }
   private log(c: RuleConfig) {
     const ports = (c.masquerade ?? []).flatMap((m) => (m.forwards ?? []).map((f) => f.port));
+    const kept = (c.masquerade ?? []).flatMap((m) => (m.keptPorts ?? []).map((r) => `${r.min}-${r.max}`));
     this.calls().push(
-      `rules ${(c.masquerade ?? []).map((m) => [...(Array.isArray(m.source) ? m.source : [m.source]), '|', ...(m.dockerSources ?? [])].join(',')).join(';')}${ports.length ? ` ports ${ports.join(',')}` : ''}`,
+      `rules ${(c.masquerade ?? []).map((m) => [...(Array.isArray(m.source) ? m.source : [m.source]), '|', ...(m.dockerSources ?? [])].join(',')).join(';')}${ports.length ? ` ports ${ports.join(',')}` : ''}${kept.length ? ` kept ${kept.join(',')}` : ''}`,
     );
   }
   async remove(): Promise<void> {}
@@ -369,6 +370,40 @@ test('gateway: Docker\'s published ports become forwards (table, then rules); a 
     await waitFor('the stopped container\'s forward gone', () => engine.calls.length === 2);
     assert.deepEqual(engine.calls, ['forwards 0 tcp/9000>0009:80,udp/5353>0003:53', 'rules docker,|,fd5a:ceb9:ed8d:1::/64 ports 9000,5353']);
     assert.ok(events.some((e) => /Docker's published ports forwarded now udp\/5353 -> \[fd5a:ceb9:ed8d:1::3\]:53$/.test(e.message)));
+  } finally {
+    await gateway.stop();
+    await docker.close();
+  }
+});
+
+// Issue 10 part 3: after a reload moved the range, a port of the old one a mapping still holds is not forwarded
+// (the forward would take the mapping's replies) until no mapping holds it.
+test('gateway: a published port a mapping of the earlier range holds waits until it is free', async () => {
+  const socketPath = join(dir, 'k.sock');
+  const docker = new FakeDocker(socketPath);
+  docker.networks = [net('n1', ['fd5a:ceb9:ed8d:1::/64'])];
+  await docker.listen();
+  const { gateway, engine, events, config } = await startGateway(socketPath, 'docker');
+  const held = new Set<number>([25000]);
+  Object.assign(engine, {
+    setMasqueradeTunables: (i: number, m: NativeMasquerade) =>
+      engine.calls.push(`tunables ${i} ${m.portMin}-${m.portMax} forwards=${(m.forwards ?? []).map((f) => `${f.protocol}/${f.port}`).join(',')}`),
+    masqueradeHoldsPorts: (_i: number, min: number, max: number) => [...held].some((p) => p >= min && p <= max),
+  });
+  try {
+    engine.calls.length = 0;
+    assert.deepEqual(await gateway.reload({ ...config, masquerade: [{ ...config.masquerade[0]!, ports: '30000-30999' }] }), { mappingsChanged: false, rulesChanged: true });
+    assert.deepEqual(engine.calls, ['tunables 0 30000-30999 forwards=', 'rules docker,|,fd5a:ceb9:ed8d:1::/64 kept 20000-29999']);
+    engine.calls.length = 0;
+    docker.container(web('cnt03', [[25000, 80, 'tcp'], [8080, 81, 'tcp']]), 'start');
+    await waitFor('the free port forwarded', () => engine.calls.length === 2);
+    assert.deepEqual(engine.calls, ['forwards 0 tcp/8080>0002:81', 'rules docker,|,fd5a:ceb9:ed8d:1::/64 ports 8080 kept 20000-29999']);
+    assert.ok(events.some((e) => /published tcp port 25000 not forwarded yet: a mapping made under the earlier port range holds it/.test(e.message)), JSON.stringify(events.map((e) => e.message)));
+    // The mapping gone: the next check lets the old range go and forwards the port.
+    engine.calls.length = 0;
+    held.clear();
+    await gateway.reload({ ...config, masquerade: [{ ...config.masquerade[0]!, ports: '30000-30999' }] });
+    assert.deepEqual(engine.calls, ['forwards 0 tcp/8080>0002:81,tcp/25000>0002:80', 'rules docker,|,fd5a:ceb9:ed8d:1::/64 ports 8080,25000']);
   } finally {
     await gateway.stop();
     await docker.close();
