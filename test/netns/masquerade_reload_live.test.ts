@@ -4,10 +4,11 @@
 //   - the transfer goes on through its old port, outside the new range (its replies still queued: the rules keep
 //     the old range's ports while a mapping holds one) and arrives intact (sha256 at both ends);
 //   - a new flow takes a port of the new range;
-//   - stats show the kept ports; once the transfer's mapping is gone the range leaves the rules (not waited for
-//     here: it takes the mapping's timeout).
+//   - stats show the kept ports; once the transfer is closed and its mapping expired (the reload also set the
+//     transitory TCP timeout to 1 s), the next reload lets the old range go from the rules.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { waitFor } from '../../src/netns';
 import { ADDR, GW_OUTSIDE_IF, INSIDE_PREFIX } from './lib/gateway_lab';
 import { gatewaySuite } from './lib/gateway_suite';
 import { jsonLines, startNodeTool } from './lib/traffic';
@@ -21,8 +22,8 @@ const BYTES = 4 << 20;
 describe('masquerade: a reload changes the port range and a timeout under live traffic', { skip: translatorKindUnderTest() !== 'npt66' && 'npt66 only' }, () => {
   const g = gatewaySuite('nt-mr-', 'masq-reload-live', { startTranslator: false });
   const daemon = () => g.translator as Npt66Daemon;
-  const config = (ports: string, tcpEstablished?: number) => ({
-    masquerade: [{ source: INSIDE_PREFIX, interface: GW_OUTSIDE_IF, ports, ...(tcpEstablished ? { timeouts: { tcpEstablished } } : {}) }],
+  const config = (ports: string, timeouts?: { tcpEstablished: number; tcpTransitory: number }) => ({
+    masquerade: [{ source: INSIDE_PREFIX, interface: GW_OUTSIDE_IF, ports, ...(timeouts ? { timeouts } : {}) }],
     queues: { first: 0, count: 1 },
     control: { socket: daemon().socket },
   });
@@ -41,11 +42,14 @@ describe('masquerade: a reload changes the port range and a timeout under live t
       assert.ok(inRange(oldPort, 20000, 29999), `the transfer's outside port ${oldPort} is in the first range`);
 
       // The reload: new range, new established timeout.
-      const reload = await daemon().reload(config('30000-30999', 10_800) as never);
+      const next = config('30000-30999', { tcpEstablished: 10_800, tcpTransitory: 1 });
+      const reload = await daemon().reload(next as never);
       assert.ok(reload.ok, reload.line);
       const stats = (await daemon().stats()) as { masquerade: { ports: string; keptPorts?: string[] }[] };
       assert.equal(stats.masquerade[0]!.ports, '30000-30999');
       assert.deepEqual(stats.masquerade[0]!.keptPorts, ['20000-29999'], 'the old range is kept while the transfer holds a port of it');
+      const listed = (await daemon().cli(['mappings'])) as { protocol: string; outside: string }[];
+      assert.ok(listed.some((m) => m.protocol === 'tcp' && m.outside === `[${ADDR.gwOutside}]:${oldPort}`), JSON.stringify(listed));
       const rules = await npt66RulesIn(g.lab.ns('gw'));
       assert.ok(rules.some((l) => l.includes('-p tcp') && l.includes('--dport 30000:30999')), rules.join('\n'));
       assert.ok(rules.some((l) => l.includes('-p tcp') && l.includes('--dport 20000:29999')), rules.join('\n'));
@@ -64,6 +68,18 @@ describe('masquerade: a reload changes the port range and a timeout under live t
       assert.equal(done.bytes, BYTES);
       assert.equal(done.received, done.sent, 'sha256 of what came back equals what was sent');
       assert.deepEqual(jsonLines<{ port: number }>(echo, 'connection').map((c) => c.port).slice(0, 2), [oldPort, newPort]);
+
+      // Closed (FIN both ways): transitory, 1 s. Once its mapping is gone, a reload lets the old range go.
+      await waitFor('the transfer\'s mapping gone', async () => {
+        const mappings = (await daemon().cli(['mappings'])) as { outside: string }[];
+        return !mappings.some((m) => m.outside === `[${ADDR.gwOutside}]:${oldPort}`);
+      }, 30_000);
+      assert.ok((await daemon().reload(next as never)).ok);
+      const after = (await daemon().stats()) as { masquerade: { keptPorts?: string[] }[] };
+      assert.equal(after.masquerade[0]!.keptPorts, undefined, 'no kept ports once no mapping holds one');
+      const rulesAfter = await npt66RulesIn(g.lab.ns('gw'));
+      assert.ok(!rulesAfter.some((l) => l.includes('--dport 20000:29999')), rulesAfter.join('\n'));
+      assert.ok(rulesAfter.some((l) => l.includes('-p tcp') && l.includes('--dport 30000:30999')), rulesAfter.join('\n'));
     } finally {
       for (const f of flows) {
         f.child.kill('SIGTERM');
