@@ -11,36 +11,34 @@
 //   after the restart a resync, and a network created then is followed.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Topology, waitFor } from '../../src/netns';
+import { waitFor } from '../../src/netns';
 import { dockerUnavailable, IMAGE, PrivateDocker } from '../../src/lab/docker_engine';
+import { DOCKER_HOST_ADDR, DOCKER_OUT_ADDR, DockerHostLab } from './lib/docker_host_lab';
 import { LineProcess } from './lib/line_process';
 import { CLI_PATH, jsonMsg, npt66RulesIn, parseJson } from './lib/npt66_daemon';
 
 const PREFIX = 'nt-dk-';
-const HOST = '2001:db8:f::1'; // the Docker host's address on its uplink: what the containers must leave with
-const OUT = '2001:db8:f::2';
+const HOST = DOCKER_HOST_ADDR; // the Docker host's address on its uplink: what the containers must leave with
+const OUT = DOCKER_OUT_ADDR;
 const PORT = 7000; // TCP: "from ADDR"; PORT+1: the slow download
 const BULK_BYTES = 12 << 20;
 const PEER_TOOL = resolve(__dirname, 'lib/peer_reporter.js');
-const SOCKET = `/run/npt66-${PREFIX}docker.sock`;
 
 const skip = dockerUnavailable();
 
 describe('masquerade "source": "docker" with a real dockerd', { skip: skip ? `Docker cannot run here: ${skip}` : false }, () => {
-  const topo = new Topology(PREFIX);
-  const dir = mkdtempSync(join(tmpdir(), 'npt66-docker-test-'));
-  const configFile = join(dir, 'config.json');
+  const lab = new DockerHostLab(PREFIX);
+  const { topo, configFile } = lab;
   let docker: PrivateDocker;
   let npt66: LineProcess;
   let peer: LineProcess;
   let bulkMd5 = '';
 
-  const config = (source: string | string[]) => ({ masquerade: [{ source, interface: 'eth0' }], control: { socket: SOCKET } });
+  const config = (source: string | string[]) => ({ masquerade: [{ source, interface: 'eth0' }], control: { socket: lab.socket } });
 
   // A log line of npt66's (from index `from` on) whose message includes `text`.
   const logged = (text: string, from = 0, timeoutMs = 20_000) =>
@@ -53,7 +51,7 @@ describe('masquerade "source": "docker" with a real dockerd', { skip: skip ? `Do
   };
   const rules = async () => (await npt66RulesIn(topo.ns('host'))).join('\n');
   const stats = async () => {
-    const r = await topo.ns('host').exec([process.execPath, CLI_PATH, 'stats', '--json', '--socket', SOCKET]);
+    const r = await topo.ns('host').exec([process.execPath, CLI_PATH, 'stats', '--json', '--socket', lab.socket]);
     return JSON.parse(r.stdout) as { total: Record<string, number> };
   };
   const exec = (name: string, script: string) => docker.docker(['exec', name, 'sh', '-c', script], true);
@@ -67,15 +65,7 @@ describe('masquerade "source": "docker" with a real dockerd', { skip: skip ? `Do
   }
 
   before(async () => {
-    Topology.removeStale(PREFIX);
-    await topo.addNamespace('host', { forwarding: true });
-    await topo.addNamespace('out');
-    await topo.link('host', 'eth0', 'out', 'eth0');
-    await topo.addAddress('host', 'eth0', `${HOST}/64`);
-    await topo.addAddress('out', 'eth0', `${OUT}/64`);
-    docker = new PrivateDocker(topo.ns('host').name);
-    await docker.start();
-    await docker.importBusybox();
+    docker = await lab.build();
     peer = new LineProcess(topo.spawn('out', [process.execPath, PEER_TOOL, String(PORT), String(BULK_BYTES)]), 'peer');
     const ready = await peer.waitForLine('listening', (l) => l.includes('"listening"'));
     bulkMd5 = (JSON.parse(ready) as { md5: string }).md5;
@@ -85,14 +75,8 @@ describe('masquerade "source": "docker" with a real dockerd', { skip: skip ? `Do
   });
 
   after(async () => {
-    if (npt66 && !npt66.exit) {
-      npt66.child.kill('SIGTERM');
-      await npt66.waitExit(20_000).catch(() => undefined);
-    }
-    await docker?.dispose();
-    await topo.destroy();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(SOCKET, { force: true });
+    lab.npt66 = npt66;
+    await lab.teardown();
   });
 
   test('a network created after npt66 started is masqueraded (ping, TCP, UDP); removed, its prefix and mappings go', async () => {

@@ -12,44 +12,42 @@
 //   itself and nothing more reaches inside.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { Topology, waitFor } from '../../src/netns';
+import { waitFor } from '../../src/netns';
 import { dockerUnavailable, IMAGE, PrivateDocker } from '../../src/lab/docker_engine';
+import { DOCKER_HOST_ADDR, DOCKER_OUT_ADDR, DockerHostLab } from './lib/docker_host_lab';
 import { LineProcess } from './lib/line_process';
 import { CLI_PATH, jsonMsg, npt66RulesIn, parseJson } from './lib/npt66_daemon';
 import { TOOL_PATH } from './lib/traffic';
 
 const PREFIX = 'nt-dp-';
-const HOST = '2001:db8:f::1'; // the Docker host's address on its uplink: the masquerade address
-const OUT = '2001:db8:f::2';
+const HOST = DOCKER_HOST_ADDR; // the Docker host's address on its uplink: the masquerade address
+const OUT = DOCKER_OUT_ADDR;
 const SUBNET = 'fd5a:ceb9:ed8d:1::/64';
 const BULK_BYTES = 12 << 20; // peer_reporter sends it in about 4 s: long enough to reload during it
 const PEER_TOOL = resolve(__dirname, 'lib/peer_reporter.js');
-const SOCKET = `/run/npt66-${PREFIX}docker.sock`;
 // The web container's CGI: what busybox httpd tells it about the peer (inside the container itself).
 const CGI = '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho "peer $REMOTE_ADDR $REMOTE_PORT"\\n';
 
 const skip = dockerUnavailable();
 
 describe('Docker -p as npt66 forwards with a real dockerd', { skip: skip ? `Docker cannot run here: ${skip}` : false }, () => {
-  const topo = new Topology(PREFIX);
-  const dir = mkdtempSync(join(tmpdir(), 'npt66-docker-ports-'));
-  const configFile = join(dir, 'config.json');
-  const inContainer: LineProcess[] = []; // servers run in a container's network namespace: killed in after()
+  const lab = new DockerHostLab(PREFIX);
+  const { topo, configFile } = lab;
+  const inContainer = lab.extra; // servers run in a container's network namespace: killed in after()
   let docker: PrivateDocker;
   let npt66: LineProcess;
 
   const config = (forwards?: unknown[]) => ({
     masquerade: [{ source: 'docker', interface: 'eth0', ...(forwards ? { forwards } : {}) }],
-    control: { socket: SOCKET },
+    control: { socket: lab.socket },
   });
   const rules = async () => (await npt66RulesIn(topo.ns('host'))).join('\n');
   const stats = async () => {
-    const r = await topo.ns('host').exec([process.execPath, CLI_PATH, 'stats', '--json', '--socket', SOCKET]);
+    const r = await topo.ns('host').exec([process.execPath, CLI_PATH, 'stats', '--json', '--socket', lab.socket]);
     return JSON.parse(r.stdout) as { total: Record<string, number>; masquerade: { dockerForwards?: string[] }[] };
   };
   // The published ports npt66 forwards now, from its log (from line `from` on), once `want` holds.
@@ -74,15 +72,7 @@ describe('Docker -p as npt66 forwards with a real dockerd', { skip: skip ? `Dock
   const wget = (port: number) => fromOut([process.execPath, '-e', GET, `http://[${HOST}]:${port}/cgi-bin/peer`]);
 
   before(async () => {
-    Topology.removeStale(PREFIX);
-    await topo.addNamespace('host', { forwarding: true });
-    await topo.addNamespace('out');
-    await topo.link('host', 'eth0', 'out', 'eth0');
-    await topo.addAddress('host', 'eth0', `${HOST}/64`);
-    await topo.addAddress('out', 'eth0', `${OUT}/64`);
-    docker = new PrivateDocker(topo.ns('host').name);
-    await docker.start();
-    await docker.importBusybox();
+    docker = await lab.build();
     await docker.docker(['network', 'create', '--ipv6', '--driver=bridge', `--subnet=${SUBNET}`, '-o', `com.docker.network.bridge.name=${PREFIX}br1`, 'br_ipv6_nw']);
     writeFileSync(configFile, JSON.stringify(config()));
     npt66 = new LineProcess(topo.spawn('host', ['env', `DOCKER_HOST=${docker.host}`, process.execPath, CLI_PATH, 'run', '-c', configFile]), 'npt66 run');
@@ -90,15 +80,8 @@ describe('Docker -p as npt66 forwards with a real dockerd', { skip: skip ? `Dock
   });
 
   after(async () => {
-    for (const p of inContainer) if (!p.exit) p.child.kill('SIGKILL');
-    if (npt66 && !npt66.exit) {
-      npt66.child.kill('SIGTERM');
-      await npt66.waitExit(20_000).catch(() => undefined);
-    }
-    await docker?.dispose();
-    await topo.destroy();
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(SOCKET, { force: true });
+    lab.npt66 = npt66;
+    await lab.teardown();
   });
 
   let web = ''; // the web container's IPv6 address
