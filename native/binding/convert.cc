@@ -21,6 +21,13 @@ Direction to_direction(Napi::Env env, const Napi::Value& v) {
   throw_error(env, "ERR_NPT66_INVALID_ARG", "direction must be 'outbound' or 'inbound'");
 }
 
+uint8_t to_prefix_length(Napi::Env env, const Napi::Value& v, const char* what) {
+  const double n = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+  if (!(n >= 0 && n <= 128) || n != static_cast<double>(static_cast<int>(n)))
+    throw_error(env, "ERR_NPT66_INVALID_ARG", std::string(what) + " must be an integer 0..128");
+  return static_cast<uint8_t>(n);
+}
+
 std::shared_ptr<const PrefixTable> to_table(Napi::Env env, const Napi::Value& v) {
   if (!v.IsArray()) throw_error(env, "ERR_NPT66_INVALID_ARG", "mappings must be an array");
   Napi::Array a = v.As<Napi::Array>();
@@ -34,8 +41,8 @@ std::shared_ptr<const PrefixTable> to_table(Napi::Env env, const Napi::Value& v)
     p.no_outside = o.Get("noOutside").ToBoolean().Value();
     if (!p.no_outside) p.outside.addr = to_address(env, o.Get("outside"), "outside");
     if (Napi::Value name = o.Get("interface"); name.IsString()) p.interface = name.As<Napi::String>().Utf8Value();
-    p.inside.len = static_cast<uint8_t>(o.Get("insideLength").ToNumber().Uint32Value());
-    p.outside.len = static_cast<uint8_t>(o.Get("outsideLength").ToNumber().Uint32Value());
+    p.inside.len = to_prefix_length(env, o.Get("insideLength"), "insideLength");
+    p.outside.len = p.no_outside ? 0 : to_prefix_length(env, o.Get("outsideLength"), "outsideLength");
     pairs.push_back(p);
   }
   std::string error;

@@ -15,6 +15,8 @@ namespace npt66::binding {
 [[noreturn]] void throw_error(Napi::Env env, const char* code, const std::string& message);
 
 Address to_address(Napi::Env env, const Napi::Value& v, const char* what);
+// A prefix length 0..128 (ERR_NPT66_INVALID_ARG otherwise: a cast would wrap 300 to 44).
+uint8_t to_prefix_length(Napi::Env env, const Napi::Value& v, const char* what);
 Direction to_direction(Napi::Env env, const Napi::Value& v);
 // [{inside: Buffer(16), insideLength, outside: Buffer(16), outsideLength}, ...] -> compiled table (throws).
 std::shared_ptr<const PrefixTable> to_table(Napi::Env env, const Napi::Value& v);

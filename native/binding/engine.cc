@@ -257,9 +257,9 @@ Napi::Value Engine::SetProxyNdp(const Napi::CallbackInfo& info) {
     Napi::Object o = a.Get(i).As<Napi::Object>();
     NdpProxyEntry e;
     e.pair.inside.addr = to_address(env, o.Get("inside"), "inside");
-    e.pair.inside.len = static_cast<uint8_t>(o.Get("insideLength").ToNumber().Uint32Value());
+    e.pair.inside.len = to_prefix_length(env, o.Get("insideLength"), "insideLength");
     e.pair.outside.addr = to_address(env, o.Get("outside"), "outside");
-    e.pair.outside.len = static_cast<uint8_t>(o.Get("outsideLength").ToNumber().Uint32Value());
+    e.pair.outside.len = to_prefix_length(env, o.Get("outsideLength"), "outsideLength");
     if (Napi::Value name = o.Get("interface"); name.IsString()) e.pair.interface = name.As<Napi::String>().Utf8Value();
     const std::string mode = o.Get("mode").ToString().Utf8Value();
     if (mode != "neighbours" && mode != "prefix")

@@ -36,11 +36,14 @@ Address Nat66Pool::address(size_t slot) const noexcept {
 std::string Nat66Pool::set(const std::vector<Address>& use, const std::vector<Address>& keep) {
   std::vector<Address> all = use;
   all.insert(all.end(), keep.begin(), keep.end());
-  // Where each address goes: its current slot (use or keep), else a free one.
+  // Where each address goes: its current slot (use or keep), else its slot still retiring (an address that went
+  // and came back keeps its mappings and is never in two slots, whose ports would be claimed twice), else a free one.
   std::vector<int> slot_of(all.size(), -1);
   std::vector<bool> taken(capacity_, false);
   for (size_t i = 0; i < all.size(); ++i) {
     slot_of[i] = index_of(all[i]);
+    for (size_t s = 0; slot_of[i] < 0 && s < capacity_; ++s)
+      if (retiring(s) && address(s) == all[i]) slot_of[i] = static_cast<int>(s);
     if (slot_of[i] >= 0) taken[static_cast<size_t>(slot_of[i])] = true;
   }
   for (size_t i = 0; i < all.size(); ++i) {
@@ -69,7 +72,8 @@ std::string Nat66Pool::set(const std::vector<Address>& use, const std::vector<Ad
     Slot& s = slots_[static_cast<size_t>(slot_of[i])];
     s.high.store(all[i].high64(), std::memory_order_relaxed);
     s.low.store(all[i].low64(), std::memory_order_relaxed);
-    s.state.store(i < use.size() ? kUse : kKeep, std::memory_order_release);
+    if (s.state.exchange(i < use.size() ? kUse : kKeep, std::memory_order_acq_rel) == kRetiring)
+      retiring_.fetch_sub(1, std::memory_order_acq_rel);  // revived
     if (i < use.size()) mask |= uint64_t{1} << slot_of[i];
   }
   use_mask_.store(mask, std::memory_order_release);

@@ -165,9 +165,29 @@ bool Nat66Table::port_held(Nat66Proto p, uint16_t port) const noexcept {
   return false;
 }
 
+// Every shard's lock, in shard order, for as long as it lives. A mapping is created under its shard's lock (which
+// it reads the port range under, create_locked), and no thread holds two: while these are held no mapping is made,
+// so "no mapping holds a forward's port" stays true from the check to the stores. Packet threads wait a few
+// microseconds, on a reload only.
+class Nat66Table::AllShardsLocked {
+ public:
+  explicit AllShardsLocked(Nat66Table& t) : t_(t) {
+    for (size_t i = 0; i < kShards; ++i) t_.shards_[i].lock.lock();
+  }
+  ~AllShardsLocked() {
+    for (size_t i = kShards; i-- > 0;) t_.shards_[i].lock.unlock();
+  }
+  AllShardsLocked(const AllShardsLocked&) = delete;
+  AllShardsLocked& operator=(const AllShardsLocked&) = delete;
+
+ private:
+  Nat66Table& t_;
+};
+
 std::string Nat66Table::set_tunables(const Nat66Tunables& t, const std::vector<Nat66Forward>* forwards) {
   std::lock_guard lock(change_mutex_);  // with set_forwards: the forwards are checked against the range in force
   if (std::string error = validate_tunables(t); !error.empty()) return error;
+  AllShardsLocked quiet(*this);
   if (std::string error = check_forwards_locked(forwards ? *forwards : forwards_.load()->all(), t); !error.empty())
     return error;
   if (forwards) store_forwards_locked(*forwards);
@@ -672,6 +692,7 @@ std::string Nat66Table::set_outside(const std::vector<Address>& use, const std::
 
 std::string Nat66Table::set_forwards(std::vector<Nat66Forward> forwards) {
   std::lock_guard lock(change_mutex_);  // with set_tunables: checked against the range in force
+  AllShardsLocked quiet(*this);
   if (std::string error = check_forwards_locked(forwards, tunables()); !error.empty()) return error;
   store_forwards_locked(std::move(forwards));
   return {};

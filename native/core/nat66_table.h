@@ -194,6 +194,7 @@ class Nat66Table {
  private:
   struct Entry;
   struct Shard;
+  class AllShardsLocked;
   explicit Nat66Table(const Nat66Config& config);
 
   uint64_t hash_inside(Nat66Proto p, const Address& a, uint16_t port) const noexcept;

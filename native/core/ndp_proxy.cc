@@ -17,6 +17,8 @@ constexpr uint8_t kOptTargetLinkAddr = 2;
 constexpr size_t kNsLen = 24;  // type, code, checksum, reserved, target (RFC 4861 s4.3)
 
 bool is_unspecified(const Address& a) noexcept { return a.high64() == 0 && a.low64() == 0; }
+bool is_loopback(const Address& a) noexcept { return a.high64() == 0 && a.low64() == 1; }
+bool is_v4_mapped(const Address& a) noexcept { return a.high64() == 0 && (a.low64() >> 32) == 0xffff; }
 
 // ff02::1:ffXX:XXXX for `target` (RFC 4291 s2.7.1).
 bool is_solicited_node_of(const Address& dst, const Address& target) noexcept {
@@ -97,6 +99,10 @@ bool ndp_proxy_answer(const NdpProxyInterface& policy, const NdpLink& link, cons
   if (csum::upper_layer(src, dst, ip6::kIcmpv6, icmp, payload) != 0) return invalid();
   const Address target = Address::from(icmp + 8);
   if (target.b[0] == 0xff) return invalid();  // target not multicast
+  // The source as ip6_rcv_core would check it (an AF_PACKET socket sees the frame before it does): never multicast,
+  // loopback or IPv4-mapped, or the answer would go to a group (RFC 4861 s7.1.1: the source is unspecified or a
+  // unicast address of the sender).
+  if (src.b[0] == 0xff || is_loopback(src) || is_v4_mapped(src)) return invalid();
   bool has_slla = false;
   for (size_t o = kNsLen; o < payload;) {  // options: each at least 8 bytes, none of length 0
     if (o + 2 > payload || icmp[o + 1] == 0 || o + 8 * size_t{icmp[o + 1]} > payload) return invalid();

@@ -163,6 +163,11 @@ void NdpResponder::receive(const std::string& name, Link& link, const NdpProxyPo
     if (from.sll_pkttype != PACKET_HOST && from.sll_pkttype != PACKET_MULTICAST && from.sll_pkttype != PACKET_BROADCAST)
       continue;
     if (entries == nullptr || from.sll_halen != 6 || static_cast<size_t>(n) > sizeof buf) continue;
+    // A group as the link-layer source (a forged frame): the answer would go to every node of the segment.
+    if (from.sll_addr[0] & 1) {
+      counters_.add(Counter::ndp_proxy_invalid);
+      continue;
+    }
     if (!ndp_proxy_answer(*entries, link.facts, buf, static_cast<size_t>(n), answer, counters_)) continue;
     sockaddr_ll to{};
     to.sll_family = AF_PACKET;
@@ -195,7 +200,11 @@ void NdpResponder::run() noexcept {
         names.push_back(name);
       }
     }
-    if (poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) return;
+    if (poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) {
+      // ENOMEM and the like: wait and go on (ending the thread would end proxy NDP without a trace).
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
     if (fds[0].revents != 0) {
       uint64_t v;
       if (read(wake_fd_, &v, sizeof v) < 0) {

@@ -312,6 +312,7 @@ void Engine::set_proxy_ndp(std::vector<NdpProxyEntry> entries) {
   std::shared_ptr<const NdpProxyPolicy> policy = NdpProxyPolicy::compile(std::move(entries), error);
   if (!policy) throw std::invalid_argument(error);
   std::lock_guard<std::mutex> lock(ndp_mutex_);
+  if (ndp_stopped_) return;  // after stop(): never answer again for addresses nothing translates any more
   if (!ndp_ && !any) return;
   if (!ndp_) ndp_ = std::make_unique<NdpResponder>(emit_);
   ndp_->set_policy(std::move(policy));
@@ -323,6 +324,7 @@ void Engine::stop(std::chrono::milliseconds drain) {
     std::lock_guard<std::mutex> lock(ndp_mutex_);
     if (ndp_) ndp_->add_counters(ndp_final_);
     ndp_.reset();  // joins its thread, closes its sockets
+    ndp_stopped_ = true;
   }
   std::lock_guard<std::mutex> lock(lifecycle_);
   if (state_ != State::running) return;

@@ -185,6 +185,7 @@ class Engine {
   mutable std::mutex ndp_mutex_;              // ndp_: set_proxy_ndp, snapshot and stop may run on different threads
   std::unique_ptr<NdpResponder> ndp_;         // proxy NDP, from the first set_proxy_ndp with entries until stop()
   CounterSnapshot ndp_final_{};               // its counters when stop() ended it
+  bool ndp_stopped_ = false;                  // stop() ran: set_proxy_ndp does nothing (under ndp_mutex_)
   std::vector<std::unique_ptr<QueueWorker>> workers_;
   std::vector<std::thread> threads_;
   std::thread housekeeper_;

@@ -118,6 +118,25 @@ TEST(Nat66Outside, SlotsAreReusedAfterThePassesWithTheirPortsCleared) {
   EXPECT_EQ(t->outside_in_use().size(), 1u);
 }
 
+// An address that went and comes back before the passes ran (an interface bounced): its slot is taken back, so
+// its mappings live on and the address is never in two slots (whose separate port arrays could give one outside
+// port to two mappings).
+TEST(Nat66Outside, AnAddressBackBeforeThePassesKeepsItsSlotAndMappings) {
+  auto t = make_table(base_config());
+  CounterBlock c;
+  Nat66Binding old = create_ok(*t, udp_flow(kContainer, 25000, kRemote, 53), kT0, c);
+  ASSERT_EQ(t->set_outside({kNew}, {}), "");
+  EXPECT_EQ(t->outside_index(kOutside), -1);
+  ASSERT_EQ(t->set_outside({kOutside}, {}), "");
+  EXPECT_EQ(t->remove_stale(kT0 + 10, c), 0u) << "the slot of kNew had no mapping; kOutside's was revived";
+  EXPECT_EQ(t->remove_stale(kT0 + 20, c), 0u);
+  EXPECT_EQ(c.get(Counter::nat66_mapping_address_gone), 0u);
+  Nat66Binding b;
+  EXPECT_EQ(t->find_outside(Nat66Proto::udp, kOutside, old.outside_port, kT0 + 20, b, &kRemote), Nat66Lookup::found);
+  // The same inside port of another host cannot take the revived address's port: one port array for it.
+  EXPECT_NE(create_ok(*t, udp_flow(kContainer2, old.outside_port, kRemote, 53), kT0 + 21, c).outside_port, old.outside_port);
+}
+
 TEST(Nat66Outside, RefusedAddressesLeaveThePoolAsItWas) {
   auto t = make_table(base_config());
   EXPECT_NE(t->set_outside({addr("fd5a:ceb9:ed8d:1::99")}, {}).find("lies inside the source prefix"), std::string::npos);

@@ -182,6 +182,11 @@ TEST(NdpProxy, RefusesWhatRfc4861Section711Discards) {
   expect_invalid(solicitation("fe80::2", "2001:db8:ff66::10", true, nullptr, 255, 0, 2), "option beyond the message");
   Address elsewhere = addr("ff02::1:ff00:11");
   expect_invalid(solicitation("fe80::2", "2001:db8:ff66::10", true, &elsewhere), "to another solicited-node address");
+  // A source no node sends from (ip6_rcv_core's rule; an AF_PACKET socket sees frames before it): the answer
+  // would go to a group or nowhere.
+  expect_invalid(solicitation("ff02::1", "2001:db8:ff66::10"), "multicast source");
+  expect_invalid(solicitation("::1", "2001:db8:ff66::10"), "loopback source");
+  expect_invalid(solicitation("::ffff:192.0.2.1", "2001:db8:ff66::10"), "IPv4-mapped source");
   expect_invalid(solicitation("::", "2001:db8:ff66::10", true), "DAD probe with an SLLA option");
   Address target = addr("2001:db8:ff66::10");
   expect_invalid(solicitation("::", "2001:db8:ff66::10", false, &target), "DAD probe to a unicast address");

@@ -250,6 +250,10 @@ test('native errors carry a stable code, and fromNativeError keeps it', () => {
 
   const short = catchNative(() => new native.Translator([{ inside: Buffer.alloc(15), insideLength: 48, outside: b('2001:db8::'), outsideLength: 48 }]));
   assert.equal(short.code, 'ERR_NPT66_INVALID_ARG');
+  // A length beyond 128 is refused, not wrapped (300 would become 44 in a byte).
+  const long = catchNative(() => new native.Translator([{ inside: b('fd01::'), insideLength: 300, outside: b('2001:db8::'), outsideLength: 44 }]));
+  assert.equal(long.code, 'ERR_NPT66_INVALID_ARG');
+  assert.match(long.message, /insideLength must be an integer 0\.\.128/);
 
   const t = new native.Translator([]);
   assert.equal(catchNative(() => t.mapAddress(Buffer.alloc(4), 'outbound')).code, 'ERR_NPT66_INVALID_ARG');
