@@ -124,7 +124,7 @@ bool ndp_proxy_answer(const NdpProxyInterface& policy, const NdpLink& link, cons
     counters.add(Counter::ndp_proxy_ignored_dad);
     return false;
   }
-  if (!link.has_link_local) {
+  if (!link.has_link_local || !link.has_mac) {
     counters.add(Counter::ndp_proxy_send_failed);
     return false;
   }

@@ -46,6 +46,7 @@ struct NdpProxyPolicy {
 // What the responder knows of the interface the solicitation arrived on, read from the kernel.
 struct NdpLink {
   std::array<uint8_t, 6> mac{};      // Target Link-Layer Address option of the answer
+  bool has_mac = false;              // a 6-byte link-layer address was found (else nothing to advertise)
   Address link_local;                // source of the answer (RFC 4861 s7.2.4 / s4.4)
   bool has_link_local = false;
   std::vector<Address> own;          // the interface's own addresses: the kernel answers for those, never npt66
@@ -57,7 +58,7 @@ inline constexpr size_t kNdpAdvertLen = 40 + 32;  // IPv6 header, NA (24) and on
 // the Neighbor Advertisement to out[0, kNdpAdvertLen) and returns true (the caller sends it to the solicitation's
 // link-layer source and counts ndp_proxy_answered or ndp_proxy_send_failed). Otherwise returns false and counts
 // why: ndp_proxy_ignored_dad, ndp_proxy_not_ours, ndp_proxy_invalid, or ndp_proxy_send_failed (no link-local
-// source yet).
+// source yet, or no 6-byte link-layer address to advertise).
 bool ndp_proxy_answer(const NdpProxyInterface& policy, const NdpLink& link, const uint8_t* packet, size_t len,
                       uint8_t* out, CounterBlock& counters) noexcept;
 

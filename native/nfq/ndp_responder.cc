@@ -134,7 +134,10 @@ void NdpResponder::reconcile(const NdpProxyPolicy& policy) noexcept {
       NdpLink& f = it->second.facts;
       if (a->ifa_addr->sa_family == AF_PACKET) {
         const auto* ll = reinterpret_cast<const sockaddr_ll*>(a->ifa_addr);
-        if (ll->sll_halen == 6) std::memcpy(f.mac.data(), ll->sll_addr, 6);
+        if (ll->sll_halen == 6) {
+          std::memcpy(f.mac.data(), ll->sll_addr, 6);
+          f.has_mac = true;
+        }
       } else if (a->ifa_addr->sa_family == AF_INET6) {
         const auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
         const Address addr = Address::from(in6->sin6_addr.s6_addr);

@@ -33,6 +33,7 @@ std::shared_ptr<const NdpProxyPolicy> policy(NdpProxyMode mode, std::vector<Addr
 NdpLink link() {
   NdpLink l;
   l.mac = {0x02, 0, 0, 0, 0, 0x01};
+  l.has_mac = true;
   l.link_local = addr("fe80::1");
   l.has_link_local = true;
   l.own = {addr("2001:db8:ff66::1"), addr("fe80::1")};
@@ -202,6 +203,16 @@ TEST(NdpProxy, NoLinkLocalSourceNoAnswer) {
   auto p = policy(NdpProxyMode::prefix);
   NdpLink l = link();
   l.has_link_local = false;
+  Outcome o = decide(*p, solicitation("fe80::2", "2001:db8:ff66::10"), l);
+  EXPECT_FALSE(o.answered);
+  EXPECT_EQ(only_counter(o), Counter::ndp_proxy_send_failed);
+}
+
+// A link with no 6-byte link-layer address (tun, for one): no answer rather than one advertising 00:00:00:00:00:00.
+TEST(NdpProxy, NoLinkLayerAddressNoAnswer) {
+  auto p = policy(NdpProxyMode::prefix);
+  NdpLink l = link();
+  l.has_mac = false;
   Outcome o = decide(*p, solicitation("fe80::2", "2001:db8:ff66::10"), l);
   EXPECT_FALSE(o.answered);
   EXPECT_EQ(only_counter(o), Counter::ndp_proxy_send_failed);
