@@ -394,7 +394,7 @@ export class Gateway extends EventEmitter {
       // the interface still has live on.
       const outsideBefore = [...this.masqueradeOutside];
       const outsideNext = next.config.masquerade.map((m, i) => this.outsideAfter(i, m.address, m.interface));
-      const outsideChanged = outsideNext.map((o, i) => o.use !== outsideBefore[i]!.use || o.keep.join() !== outsideBefore[i]!.keep.join());
+      const outsideChanged = outsideNext.map((o, i) => !sameOutside(o, outsideBefore[i]!));
       // Docker's subnets carry over to the entry that names "docker" now, checked against the new configuration.
       const dockerBefore = this.dockerSubnets;
       const dockerIndex = next.config.masquerade.findIndex((m) => namesDocker(m));
@@ -445,9 +445,7 @@ export class Gateway extends EventEmitter {
           });
         const setOutside = (list: MasqueradeOutside[]) =>
           list.forEach((o, i) => {
-            if (!outsideChanged[i]) return;
-            callNative(() => this.engine.setMasqueradeAddresses!(i, o.use === null ? [] : [parseAddress(o.use, 'address')], o.keep.map((a) => parseAddress(a, 'address'))));
-            this.masqueradeOutside[i] = o;
+            if (outsideChanged[i]) this.applyOutside(i, o);
           });
         const undo = () => {
           if (mappingsChanged) callNative(() => this.engine.setMappings(old.mappings));
@@ -602,19 +600,22 @@ export class Gateway extends EventEmitter {
   // address there), then the rules (new before old). Returns false when nothing changed.
   private async setMasqueradeOutside(i: number, next: MasqueradeOutside, config: GatewayConfig): Promise<boolean> {
     const before = this.masqueradeOutside[i]!;
-    if (next.use === before.use && next.keep.join() === before.keep.join()) return false;
-    const apply = (o: MasqueradeOutside) => {
-      callNative(() => this.engine.setMasqueradeAddresses!(i, o.use === null ? [] : [parseAddress(o.use, 'address')], o.keep.map((a) => parseAddress(a, 'address'))));
-      this.masqueradeOutside[i] = o;
-    };
-    apply(next);
+    if (sameOutside(next, before)) return false;
+    this.applyOutside(i, next);
     try {
       await this.rules.replace(config);
     } catch (e) {
-      apply(before);
+      this.applyOutside(i, before);
       throw e;
     }
     return true;
+  }
+
+  // Masquerade entry i's outside addresses into its table, and remembered as the ones in force.
+  private applyOutside(i: number, o: MasqueradeOutside): void {
+    const bytes = (a: string) => parseAddress(a, 'address');
+    callNative(() => this.engine.setMasqueradeAddresses!(i, o.use === null ? [] : [bytes(o.use)], o.keep.map(bytes)));
+    this.masqueradeOutside[i] = o;
   }
 
   // The kernel reported an address change on the interfaces of these masquerade entries (addressFrom
@@ -942,6 +943,10 @@ export class Gateway extends EventEmitter {
       engineTime: e.time,
     });
   }
+}
+
+function sameOutside(a: MasqueradeOutside, b: MasqueradeOutside): boolean {
+  return a.use === b.use && a.keep.join() === b.keep.join();
 }
 
 function canonical(address: string): string {

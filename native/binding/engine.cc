@@ -122,6 +122,29 @@ class StopWorker : public Napi::AsyncWorker {
   Napi::ObjectReference self_;  // keeps the JS object (and so the engine) alive until stop completes
 };
 
+// Masquerade entry `index` from info[0] and its field prefix "masquerade[i]"; ERR_NPT66_CONFIG naming `method`
+// when it is not a number.
+struct MasqueradeIndex {
+  uint32_t index;
+  std::string field;
+};
+MasqueradeIndex masquerade_index(const Napi::CallbackInfo& info, const char* method) {
+  if (!info[0].IsNumber()) throw_error(info.Env(), "ERR_NPT66_CONFIG", std::string(method) + ": index must be a number");
+  const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
+  return {index, "masquerade[" + std::to_string(index) + "]"};
+}
+
+// Runs a change the table may refuse (std::invalid_argument, nothing changed): ERR_NPT66_CONFIG with its reason.
+template <class F>
+Napi::Value refusable(Napi::Env env, F change) {
+  try {
+    change();
+  } catch (const std::invalid_argument& e) {
+    throw_error(env, "ERR_NPT66_CONFIG", e.what());
+  }
+  return env.Undefined();
+}
+
 }  // namespace
 
 Napi::Object engine_defaults(Napi::Env env) {
@@ -285,50 +308,27 @@ Napi::Value Engine::SetProxyNdp(const Napi::CallbackInfo& info) {
 // setMasqueradeSources(index, sources): masquerade entry `index`'s source prefixes from now on (sources as in
 // NativeMasquerade). ERR_NPT66_CONFIG, sources unchanged, for a bad index or prefixes the table refuses.
 Napi::Value Engine::SetMasqueradeSources(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsNumber()) throw_error(env, "ERR_NPT66_CONFIG", "setMasqueradeSources: index must be a number");
-  const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
-  std::vector<Prefix> prefixes = to_masquerade_sources(env, info[1], "masquerade[" + std::to_string(index) + "].sources");
-  try {
-    engine_->set_masquerade_sources(index, std::move(prefixes));
-  } catch (const std::invalid_argument& e) {
-    throw_error(env, "ERR_NPT66_CONFIG", e.what());
-  }
-  return env.Undefined();
+  const auto [index, field] = masquerade_index(info, "setMasqueradeSources");
+  std::vector<Prefix> prefixes = to_masquerade_sources(info.Env(), info[1], field + ".sources");
+  return refusable(info.Env(), [&] { engine_->set_masquerade_sources(index, std::move(prefixes)); });
 }
 
 // setMasqueradeForwards(index, forwards): masquerade entry `index`'s port forwards from now on (forwards as in
 // NativeMasquerade). ERR_NPT66_CONFIG, forwards unchanged, for a bad index or forwards the table refuses.
 Napi::Value Engine::SetMasqueradeForwards(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsNumber()) throw_error(env, "ERR_NPT66_CONFIG", "setMasqueradeForwards: index must be a number");
-  const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
-  std::vector<Nat66Forward> forwards =
-      to_masquerade_forwards(env, info[1], "masquerade[" + std::to_string(index) + "].forwards");
-  try {
-    engine_->set_masquerade_forwards(index, std::move(forwards));
-  } catch (const std::invalid_argument& e) {
-    throw_error(env, "ERR_NPT66_CONFIG", e.what());
-  }
-  return env.Undefined();
+  const auto [index, field] = masquerade_index(info, "setMasqueradeForwards");
+  std::vector<Nat66Forward> forwards = to_masquerade_forwards(info.Env(), info[1], field + ".forwards");
+  return refusable(info.Env(), [&] { engine_->set_masquerade_forwards(index, std::move(forwards)); });
 }
 
 // setMasqueradeAddresses(index, use, keep): masquerade entry `index`'s outside addresses from now on (16-byte
 // Buffers): new flows take one of `use` (may be empty: refused), mappings on `keep` live on, the rest go.
 // ERR_NPT66_CONFIG, addresses unchanged, for a bad index or addresses the table refuses.
 Napi::Value Engine::SetMasqueradeAddresses(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsNumber()) throw_error(env, "ERR_NPT66_CONFIG", "setMasqueradeAddresses: index must be a number");
-  const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
-  const std::string field = "masquerade[" + std::to_string(index) + "]";
-  std::vector<Address> use = to_masquerade_addresses(env, info[1], field + ".addresses");
-  std::vector<Address> keep = to_masquerade_addresses(env, info[2], field + ".kept");
-  try {
-    engine_->set_masquerade_outside(index, use, keep);
-  } catch (const std::invalid_argument& e) {
-    throw_error(env, "ERR_NPT66_CONFIG", e.what());
-  }
-  return env.Undefined();
+  const auto [index, field] = masquerade_index(info, "setMasqueradeAddresses");
+  const std::vector<Address> use = to_masquerade_addresses(info.Env(), info[1], field + ".addresses");
+  const std::vector<Address> keep = to_masquerade_addresses(info.Env(), info[2], field + ".kept");
+  return refusable(info.Env(), [&] { engine_->set_masquerade_outside(index, use, keep); });
 }
 
 // setMasqueradeTunables(index, masquerade): masquerade entry `index`'s port range, privileged ports, filtering,
@@ -336,17 +336,10 @@ Napi::Value Engine::SetMasqueradeAddresses(const Napi::CallbackInfo& info) {
 // are only validated); with masquerade.forwards, those forwards too (the full set), checked with the range.
 // ERR_NPT66_CONFIG, nothing changed, for a bad index or values the table refuses.
 Napi::Value Engine::SetMasqueradeTunables(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!info[0].IsNumber()) throw_error(env, "ERR_NPT66_CONFIG", "setMasqueradeTunables: index must be a number");
-  const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
-  const Nat66Config c = to_masquerade_entry(env, info[1], "masquerade[" + std::to_string(index) + "]");
+  const auto [index, field] = masquerade_index(info, "setMasqueradeTunables");
+  const Nat66Config c = to_masquerade_entry(info.Env(), info[1], field);
   const bool with_forwards = info[1].IsObject() && !info[1].As<Napi::Object>().Get("forwards").IsUndefined();
-  try {
-    engine_->set_masquerade_tunables(index, tunables_of(c), with_forwards ? &c.forwards : nullptr);
-  } catch (const std::invalid_argument& e) {
-    throw_error(env, "ERR_NPT66_CONFIG", e.what());
-  }
-  return env.Undefined();
+  return refusable(info.Env(), [&] { engine_->set_masquerade_tunables(index, tunables_of(c), with_forwards ? &c.forwards : nullptr); });
 }
 
 // masqueradeHoldsPorts(index, min, max): whether a mapping of entry `index` holds a TCP/UDP port of [min, max].
