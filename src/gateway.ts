@@ -9,7 +9,7 @@ import { chooseQueuePlacement, describePlacement, type QueuePlacement } from './
 import { dropsOf } from './counters';
 import { Npt66Error } from './errors';
 import { compileGatewayConfig, type CompiledConfig, type GatewayConfig } from './gateway-config';
-import { systemHostFacts, type HostFacts } from './host-facts';
+import { systemHostFacts, type HostFacts, type InterfaceAddress } from './host-facts';
 import { DockerNetworks, type DockerNetworksOptions, type DockerView } from './docker-networks';
 import type { DockerPublished } from './docker-published';
 import { acceptDockerSubnets, conntrackWarnings, DOCKER_SOURCE, followedAddress, namesDocker, type MasqueradeEntry, type MasqueradeOutside } from './masquerade-config';
@@ -393,7 +393,7 @@ export class Gateway extends EventEmitter {
       // An address given, changed or left out (then the interface's, followed from now on): mappings on an address
       // the interface still has live on.
       const outsideBefore = [...this.masqueradeOutside];
-      const outsideNext = next.config.masquerade.map((m, i) => this.outsideAfter(i, m.address, m.interface));
+      const outsideNext = next.config.masquerade.map((m, i) => this.outsideAfter(i, m.address, this.facts.interfaceAddresses(m.interface)));
       const outsideChanged = outsideNext.map((o, i) => !sameOutside(o, outsideBefore[i]!));
       // Docker's subnets carry over to the entry that names "docker" now, checked against the new configuration.
       const dockerBefore = this.dockerSubnets;
@@ -585,10 +585,10 @@ export class Gateway extends EventEmitter {
 
   // What masquerade entry i's outside addresses become when new flows take `use`: the addresses in force that the
   // interface still has (not tentative or failed) are kept, so their mappings live on; the others go.
-  private outsideAfter(i: number, use: string | null, iface = this.compiled.config.masquerade[i]!.interface): MasqueradeOutside {
+  private outsideAfter(i: number, use: string | null, addresses: InterfaceAddress[] | null): MasqueradeOutside {
     const before = this.masqueradeOutside[i] ?? { use: null, keep: [] };
     const present = new Set(
-      (this.facts.interfaceAddresses(iface) ?? [])
+      (addresses ?? [])
         .filter((a) => !a.flags.some((f) => f === 'tentative' || f === 'dadfailed'))
         .map((a) => canonical(a.address)),
     );
@@ -630,15 +630,20 @@ export class Gateway extends EventEmitter {
     const c = this.compiled;
     for (const i of indexes) {
       const m = c.config.masquerade[i]!;
+      // The interface read once (`ip` runs synchronously), for the address to use and those to keep.
+      const addresses = this.facts.interfaceAddresses(m.interface);
+      const once: HostFacts = Object.assign(Object.create(this.facts) as HostFacts, {
+        interfaceAddresses: (n: string) => (n === m.interface ? addresses : this.facts.interfaceAddresses(n)),
+      });
       let use: string | null = null;
       let why = '';
       try {
-        use = followedAddress(m, `masquerade[${i}].address`, this.sourcePrefixes(c, i), c.nptv6Prefixes, this.facts);
+        use = followedAddress(m, `masquerade[${i}].address`, this.sourcePrefixes(c, i), c.nptv6Prefixes, once);
       } catch (e) {
         why = (e as Error).message;
       }
       const before = this.masqueradeOutside[i]!;
-      const next = this.outsideAfter(i, use);
+      const next = this.outsideAfter(i, use, addresses);
       this.state = 'reloading';
       let changed: boolean;
       try {
